@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/api"
+	"github.com/weir-gateway/weir/internal/gateway"
+)
+
+func serve(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfgPath := fs.String("config", os.Getenv("WEIR_CONFIG"), "config file (YAML or JSON); env WEIR_CONFIG")
+	addr := fs.String("addr", os.Getenv("WEIR_ADDR"), "listen address, overrides server.addr; env WEIR_ADDR")
+	logFormat := fs.String("log-format", "", "text or json (default: text on a terminal, json otherwise)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := newLogger(*logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "weir:", err)
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		log.Error("invalid configuration", "config", *cfgPath, "problems", err.Error())
+		return 1
+	}
+	if *addr != "" {
+		cfg.Server.Addr = *addr
+	}
+	eng, err := gateway.New(cfg, log)
+	if err != nil {
+		log.Error("could not start the gateway", "err", err)
+		return 1
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	eng.Start(ctx)
+
+	handler := api.New(eng, log)
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
+		IdleTimeout:       cfg.Server.IdleTimeout.D(),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		log.Error("could not listen", "addr", cfg.Server.Addr, "err", err)
+		return 1
+	}
+	names := make([]string, 0, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		names = append(names, p.Name+" ("+p.Type+")")
+	}
+	log.Info("weir is serving", "addr", ln.Addr().String(), "version", version, "providers", names)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case err := <-errc:
+		log.Error("server stopped", "err", err)
+		return 1
+	case sig := <-sigc:
+		log.Info("shutting down: draining in-flight requests", "signal", sig.String(),
+			"timeout", cfg.Server.ShutdownTimeout.D().String())
+	}
+	handler.Drain()
+	if d := cfg.Server.DrainDelay.D(); d > 0 {
+		time.Sleep(d) // keep serving while load balancers notice /readyz failing
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("shutdown timeout passed with requests still in flight; closing them", "err", err)
+		_ = srv.Close()
+	}
+	stop()
+	log.Info("stopped")
+	return 0
+}

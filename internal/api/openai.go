@@ -1,0 +1,74 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/provider"
+)
+
+// openAI serves an OpenAI-dialect inference route.
+func (s *Server) openAI(op provider.Op) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := s.eng.AcquireExchange()
+		defer s.eng.ReleaseExchange(x)
+		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
+		x.In = body
+		if gerr != nil {
+			writeOpenAIError(w, gerr)
+			return
+		}
+		sink := newSink(w)
+		req := gateway.Request{Op: op, Dialect: provider.OpenAI, Body: body, Header: r.Header}
+		out, err := s.eng.Serve(r.Context(), x, &req, sink)
+		if err != nil {
+			var ge *gateway.Error
+			if errors.As(err, &ge) && !out.Committed {
+				if ge.Status != 499 {
+					writeOpenAIError(w, ge)
+				}
+				s.log.Debug("request failed", "op", op, "provider", out.Provider, "status", ge.Status, "err", ge.Message)
+				return
+			}
+			s.log.Debug("request ended with an error", "op", op, "provider", out.Provider, "err", err)
+			return
+		}
+		s.log.Debug("request", "op", op, "provider", out.Provider, "model", out.Model, "status", out.Status,
+			"stream", out.Stream, "prompt_tokens", out.Usage.PromptTokens, "completion_tokens", out.Usage.CompletionTokens)
+	})
+}
+
+// readBody reads the request body into buf, refusing more than limit bytes with 413.
+func readBody(r *http.Request, buf []byte, limit int64) ([]byte, *gateway.Error) {
+	if r.ContentLength > limit {
+		return buf, tooLarge(limit)
+	}
+	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
+		buf = make([]byte, 0, r.ContentLength)
+	}
+	lr := io.LimitedReader{R: r.Body, N: limit + 1}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, tooLarge(limit)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "body_read_error",
+				Message: "could not read the request body: " + err.Error()}
+		}
+	}
+}
+
+func tooLarge(limit int64) *gateway.Error {
+	return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
+		Message: "the request body is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_body_bytes)"}
+}

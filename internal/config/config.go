@@ -1,0 +1,105 @@
+// Package config loads Weir's configuration: YAML or JSON, ${VAR} expansion in values, defaults, and
+// validation that names the exact field path of every problem.
+package config
+
+import "time"
+
+// Config is the whole file. Sections other issues add (models, governance, cluster, telemetry) live beside these.
+type Config struct {
+	Server    Server     `yaml:"server"`
+	Client    Client     `yaml:"client"`
+	Providers []Provider `yaml:"providers"`
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	Addr string `yaml:"addr"`
+	// MaxBodyBytes bounds a request body; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ShutdownTimeout bounds how long in-flight requests and streams may drain after SIGTERM.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// DrainDelay keeps serving (with /readyz failing) this long after SIGTERM before refusing new connections,
+	// so load balancers stop sending first.
+	DrainDelay        Duration `yaml:"drain_delay"`
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+}
+
+// Client holds the gateway-wide request handling settings (Bifrost's "client" block).
+type Client struct {
+	// InitialPoolSize pre-allocates this many reusable per-request objects.
+	InitialPoolSize int `yaml:"initial_pool_size"`
+	// DropExcessRequests answers 429 at once when a provider's queue is full instead of waiting.
+	DropExcessRequests bool `yaml:"drop_excess_requests"`
+	// QueueTimeout bounds the wait for a worker when DropExcessRequests is off (then 503).
+	QueueTimeout Duration `yaml:"queue_timeout"`
+}
+
+// Provider is one configured upstream. Fields a type does not use are rejected by its validation.
+type Provider struct {
+	Name    string `yaml:"name"`
+	Type    string `yaml:"type"`
+	BaseURL string `yaml:"base_url"`
+	Keys    []Key  `yaml:"keys"`
+	// Models, when set, lists the models this provider serves (shown in /v1/models).
+	Models []string `yaml:"models"`
+	// Headers are extra headers sent upstream on every request.
+	Headers map[string]string `yaml:"headers"`
+
+	Concurrency int `yaml:"concurrency"`
+	BufferSize  int `yaml:"buffer_size"`
+	// Timeout bounds a non-streaming request end to end, and a stream up to its response headers.
+	Timeout Duration `yaml:"timeout"`
+	// ConnectTimeout bounds dialing (TCP and TLS).
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// StreamIdleTimeout bounds the gap between two chunks of a stream.
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout"`
+
+	// Azure OpenAI.
+	APIVersion  string            `yaml:"api_version"`
+	Deployments map[string]string `yaml:"deployments"` // model -> deployment name; default: the model name
+
+	// Cloud providers (native dialects).
+	Region          string `yaml:"region"`           // bedrock, vertex
+	Project         string `yaml:"project"`          // vertex
+	CredentialsFile string `yaml:"credentials_file"` // vertex: service-account JSON
+	AccessKeyID     string `yaml:"access_key_id"`    // bedrock; else the AWS default chain
+	SecretAccessKey string `yaml:"secret_access_key"`
+	SessionToken    string `yaml:"session_token"`
+
+	// Mock provider.
+	Mock MockOptions `yaml:"mock"`
+}
+
+// Key is one API key of a provider.
+type Key struct {
+	Value  string   `yaml:"value"`
+	Weight int      `yaml:"weight"`
+	Models []string `yaml:"models"`
+}
+
+// MockOptions shape the built-in mock provider's answers.
+type MockOptions struct {
+	Latency    Duration `yaml:"latency"`     // before the first byte
+	Chunks     int      `yaml:"chunks"`      // content chunks in a stream
+	ChunkDelay Duration `yaml:"chunk_delay"` // between stream chunks
+}
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalText parses "250ms", "30s"; a bare number means seconds.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := parseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the Go duration form.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }

@@ -1,0 +1,151 @@
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Defaults. Pool and queue sizes follow what one pod on two cores sustains (see docs/benchmarks.md).
+const (
+	DefaultAddr              = "127.0.0.1:8080"
+	DefaultMaxBodyBytes      = 32 << 20
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultInitialPoolSize   = 500
+	DefaultQueueTimeout      = 30 * time.Second
+	DefaultConcurrency       = 256
+	DefaultBufferSize        = 1024
+	DefaultTimeout           = 60 * time.Second
+	DefaultConnectTimeout    = 10 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+)
+
+// ApplyDefaults fills every unset field.
+func (c *Config) ApplyDefaults() {
+	if c.Server.Addr == "" {
+		c.Server.Addr = DefaultAddr
+	}
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Server.ShutdownTimeout == 0 {
+		c.Server.ShutdownTimeout = Duration(DefaultShutdownTimeout)
+	}
+	if c.Server.ReadHeaderTimeout == 0 {
+		c.Server.ReadHeaderTimeout = Duration(DefaultReadHeaderTimeout)
+	}
+	if c.Server.IdleTimeout == 0 {
+		c.Server.IdleTimeout = Duration(DefaultIdleTimeout)
+	}
+	if c.Client.InitialPoolSize == 0 {
+		c.Client.InitialPoolSize = DefaultInitialPoolSize
+	}
+	if c.Client.QueueTimeout == 0 {
+		c.Client.QueueTimeout = Duration(DefaultQueueTimeout)
+	}
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if p.Concurrency == 0 {
+			p.Concurrency = DefaultConcurrency
+		}
+		if p.BufferSize == 0 {
+			p.BufferSize = DefaultBufferSize
+		}
+		if p.Timeout == 0 {
+			p.Timeout = Duration(DefaultTimeout)
+		}
+		if p.ConnectTimeout == 0 {
+			p.ConnectTimeout = Duration(DefaultConnectTimeout)
+		}
+		if p.StreamIdleTimeout == 0 {
+			p.StreamIdleTimeout = p.Timeout
+		}
+		for j := range p.Keys {
+			if p.Keys[j].Weight == 0 {
+				p.Keys[j].Weight = 1
+			}
+		}
+	}
+}
+
+// Validate checks what can be checked without knowing provider types (those validate themselves).
+func (c *Config) Validate() Problems {
+	var ps Problems
+	add := func(path, format string, a ...any) { ps = append(ps, Problem{Path: path, Msg: fmt.Sprintf(format, a...)}) }
+	if c.Server.MaxBodyBytes < 0 {
+		add("server.max_body_bytes", "must be positive")
+	}
+	if c.Client.InitialPoolSize < 0 {
+		add("client.initial_pool_size", "must not be negative")
+	}
+	seen := map[string]int{}
+	for i, p := range c.Providers {
+		at := fmt.Sprintf("providers[%d]", i)
+		switch {
+		case p.Name == "":
+			add(at+".name", "required")
+		case strings.ContainsAny(p.Name, "/ \t"):
+			add(at+".name", "%q must not contain '/' or spaces: models are addressed as name/model", p.Name)
+		default:
+			if j, dup := seen[p.Name]; dup {
+				add(at+".name", "%q is already the name of providers[%d]", p.Name, j)
+			}
+			seen[p.Name] = i
+		}
+		if p.Type == "" {
+			add(at+".type", "required")
+		}
+		if p.Concurrency < 0 {
+			add(at+".concurrency", "must be positive")
+		}
+		if p.BufferSize < 0 {
+			add(at+".buffer_size", "must not be negative")
+		}
+		for j, k := range p.Keys {
+			if k.Weight < 0 {
+				add(fmt.Sprintf("%s.keys[%d].weight", at, j), "must not be negative")
+			}
+		}
+	}
+	return ps
+}
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// EnvProviders maps an API-key environment variable to the provider it enables in the zero-config default.
+var EnvProviders = []struct{ Env, Name, Type string }{
+	{"OPENAI_API_KEY", "openai", "openai"},
+	{"ANTHROPIC_API_KEY", "anthropic", "anthropic"},
+	{"GEMINI_API_KEY", "gemini", "gemini"},
+	{"GROQ_API_KEY", "groq", "groq"},
+	{"MISTRAL_API_KEY", "mistral", "mistral"},
+	{"DEEPSEEK_API_KEY", "deepseek", "deepseek"},
+	{"TOGETHER_API_KEY", "together", "together"},
+	{"FIREWORKS_API_KEY", "fireworks", "fireworks"},
+	{"OPENROUTER_API_KEY", "openrouter", "openrouter"},
+	{"XAI_API_KEY", "xai", "xai"},
+	{"CEREBRAS_API_KEY", "cerebras", "cerebras"},
+	{"PERPLEXITY_API_KEY", "perplexity", "perplexity"},
+	{"COHERE_API_KEY", "cohere", "cohere"},
+}
+
+// Default is the configuration used when no file is given: the built-in mock provider plus one provider for
+// each API key found in the environment whose type is known (typeKnown filters types not compiled in).
+func Default(lookup func(string) (string, bool), typeKnown func(string) bool) (*Config, error) {
+	cfg, err := Parse(defaultYAML, lookup)
+	if err != nil {
+		return nil, fmt.Errorf("embedded default config: %w", err)
+	}
+	for _, e := range EnvProviders {
+		v, ok := lookup(e.Env)
+		if !ok || v == "" || !typeKnown(e.Type) {
+			continue
+		}
+		cfg.Providers = append(cfg.Providers, Provider{Name: e.Name, Type: e.Type, Keys: []Key{{Value: v}}})
+	}
+	cfg.ApplyDefaults()
+	return cfg, nil
+}

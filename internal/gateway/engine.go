@@ -1,0 +1,119 @@
+// Package gateway is the request pipeline as plain Go: resolve the model to a provider, take a worker slot,
+// send, and relay the answer while reading its usage. It has no HTTP server types in its signatures beyond
+// headers; internal/api adapts HTTP to it, so the pipeline can be tested and measured alone.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync/atomic"
+
+	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/provider"
+)
+
+// Upstream is one configured provider with what the gateway keeps for it.
+type Upstream struct {
+	Provider provider.Provider
+	Config   config.Provider
+	Pool     *dispatch.Pool
+	Keys     *provider.KeySet
+
+	nameHeader []string // preallocated header value, so tagging a response costs no allocation
+	usage      usageCounters
+}
+
+type usageCounters struct {
+	requests, errors, prompt, completion atomic.Int64
+}
+
+// Engine serves requests. It is safe for concurrent use.
+type Engine struct {
+	log       *slog.Logger
+	upstreams map[string]*Upstream
+	names     []string // sorted, for stable listings
+	exchanges *exchangePool
+	models    *modelCache
+	maxBody   int64
+}
+
+// New builds every provider in cfg. Provider problems are returned together, with field paths.
+func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
+	e := &Engine{
+		log:       log,
+		upstreams: make(map[string]*Upstream, len(cfg.Providers)),
+		exchanges: newExchangePool(cfg.Client.InitialPoolSize),
+		maxBody:   cfg.Server.MaxBodyBytes,
+	}
+	var probs config.Problems
+	for i, pc := range cfg.Providers {
+		p, err := provider.Build(i, pc)
+		if err != nil {
+			if ps, ok := err.(config.Problems); ok {
+				probs = append(probs, ps...)
+				continue
+			}
+			return nil, err
+		}
+		keys := provider.NewKeySet(pc.Keys)
+		for j, k := range pc.Keys {
+			if k.Value == "" {
+				log.Warn("provider key is empty after ${VAR} expansion; skipping it", "provider", pc.Name, "key", j)
+			}
+		}
+		e.upstreams[pc.Name] = &Upstream{
+			Provider: p,
+			Config:   pc,
+			Keys:     keys,
+			Pool: dispatch.New(dispatch.Options{
+				Concurrency:  pc.Concurrency,
+				BufferSize:   pc.BufferSize,
+				Drop:         cfg.Client.DropExcessRequests,
+				QueueTimeout: cfg.Client.QueueTimeout.D(),
+			}),
+			nameHeader: []string{pc.Name},
+		}
+		e.names = append(e.names, pc.Name)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	sort.Strings(e.names)
+	e.models = newModelCache(e)
+	return e, nil
+}
+
+// Start begins background work (refreshing upstream model lists) until ctx ends.
+func (e *Engine) Start(ctx context.Context) { go e.models.run(ctx) }
+
+// Upstream returns the named provider, or nil.
+func (e *Engine) Upstream(name string) *Upstream { return e.upstreams[name] }
+
+// PoolStats reports every provider's worker pool, for /debug/pools.
+func (e *Engine) PoolStats() map[string]any {
+	out := make(map[string]any, len(e.names))
+	for _, n := range e.names {
+		u := e.upstreams[n]
+		out[n] = map[string]any{
+			"pool": u.Pool.Stats(),
+			"usage": map[string]int64{
+				"requests":          u.usage.requests.Load(),
+				"errors":            u.usage.errors.Load(),
+				"prompt_tokens":     u.usage.prompt.Load(),
+				"completion_tokens": u.usage.completion.Load(),
+			},
+		}
+	}
+	return out
+}
+
+// Request is one inbound inference request.
+type Request struct {
+	Op      provider.Op
+	Dialect provider.Dialect // the caller's dialect
+	Body    []byte           // as the caller sent it; never modified
+	Header  http.Header      // the caller's headers
+}

@@ -1,0 +1,68 @@
+package gateway
+
+// Exchange holds the reusable buffers of one request. initial_pool_size of them are made at start, so the hot
+// path takes a warm one instead of allocating.
+type Exchange struct {
+	In   []byte // the caller's body
+	out  []byte // the body sent upstream
+	resp []byte // a buffered upstream answer
+}
+
+const (
+	inCap   = 4 << 10
+	outCap  = 4 << 10
+	respCap = 4 << 10
+	// Buffers grown past this are dropped on release, so one huge request does not pin memory for good.
+	keepCap = 256 << 10
+)
+
+// exchangePool is a free list with a fixed capacity. Unlike sync.Pool it is not emptied by the garbage
+// collector, which is what makes pre-allocation meaningful.
+type exchangePool struct{ free chan *Exchange }
+
+func newExchangePool(n int) *exchangePool {
+	p := &exchangePool{free: make(chan *Exchange, max(n, 1))}
+	for i := 0; i < n; i++ {
+		p.free <- newExchange()
+	}
+	return p
+}
+
+func newExchange() *Exchange {
+	return &Exchange{In: make([]byte, 0, inCap), out: make([]byte, 0, outCap), resp: make([]byte, 0, respCap)}
+}
+
+func (p *exchangePool) get() *Exchange {
+	select {
+	case x := <-p.free:
+		return x
+	default:
+		return newExchange()
+	}
+}
+
+func (p *exchangePool) put(x *Exchange) {
+	if cap(x.In) > keepCap {
+		x.In = make([]byte, 0, inCap)
+	}
+	if cap(x.out) > keepCap {
+		x.out = make([]byte, 0, outCap)
+	}
+	if cap(x.resp) > keepCap {
+		x.resp = make([]byte, 0, respCap)
+	}
+	x.In, x.out, x.resp = x.In[:0], x.out[:0], x.resp[:0]
+	select {
+	case p.free <- x:
+	default:
+	}
+}
+
+// AcquireExchange returns a request's buffers; release them with ReleaseExchange when the answer is written.
+func (e *Engine) AcquireExchange() *Exchange { return e.exchanges.get() }
+
+// ReleaseExchange returns buffers for reuse.
+func (e *Engine) ReleaseExchange(x *Exchange) { e.exchanges.put(x) }
+
+// MaxBody is the largest request body accepted.
+func (e *Engine) MaxBody() int64 { return e.maxBody }

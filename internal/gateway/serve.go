@@ -1,0 +1,295 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/schema"
+)
+
+// Outcome describes how a served request went, for logs, metrics and accounting.
+type Outcome struct {
+	Provider string
+	Model    string // upstream model
+	Status   int
+	Stream   bool
+	Usage    schema.Usage
+	Attempts int
+	// Committed is true once any byte of the answer was written to the caller.
+	Committed bool
+}
+
+// Serve runs one request to completion, writing the answer to w. A returned *Error means nothing was written
+// yet and the caller should be sent that error; any other error happened after the answer began (the stream was
+// cut) and has already been reported to the caller in-stream where the dialect allows.
+func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
+	var out Outcome
+	ess, err := parseEssentials(req.Body)
+	if err != nil {
+		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
+	}
+	out.Stream = ess.stream
+	up, model, gerr := e.resolve(ess.model.Str)
+	if gerr != nil {
+		return out, gerr
+	}
+	out.Provider, out.Model = up.Config.Name, model
+	if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(req.Op) {
+		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+			"provider %s (type %s) does not offer the %s endpoint", up.Config.Name, up.Config.Type, req.Op)
+	}
+	if up.Provider.Dialect() != req.Dialect {
+		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect",
+			"provider %s speaks the %s dialect; translation from %s is not available", up.Config.Name, up.Provider.Dialect(), req.Dialect)
+	}
+	out.Attempts = 1
+	err = e.attempt(ctx, x, req, &ess, up, model, w, &out)
+	up.usage.requests.Add(1)
+	if err != nil {
+		up.usage.errors.Add(1)
+	} else {
+		up.usage.prompt.Add(out.Usage.PromptTokens)
+		up.usage.completion.Add(out.Usage.CompletionTokens)
+	}
+	return out, err
+}
+
+// resolve maps "provider/model" to an upstream and the upstream's model id.
+func (e *Engine) resolve(name string) (*Upstream, string, *Error) {
+	prov, model, ok := strings.Cut(name, "/")
+	if ok {
+		if up := e.upstreams[prov]; up != nil && model != "" {
+			return up, model, nil
+		}
+	}
+	// A bare model name is served by the one provider that lists it.
+	var found *Upstream
+	for _, n := range e.names {
+		up := e.upstreams[n]
+		for _, m := range up.Config.Models {
+			if m == name {
+				if found != nil {
+					return nil, "", errorf(http.StatusBadRequest, TypeInvalidRequest, "ambiguous_model",
+						"model %q is served by providers %s and %s: name it as provider/model", name, found.Config.Name, n)
+				}
+				found = up
+			}
+		}
+	}
+	if found != nil {
+		return found, name, nil
+	}
+	if ok {
+		return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
+			"model %q: no provider named %q is configured (configured: %s)", name, prov, strings.Join(e.names, ", "))
+	}
+	return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
+		"model %q not found: name it as provider/model (configured providers: %s)", name, strings.Join(e.names, ", "))
+}
+
+// attempt sends the request to one upstream and relays its answer.
+func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, ess *essentials, up *Upstream, model string,
+	w relay.Sink, out *Outcome) error {
+	if err := up.Pool.Acquire(ctx); err != nil {
+		return poolError(up, err)
+	}
+	defer up.Pool.Release()
+
+	body := rewriteModel(x.out[:0], req.Body, ess, model)
+	x.out = body
+	streamable := req.Op == provider.OpChat || req.Op == provider.OpCompletions
+	if ess.stream && streamable {
+		body = askForUsage(body, ess)
+	}
+	call := provider.Call{Op: req.Op, Model: model, Body: body, Stream: ess.stream, Key: up.Keys.Pick(model)}
+	if up.Keys.Len() > 0 && call.Key == nil {
+		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
+			"no key of provider %s is allowed to use model %q", up.Config.Name, model)
+	}
+	if tp := req.Header.Get("Traceparent"); tp != "" {
+		call.Header = http.Header{"Traceparent": {tp}}
+	}
+
+	upCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var timer *time.Timer
+	if t := up.Config.Timeout.D(); t > 0 {
+		timer = time.AfterFunc(t, func() { cancel(errUpstreamTimeout) })
+		defer timer.Stop()
+	}
+	resp, err := up.Provider.Send(upCtx, &call)
+	if err != nil {
+		return sendError(ctx, upCtx, up, err)
+	}
+	defer resp.Body.Close()
+	out.Status = resp.StatusCode
+	if resp.StatusCode >= 400 {
+		return e.upstreamError(up, &call, resp)
+	}
+	h := w.Header()
+	h["X-Weir-Provider"] = up.nameHeader
+	copyUpstreamHeaders(h, resp.Header)
+	if ess.stream && isEventStream(resp) {
+		// From here the total timeout no longer applies: a stream may last as long as it keeps moving.
+		idle := up.Config.StreamIdleTimeout.D()
+		if timer != nil {
+			timer.Stop()
+		}
+		body := io.Reader(resp.Body)
+		if idle > 0 {
+			ir := newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
+			defer ir.stop()
+			body = ir
+		}
+		h["Content-Type"] = sseContentType
+		h["Cache-Control"] = noCache
+		h["X-Accel-Buffering"] = no
+		w.WriteHeader(http.StatusOK)
+		out.Committed = true
+		usage, _, err := relay.OpenAIStream(w, body, ess.includeUsage)
+		out.Usage = usage
+		if err != nil && ctx.Err() == nil {
+			cause := context.Cause(upCtx)
+			if cause == nil {
+				cause = err
+			}
+			e.log.Warn("upstream stream broke", "provider", up.Config.Name, "model", model, "err", cause)
+			writeStreamError(w, cause)
+			return fmt.Errorf("stream from %s broke: %w", up.Config.Name, cause)
+		}
+		return err
+	}
+	return e.relayBuffered(w, resp, x, out)
+}
+
+var (
+	errUpstreamTimeout = errors.New("upstream timed out")
+	errStreamIdle      = errors.New("upstream stream stalled")
+	sseContentType     = []string{"text/event-stream"}
+	noCache            = []string{"no-cache"}
+	no                 = []string{"no"}
+)
+
+func isEventStream(resp *http.Response) bool {
+	return strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+}
+
+// relayBuffered reads a JSON answer (up to a bound) to find its usage, then writes it. An answer larger than the
+// bound is streamed through and its usage read from its tail.
+func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, out *Outcome) error {
+	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxBufferedAnswer)
+	x.resp = buf
+	if err != nil {
+		return sendError(context.Background(), context.Background(), nil, err)
+	}
+	h := w.Header()
+	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
+		h["Content-Type"] = ct
+	} else {
+		h["Content-Type"] = jsonContentType
+	}
+	if complete {
+		out.Usage = relay.OpenAIUsage(buf)
+		w.WriteHeader(resp.StatusCode)
+		out.Committed = true
+		_, err = w.Write(buf)
+		return err
+	}
+	w.WriteHeader(resp.StatusCode)
+	out.Committed = true
+	if _, err := w.Write(buf); err != nil {
+		return err
+	}
+	tail := &tailWriter{w: w, keep: 64 << 10}
+	tail.remember(buf)
+	if _, err := io.Copy(tail, resp.Body); err != nil {
+		return err
+	}
+	out.Usage = relay.OpenAIUsage(tail.usageObject())
+	return nil
+}
+
+const maxBufferedAnswer = 4 << 20
+
+var jsonContentType = []string{"application/json"}
+
+// readUpTo appends from r to buf until EOF or limit bytes; complete reports EOF was reached.
+func readUpTo(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
+	for len(buf) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, true, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+	}
+	return buf, false, nil
+}
+
+func poolError(up *Upstream, err error) *Error {
+	switch {
+	case errors.Is(err, dispatch.ErrQueueFull):
+		return &Error{Status: http.StatusTooManyRequests, Type: TypeOverloaded, Code: "queue_full", RetryAfter: time.Second,
+			Message: fmt.Sprintf("the gateway's queue for provider %s is full; retry shortly", up.Config.Name)}
+	case errors.Is(err, dispatch.ErrQueueTimeout):
+		return &Error{Status: http.StatusServiceUnavailable, Type: TypeOverloaded, Code: "queue_timeout", RetryAfter: time.Second,
+			Message: fmt.Sprintf("no worker for provider %s became free in time; retry shortly", up.Config.Name)}
+	default:
+		return clientGone(err)
+	}
+}
+
+func clientGone(err error) *Error {
+	return &Error{Status: 499, Type: TypeInvalidRequest, Code: "client_closed_request", Message: "the caller went away: " + err.Error()}
+}
+
+// sendError maps a failure to get an upstream answer to 499 (caller gone), 504 (timeout) or 502 (unreachable).
+func sendError(ctx, upCtx context.Context, up *Upstream, err error) *Error {
+	name := "upstream"
+	if up != nil {
+		name = "provider " + up.Config.Name
+	}
+	if ctx.Err() != nil {
+		return clientGone(ctx.Err())
+	}
+	var ne net.Error
+	if errors.Is(context.Cause(upCtx), errUpstreamTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		(errors.As(err, &ne) && ne.Timeout()) {
+		return errorf(http.StatusGatewayTimeout, TypeTimeout, "upstream_timeout", "%s did not answer in time", name)
+	}
+	return errorf(http.StatusBadGateway, TypeAPI, "upstream_unreachable", "%s could not be reached: %s", name, stripURL(err))
+}
+
+// stripURL drops the request URL from a *url.Error message: it may carry an API key in a query string.
+func stripURL(err error) string {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil && strings.HasPrefix(err.Error(), "Post ") {
+			return inner.Error()
+		}
+	}
+	return err.Error()
+}
+
+// copyUpstreamHeaders keeps the upstream headers a caller may rely on: request ids and rate-limit state.
+func copyUpstreamHeaders(dst, src http.Header) {
+	for k, v := range src {
+		if strings.HasPrefix(k, "X-Ratelimit-") || k == "X-Request-Id" || k == "Openai-Processing-Ms" || k == "Request-Id" {
+			dst[k] = v
+		}
+	}
+}

@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/weir-gateway/weir/internal/provider"
+)
+
+// upstreamError turns an upstream error answer into an *Error that keeps its status, message and Retry-After.
+func (e *Engine) upstreamError(up *Upstream, call *provider.Call, resp *http.Response) *Error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: retryAfter(resp.Header)}
+	msg := gjson.GetBytes(body, "error.message")
+	if msg.Exists() {
+		ge.Message = msg.String()
+		ge.Code = gjson.GetBytes(body, "error.code").String()
+		if t := gjson.GetBytes(body, "error.type").String(); t != "" {
+			ge.Type = t
+		}
+		if up.Provider.Dialect() == provider.OpenAI {
+			ge.Raw = body // already an OpenAI error: pass it through as the provider wrote it
+		}
+	} else {
+		text := strings.TrimSpace(string(body))
+		if len(text) > 300 {
+			text = text[:300] + "…"
+		}
+		ge.Message = fmt.Sprintf("provider %s answered %d: %s", up.Config.Name, resp.StatusCode, text)
+	}
+	for k, v := range resp.Header {
+		if strings.HasPrefix(k, "X-Ratelimit-") {
+			if ge.Header == nil {
+				ge.Header = http.Header{}
+			}
+			ge.Header[k] = v
+		}
+	}
+	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && call.Key != nil {
+		e.log.Error("provider rejected an API key", "provider", up.Config.Name, "status", resp.StatusCode,
+			"key", call.Key.Hint, "message", ge.Message)
+	} else {
+		e.log.Debug("upstream error", "provider", up.Config.Name, "status", resp.StatusCode, "message", ge.Message)
+	}
+	return ge
+}
+
+func typeForStatus(s int) string {
+	switch {
+	case s == http.StatusUnauthorized:
+		return TypeAuthentication
+	case s == http.StatusForbidden:
+		return TypePermission
+	case s == http.StatusNotFound:
+		return TypeNotFound
+	case s == http.StatusTooManyRequests:
+		return TypeRateLimit
+	case s == http.StatusRequestTimeout || s == http.StatusGatewayTimeout:
+		return TypeTimeout
+	case s < 500:
+		return TypeInvalidRequest
+	default:
+		return TypeAPI
+	}
+}
+
+// retryAfter reads Retry-After as seconds or an HTTP date.
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		if ms, err := strconv.Atoi(h.Get("Retry-After-Ms")); err == nil {
+			return time.Duration(ms) * time.Millisecond
+		}
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}

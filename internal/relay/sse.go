@@ -1,0 +1,98 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/weir-gateway/weir/internal/schema"
+)
+
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
+var (
+	dataPrefix = []byte("data:")
+	usageKey   = []byte(`"usage"`)
+)
+
+// OpenAIStream copies an OpenAI-dialect SSE stream from r to w event by event, flushing after each event so the
+// caller sees every chunk when the upstream sends it. It reads usage from the chunk that carries it; when the
+// caller did not ask for usage (the gateway asked on its behalf), that usage-only chunk is not forwarded.
+// It returns the usage seen and the first read or write error; io.EOF is not an error.
+func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, error) {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+
+	var (
+		usage    schema.Usage
+		sawUsage bool
+		skip     bool // the current event is a usage-only chunk to hold back
+		long     []byte
+		pending  bool // bytes written since the last flush
+	)
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// An event larger than the buffer: gather it whole (rare: a huge tool-call argument in one chunk).
+			long = append(long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if len(line) > 0 {
+			if isBlank(line) {
+				if !skip {
+					if _, werr := w.Write(line); werr != nil {
+						return usage, sawUsage, werr
+					}
+					if ferr := w.Flush(); ferr != nil {
+						return usage, sawUsage, ferr
+					}
+					pending = false
+				}
+				skip = false
+			} else {
+				if bytes.HasPrefix(line, dataPrefix) && bytes.Contains(line, usageKey) {
+					payload := bytes.TrimSpace(line[len(dataPrefix):])
+					if u := gjson.GetBytes(payload, "usage"); u.IsObject() {
+						usage, sawUsage = usageFrom(u), true
+						if !forwardUsage && isEmptyArray(gjson.GetBytes(payload, "choices")) {
+							skip = true
+						}
+					}
+				}
+				if !skip {
+					if _, werr := w.Write(line); werr != nil {
+						return usage, sawUsage, werr
+					}
+					pending = true
+				}
+			}
+		}
+		if err != nil {
+			if pending {
+				_ = w.Flush()
+			}
+			if errors.Is(err, io.EOF) {
+				return usage, sawUsage, nil
+			}
+			return usage, sawUsage, err
+		}
+	}
+}
+
+func isBlank(line []byte) bool {
+	return len(line) == 1 || (len(line) == 2 && line[0] == '\r')
+}
+
+func isEmptyArray(r gjson.Result) bool {
+	return r.IsArray() && strings.TrimSpace(r.Raw[1:len(r.Raw)-1]) == ""
+}
