@@ -60,6 +60,9 @@ func Parse(doc []byte, lookup func(string) (string, bool)) (*Config, error) {
 		checkFields(root.Content[0], reflect.TypeOf(Config{}), "", &probs)
 	}
 	cfg := &Config{}
+	if len(probs) > 0 {
+		return nil, probs
+	}
 	if len(root.Content) > 0 {
 		if err := root.Content[0].Decode(cfg); err != nil {
 			var te *yaml.TypeError
@@ -118,7 +121,8 @@ func checkFields(n *yaml.Node, t reflect.Type, path string, probs *Problems) {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if t == reflect.TypeOf(Duration(0)) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		if reflect.PointerTo(t).Implements(textUnmarshaler) {
+			checkScalar(n, t, path, probs)
 			return
 		}
 		if n.Kind != yaml.MappingNode {
@@ -152,6 +156,19 @@ func checkFields(n *yaml.Node, t reflect.Type, path string, probs *Problems) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			checkFields(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), probs)
 		}
+	default:
+		checkScalar(n, t, path, probs)
+	}
+}
+
+// checkScalar decodes one value on its own so a type error can name its field path.
+func checkScalar(n *yaml.Node, t reflect.Type, path string, probs *Problems) {
+	if err := n.Decode(reflect.New(t).Interface()); err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "yaml:") {
+			msg = msg[i+2:]
+		}
+		*probs = append(*probs, Problem{Path: path, Msg: msg})
 	}
 }
 

@@ -1,0 +1,39 @@
+# Weir's tasks. `make test` is the one test command (README, .ci/run); `make run` starts the gateway.
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: run build test test-short lint fuzz bench bench-go clean
+
+run:
+	$(GO) run ./cmd/weir
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/weir ./cmd/weir
+
+# The whole suite with the race detector: unit, fuzz seed corpora, end-to-end against the real binary.
+test:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	staticcheck ./...
+
+# Each fuzz target for a while (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzRequestBody -fuzztime $(FUZZTIME) ./internal/gateway/
+	$(GO) test -run XXX -fuzz FuzzOpenAIStream -fuzztime $(FUZZTIME) ./internal/relay/
+
+# Hot-path micro-benchmarks.
+bench-go:
+	$(GO) test -run XXX -bench . -benchmem ./internal/gateway/ ./internal/relay/ ./internal/dispatch/
+
+clean:
+	rm -rf bin

@@ -1,0 +1,134 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// The issue's example must load as written.
+const issueExample = `
+server:
+  addr: "0.0.0.0:8080"
+client:
+  initial_pool_size: 1000        # pre-allocated request objects/workers, see below
+  drop_excess_requests: true     # shed load when a provider queue is full
+providers:
+  - name: openai                 # unique; models are addressed as "openai/<model>"
+    type: openai                 # adapter
+    base_url: https://api.openai.com/v1   # optional: the type's default
+    keys:
+      - value: ${OPENAI_API_KEY}
+        weight: 3
+      - value: ${OPENAI_API_KEY_2}
+        weight: 1
+        models: [gpt-4o-mini]    # optional restriction
+    concurrency: 200             # workers for this provider
+    buffer_size: 2000            # queue length in front of them
+    timeout: 60s
+  - name: local
+    type: openai                 # any OpenAI-compatible server (vLLM, Ollama, LM Studio, llama.cpp)
+    base_url: http://127.0.0.1:8000/v1
+`
+
+func TestParseIssueExample(t *testing.T) {
+	cfg, err := Parse([]byte(issueExample), env(map[string]string{"OPENAI_API_KEY": "sk-one"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Addr != "0.0.0.0:8080" || cfg.Client.InitialPoolSize != 1000 || !cfg.Client.DropExcessRequests {
+		t.Fatalf("server/client: %+v %+v", cfg.Server, cfg.Client)
+	}
+	p := cfg.Providers[0]
+	if p.Keys[0].Value != "sk-one" || p.Keys[0].Weight != 3 || p.Keys[1].Value != "" || p.Keys[1].Models[0] != "gpt-4o-mini" {
+		t.Fatalf("keys: %+v", p.Keys)
+	}
+	if p.Concurrency != 200 || p.BufferSize != 2000 || p.Timeout.D() != time.Minute {
+		t.Fatalf("pool: %+v", p)
+	}
+	l := cfg.Providers[1]
+	if l.Concurrency != DefaultConcurrency || l.Timeout.D() != DefaultTimeout || l.StreamIdleTimeout.D() != DefaultTimeout {
+		t.Fatalf("defaults not applied: %+v", l)
+	}
+	if cfg.Server.MaxBodyBytes != DefaultMaxBodyBytes || cfg.Client.QueueTimeout.D() != DefaultQueueTimeout {
+		t.Fatalf("server defaults: %+v", cfg.Server)
+	}
+}
+
+func TestParseJSON(t *testing.T) {
+	cfg, err := Parse([]byte(`{"providers":[{"name":"a","type":"openai","base_url":"http://x/v1","timeout":"2s"}]}`), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Providers[0].Timeout.D() != 2*time.Second {
+		t.Fatalf("timeout %v", cfg.Providers[0].Timeout.D())
+	}
+}
+
+func TestParseProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string // substrings, each must appear among the problems
+	}{
+		{"unknown fields everywhere", "servr: {}\nproviders:\n  - name: x\n    type: openai\n    bogus_field: 1\n    keys: [{value: a, wieght: 2}]\n",
+			[]string{"servr: unknown field", "providers[0].bogus_field: unknown field", "providers[0].keys[0].wieght: unknown field"}},
+		{"missing name and type", "providers:\n  - base_url: http://x\n", []string{"providers[0].name: required", "providers[0].type: required"}},
+		{"duplicate names", "providers:\n  - {name: a, type: mock}\n  - {name: a, type: mock}\n", []string{`providers[1].name: "a" is already the name of providers[0]`}},
+		{"slash in name", "providers:\n  - {name: a/b, type: mock}\n", []string{"providers[0].name"}},
+		{"bad duration", "providers:\n  - {name: a, type: mock, timeout: soon}\n", []string{"not a duration"}},
+		{"wrong type", "client:\n  initial_pool_size: many\n", []string{"initial_pool_size"}},
+		{"not yaml", "providers: [\n", []string{"not valid YAML"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.doc), env(nil))
+			var ps Problems
+			if !errors.As(err, &ps) {
+				t.Fatalf("want Problems, got %v", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(ps.Error(), w) {
+					t.Errorf("problems %q lack %q", ps.Error(), w)
+				}
+			}
+		})
+	}
+}
+
+func TestExpansion(t *testing.T) {
+	doc := "server:\n  addr: \"127.0.0.1:${PORT}\"\n  max_body_bytes: ${MAX}\nproviders:\n  - name: a\n    type: openai\n    base_url: ${URL:-http://fallback/v1}\n    keys: [{value: '${KEY}'}]\n"
+	cfg, err := Parse([]byte(doc), env(map[string]string{"PORT": "9000", "MAX": "1024", "KEY": "a: b # not yaml"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Addr != "127.0.0.1:9000" || cfg.Server.MaxBodyBytes != 1024 {
+		t.Fatalf("server %+v", cfg.Server)
+	}
+	if cfg.Providers[0].BaseURL != "http://fallback/v1" || cfg.Providers[0].Keys[0].Value != "a: b # not yaml" {
+		t.Fatalf("provider %+v", cfg.Providers[0])
+	}
+}
+
+func TestDefault(t *testing.T) {
+	known := func(typ string) bool { return typ != "anthropic" }
+	cfg, err := Default(env(map[string]string{"OPENAI_API_KEY": "sk-x", "GROQ_API_KEY": "gsk", "ANTHROPIC_API_KEY": "a"}), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range cfg.Providers {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, ","); got != "mock,openai,groq" {
+		t.Fatalf("providers %s", got)
+	}
+	if cfg.Server.Addr != DefaultAddr {
+		t.Fatalf("addr %s", cfg.Server.Addr)
+	}
+}

@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func TestParseEssentials(t *testing.T) {
+	tests := []struct {
+		body                         string
+		model                        string
+		stream, hasOpt, includeUsage bool
+		err                          error
+	}{
+		{`{"model":"a/b","messages":[]}`, "a/b", false, false, false, nil},
+		{`{"messages":[],"stream":true,"model":"x/y"}`, "x/y", true, false, false, nil},
+		{`{"model":"m/n","stream":true,"stream_options":{"include_usage":true}}`, "m/n", true, true, true, nil},
+		{`{"model":"m/n","stream":false,"stream_options":{}}`, "m/n", false, true, false, nil},
+		{`{"model":"m\/n"}`, "m/n", false, false, false, nil},
+		{`{"model":"","messages":[]}`, "", false, false, false, errNoModel},
+		{`{"messages":[]}`, "", false, false, false, errNoModel},
+		{`{"model":null}`, "", false, false, false, errNoModel},
+		{`{"model":3}`, "", false, false, false, errModelString},
+		{`[1,2]`, "", false, false, false, errNotObject},
+		{`{not json`, "", false, false, false, errNotJSON},
+		{``, "", false, false, false, errNotJSON},
+		{`{"model":"a/b"} trailing`, "", false, false, false, errNotJSON},
+	}
+	for _, tc := range tests {
+		e, err := parseEssentials([]byte(tc.body))
+		if err != tc.err {
+			t.Errorf("%s: err %v, want %v", tc.body, err, tc.err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if e.model.String() != tc.model || e.stream != tc.stream || e.hasStreamOpt != tc.hasOpt || e.includeUsage != tc.includeUsage {
+			t.Errorf("%s: got %q %v %v %v", tc.body, e.model.String(), e.stream, e.hasStreamOpt, e.includeUsage)
+		}
+	}
+}
+
+func TestRewriteModel(t *testing.T) {
+	tests := []struct{ body, model, want string }{
+		{`{"model":"openai/gpt-4o","x":1}`, "gpt-4o", `{"model":"gpt-4o","x":1}`},
+		{`{"x":{"model":"keep"}, "model" : "p/m" ,"unknown_field":[1,2]}`, "m", `{"x":{"model":"keep"}, "model" : "m" ,"unknown_field":[1,2]}`},
+		{`{"model":"p/a\"b"}`, `a"b`, `{"model":"a\"b"}`},
+		{`{"model":"same"}`, "same", `{"model":"same"}`},
+		{`{"model":"p/é"}`, "é\n", `{"model":"é\n"}`},
+	}
+	for _, tc := range tests {
+		e, err := parseEssentials([]byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rewriteModel(nil, []byte(tc.body), &e, tc.model)
+		if string(got) != tc.want {
+			t.Errorf("rewrite %s -> %s, want %s", tc.body, got, tc.want)
+		}
+	}
+}
+
+func TestAskForUsage(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`{"model":"m","stream":true}`, `{"stream_options":{"include_usage":true},"model":"m","stream":true}`},
+		{` {"model":"m","stream":true,"stream_options":{"x":1}}`, ` {"model":"m","stream":true,"stream_options":{"x":1,"include_usage":true}}`},
+		{`{"model":"m","stream_options":{"include_usage":false}}`, `{"model":"m","stream_options":{"include_usage":true}}`},
+		{`{"model":"m","stream_options":{"include_usage":true}}`, `{"model":"m","stream_options":{"include_usage":true}}`},
+	}
+	for _, tc := range tests {
+		e, err := parseEssentials([]byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := askForUsage([]byte(tc.body), &e); string(got) != tc.want {
+			t.Errorf("%s -> %s, want %s", tc.body, got, tc.want)
+		}
+	}
+}
+
+// FuzzRequestBody feeds arbitrary caller bodies through parsing and the rewrites, which must never panic and
+// must always produce valid JSON from valid JSON.
+func FuzzRequestBody(f *testing.F) {
+	for _, s := range []string{`{"model":"a/b","stream":true}`, `{"model":"x","stream_options":{"a":1},"stream":true}`,
+		`{"model":"\u00e9/\n"}`, `[]`, `{`, `{"model":{"a":1}}`, ` {"model" : "p/m" } `} {
+		f.Add([]byte(s), "gpt-4o")
+	}
+	f.Fuzz(func(t *testing.T, body []byte, model string) {
+		orig := bytes.Clone(body)
+		e, err := parseEssentials(body)
+		if err != nil || model == "" {
+			return
+		}
+		out := rewriteModel(nil, body, &e, model)
+		if !json.Valid(out) {
+			t.Fatalf("rewrite made invalid JSON: %q", out)
+		}
+		e2, err := parseEssentials(out)
+		if err != nil {
+			t.Fatalf("rewritten body does not parse: %v", err)
+		}
+		if e.model.Index > 0 && e2.model.String() != model && json.Valid([]byte(`"`+model+`"`)) {
+			// only comparable when the model survives a JSON round trip unchanged (valid UTF-8)
+			var back string
+			_ = json.Unmarshal(appendJSONString(nil, model), &back)
+			if back == model {
+				t.Fatalf("model %q became %q", model, e2.model.String())
+			}
+		}
+		withUsage := askForUsage(out, &e2)
+		if !json.Valid(withUsage) {
+			t.Fatalf("askForUsage made invalid JSON: %q", withUsage)
+		}
+		if !bytes.Equal(body, orig) {
+			t.Fatal("the caller's body was modified")
+		}
+	})
+}
