@@ -2,13 +2,26 @@
 // validation that names the exact field path of every problem.
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/weir-gateway/weir/internal/router"
+)
 
 // Config is the whole file. Sections other issues add (models, governance, cluster, telemetry) live beside these.
 type Config struct {
 	Server    Server     `yaml:"server"`
 	Client    Client     `yaml:"client"`
 	Providers []Provider `yaml:"providers"`
+	// Models are aliases: what callers send as "model", routed to provider targets with fallbacks.
+	Models  []router.ModelConfig `yaml:"models"`
+	Routing Routing              `yaml:"routing"`
+}
+
+// Routing holds the router-wide defaults for aliases that set none and for plain "provider/model" requests.
+type Routing struct {
+	Retries  *router.Retries       `yaml:"retries"`
+	Cooldown *router.BreakerConfig `yaml:"cooldown"`
 }
 
 // Server is the HTTP listener.

@@ -132,3 +132,45 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("addr %s", cfg.Server.Addr)
 	}
 }
+
+const routingExample = `
+providers:
+  - {name: azure-east, type: azure, base_url: "https://east.example.com", keys: [{value: k}]}
+  - {name: openai, type: openai, keys: [{value: k}]}
+  - {name: anthropic, type: anthropic, keys: [{value: k}]}
+models:
+  - name: smart                      # what callers send as "model"
+    strategy: weighted               # weighted | least-busy | lowest-latency | round-robin
+    targets:
+      - { provider: azure-east, model: gpt-4o, weight: 70 }
+      - { provider: openai,     model: gpt-4o, weight: 30 }
+    fallbacks: [claude]             # other aliases or "provider/model", tried in order
+    retries: { max: 2, backoff: 200ms, max_backoff: 5s }   # per target, with jitter
+    timeout: 30s
+  - name: claude
+    targets:
+      - { provider: anthropic, model: claude-sonnet-4-5 }
+`
+
+func TestParseRoutingExample(t *testing.T) {
+	cfg, err := Parse([]byte(routingExample), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.Models[0]
+	if m.Name != "smart" || len(m.Targets) != 2 || m.Targets[0].Weight != 70 || m.Retries.Backoff != 200*time.Millisecond ||
+		m.Retries.MaxBackoff != 5*time.Second || m.Timeout != 30*time.Second || m.Fallbacks[0] != "claude" {
+		t.Fatalf("alias: %+v", m)
+	}
+	bad := strings.Replace(routingExample, "provider: openai,", "provider: nope,", 1)
+	bad = strings.Replace(bad, "timeout: 30s", "timeout: later", 1)
+	_, err = Parse([]byte(bad), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "models[0].timeout") {
+		t.Fatalf("want a timeout problem, got %v", err)
+	}
+	bad = strings.Replace(routingExample, "provider: openai,", "provider: nope,", 1)
+	_, err = Parse([]byte(bad), env(nil))
+	if err == nil || !strings.Contains(err.Error(), `models[0].targets[1].provider`) {
+		t.Fatalf("want an unknown provider problem, got %v", err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/weir-gateway/weir/internal/router"
 )
 
 // Defaults. Pool and queue sizes follow what one pod on two cores sustains (see docs/benchmarks.md).
@@ -107,6 +109,23 @@ func (c *Config) Validate() Problems {
 			if k.Weight < 0 {
 				add(fmt.Sprintf("%s.keys[%d].weight", at, j), "must not be negative")
 			}
+		}
+	}
+	names := map[string]bool{}
+	for _, p := range c.Providers {
+		names[p.Name] = true
+	}
+	for _, err := range router.Validate(c.Models, func(n string) bool { return names[n] }) {
+		path, msg, ok := strings.Cut(err.Error(), ": ")
+		if !ok {
+			path, msg = "models", err.Error()
+		}
+		ps = append(ps, Problem{Path: path, Msg: msg})
+	}
+	if c.Routing.Cooldown != nil {
+		for _, err := range router.ValidateBreaker("routing.cooldown", *c.Routing.Cooldown) {
+			path, msg, _ := strings.Cut(err.Error(), ": ")
+			ps = append(ps, Problem{Path: path, Msg: msg})
 		}
 	}
 	return ps

@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/router"
 )
 
 // Upstream is one configured provider with what the gateway keeps for it.
@@ -37,6 +38,7 @@ type Engine struct {
 	names     []string // sorted, for stable listings
 	exchanges *exchangePool
 	models    *modelCache
+	router    *router.Router
 	maxBody   int64
 }
 
@@ -83,6 +85,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	}
 	sort.Strings(e.names)
 	e.models = newModelCache(e)
+	r, err := router.New(cfg.Models, router.Options{
+		Retries:        cfg.Routing.Retries,
+		Breaker:        cfg.Routing.Cooldown,
+		ProviderExists: func(n string) bool { return e.upstreams[n] != nil },
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.router = r
 	return e, nil
 }
 

@@ -18,6 +18,7 @@ type Error struct {
 	RetryAfter time.Duration
 	Raw        []byte
 	Header     http.Header // extra response headers (upstream rate-limit headers)
+	upstream   bool        // the upstream answered with this error (as opposed to the gateway or the network)
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Type, e.Message) }

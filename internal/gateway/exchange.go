@@ -6,6 +6,8 @@ type Exchange struct {
 	In   []byte // the caller's body
 	out  []byte // the body sent upstream
 	resp []byte // a buffered upstream answer
+
+	attempts [4]AttemptInfo // backing store for Outcome.Attempts
 }
 
 const (

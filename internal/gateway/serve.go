@@ -7,104 +7,217 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/sjson"
 
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
 // Outcome describes how a served request went, for logs, metrics and accounting.
 type Outcome struct {
-	Provider string
+	Alias    string // the alias the caller named, if any
+	Provider string // the provider that answered (or failed last)
 	Model    string // upstream model
 	Status   int
 	Stream   bool
 	Usage    schema.Usage
-	Attempts int
+	// Attempts lists every upstream call made, in order.
+	Attempts []AttemptInfo
 	// Committed is true once any byte of the answer was written to the caller.
 	Committed bool
+	TTFB      time.Duration
+}
+
+// AttemptInfo is one upstream call of a request.
+type AttemptInfo struct {
+	Provider string
+	Model    string
+	Status   int // 0: no answer (connection error, timeout)
+	Latency  time.Duration
+	Err      string
 }
 
 // Serve runs one request to completion, writing the answer to w. A returned *Error means nothing was written
 // yet and the caller should be sent that error; any other error happened after the answer began (the stream was
 // cut) and has already been reported to the caller in-stream where the dialect allows.
 func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
-	var out Outcome
+	out := Outcome{Attempts: x.attempts[:0]}
 	ess, err := parseEssentials(req.Body)
 	if err != nil {
 		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
 	out.Stream = ess.stream
-	up, model, gerr := e.resolve(ess.model.Str)
+	body := req.Body
+	if ess.fallbacks.Exists() {
+		// "fallbacks" is Weir's own field: upstreams reject fields they do not know.
+		body, _ = sjson.DeleteBytes(body, "fallbacks")
+		if ess, err = parseEssentials(body); err != nil {
+			return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
+		}
+	}
+	plan, gerr := e.plan(ess.model.Str, requestFallbacks(&ess, req.Header))
 	if gerr != nil {
 		return out, gerr
 	}
-	out.Provider, out.Model = up.Config.Name, model
-	if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(req.Op) {
-		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
-			"provider %s (type %s) does not offer the %s endpoint", up.Config.Name, up.Config.Type, req.Op)
+	if e.router.Has(ess.model.Str) {
+		out.Alias = ess.model.Str
 	}
-	if up.Provider.Dialect() != req.Dialect {
-		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect",
-			"provider %s speaks the %s dialect; translation from %s is not available", up.Config.Name, up.Provider.Dialect(), req.Dialect)
-	}
-	out.Attempts = 1
-	err = e.attempt(ctx, x, req, &ess, up, model, w, &out)
-	up.usage.requests.Add(1)
-	if err != nil {
+	h := w.Header()
+	var last error
+	a, ok := plan.Next(router.Outcome{})
+	for ok {
+		if a.Delay > 0 {
+			if err := router.Wait(ctx, a.Delay); err != nil {
+				return out, clientGone(err)
+			}
+		}
+		up := e.upstreams[a.Target.Provider]
+		if up == nil { // a "provider/model" fallback naming no provider
+			last = errorf(http.StatusNotFound, TypeNotFound, "model_not_found", "no provider named %q is configured", a.Target.Provider)
+			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
+			continue
+		}
+		out.Provider, out.Model = up.Config.Name, a.Target.Model
+		h["X-Weir-Provider"] = up.nameHeader
+		h["X-Weir-Model"] = []string{a.Target.Model}
+		h["X-Weir-Attempts"] = attemptsHeader(len(out.Attempts) + 1)
+		start := time.Now()
+		a.Begin()
+		err := e.attempt(ctx, x, req, body, &ess, up, a.Target.Model, a.Timeout, w, &out)
+		info := AttemptInfo{Provider: up.Config.Name, Model: a.Target.Model, Status: out.Status, Latency: time.Since(start)}
+		up.usage.requests.Add(1)
+		if err == nil {
+			a.End(out.TTFB, true, out.Status, 0)
+			out.Attempts = append(out.Attempts, info)
+			up.usage.prompt.Add(out.Usage.PromptTokens)
+			up.usage.completion.Add(out.Usage.CompletionTokens)
+			return out, nil
+		}
 		up.usage.errors.Add(1)
-	} else {
-		up.usage.prompt.Add(out.Usage.PromptTokens)
-		up.usage.completion.Add(out.Usage.CompletionTokens)
+		info.Err = err.Error()
+		out.Attempts = append(out.Attempts, info)
+		if out.Committed {
+			a.End(out.TTFB, false, out.Status, 0)
+			return out, err
+		}
+		last = err
+		ge, _ := err.(*Error)
+		if ge == nil {
+			a.End(0, false, 0, 0)
+			return out, err
+		}
+		if ge.Status == 499 || ctx.Err() != nil {
+			a.Cancel()
+			return out, ge
+		}
+		status, cause := ge.Status, error(nil)
+		if ge.upstream == false && (ge.Status == http.StatusBadGateway || ge.Status == http.StatusGatewayTimeout) {
+			status, cause = 0, ge // no upstream answer: a connection error or a timeout
+		}
+		if ge.Code == "queue_full" || ge.Code == "queue_timeout" {
+			status, cause = 0, ge
+		}
+		a.End(0, false, ge.Status, ge.RetryAfter)
+		dec := router.Classify(status, cause, errorBodyForClassify(ge))
+		if !ge.upstream && ge.Status < 500 && ge.Status != http.StatusTooManyRequests {
+			dec = router.NextTarget // the gateway's own refusal for this target (unsupported endpoint, no key)
+		}
+		a, ok = plan.Next(router.Outcome{Decision: dec, RetryAfter: ge.RetryAfter})
 	}
-	return out, err
+	if last == nil {
+		last = errorf(http.StatusServiceUnavailable, TypeAPI, "no_target", "no target of model %q could be tried", ess.model.Str)
+	}
+	return out, last
 }
 
-// resolve maps "provider/model" to an upstream and the upstream's model id.
-func (e *Engine) resolve(name string) (*Upstream, string, *Error) {
-	prov, model, ok := strings.Cut(name, "/")
-	if ok {
-		if up := e.upstreams[prov]; up != nil && model != "" {
-			return up, model, nil
+// plan resolves the requested model through the router; a bare model name listed by exactly one provider is
+// accepted as that provider's.
+func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
+	name := model
+	if !e.router.Has(name) {
+		if prov, m, ok := strings.Cut(name, "/"); !ok || e.upstreams[prov] == nil || m == "" {
+			up, bare, gerr := e.resolve(name)
+			if gerr != nil {
+				return nil, gerr
+			}
+			name = up.Config.Name + "/" + bare
 		}
 	}
-	// A bare model name is served by the one provider that lists it.
-	var found *Upstream
-	for _, n := range e.names {
-		up := e.upstreams[n]
-		for _, m := range up.Config.Models {
-			if m == name {
-				if found != nil {
-					return nil, "", errorf(http.StatusBadRequest, TypeInvalidRequest, "ambiguous_model",
-						"model %q is served by providers %s and %s: name it as provider/model", name, found.Config.Name, n)
-				}
-				found = up
+	p, err := e.router.Plan(name, fallbacks)
+	if err != nil {
+		if errors.Is(err, router.ErrUnknownModel) {
+			return nil, errorf(http.StatusNotFound, TypeNotFound, "model_not_found", "%s", err.Error())
+		}
+		return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_fallbacks", "%s", err.Error())
+	}
+	return p, nil
+}
+
+// requestFallbacks reads per-request fallbacks from the body's "fallbacks" array or the x-weir-fallbacks header.
+func requestFallbacks(ess *essentials, h http.Header) []string {
+	var out []string
+	for _, f := range ess.fallbacks.Array() {
+		if s := f.String(); s != "" {
+			out = append(out, s)
+		}
+	}
+	if v := h.Get("X-Weir-Fallbacks"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
 			}
 		}
 	}
-	if found != nil {
-		return found, name, nil
+	return out
+}
+
+func errorBodyForClassify(ge *Error) []byte {
+	if ge.Raw != nil {
+		return ge.Raw
 	}
-	if ok {
-		return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
-			"model %q: no provider named %q is configured (configured: %s)", name, prov, strings.Join(e.names, ", "))
+	return []byte(ge.Type + " " + ge.Code + " " + ge.Message)
+}
+
+var attemptHeaders = func() [][]string {
+	hs := make([][]string, 16)
+	for i := range hs {
+		hs[i] = []string{strconv.Itoa(i)}
 	}
-	return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
-		"model %q not found: name it as provider/model (configured providers: %s)", name, strings.Join(e.names, ", "))
+	return hs
+}()
+
+func attemptsHeader(n int) []string {
+	if n < len(attemptHeaders) {
+		return attemptHeaders[n]
+	}
+	return []string{strconv.Itoa(n)}
 }
 
 // attempt sends the request to one upstream and relays its answer.
-func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, ess *essentials, up *Upstream, model string,
-	w relay.Sink, out *Outcome) error {
+func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
+	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
+	out.Status = 0
+	if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(req.Op) {
+		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+			"provider %s (type %s) does not offer the %s endpoint", up.Config.Name, up.Config.Type, req.Op)
+	}
+	if up.Provider.Dialect() != req.Dialect {
+		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect",
+			"provider %s speaks the %s dialect; translation from %s is not available", up.Config.Name, up.Provider.Dialect(), req.Dialect)
+	}
 	if err := up.Pool.Acquire(ctx); err != nil {
 		return poolError(up, err)
 	}
 	defer up.Pool.Release()
 
-	body := rewriteModel(x.out[:0], req.Body, ess, model)
+	body := rewriteModel(x.out[:0], reqBody, ess, model)
 	x.out = body
 	streamable := req.Op == provider.OpChat || req.Op == provider.OpCompletions
 	if ess.stream && streamable {
@@ -122,21 +235,25 @@ func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, ess *es
 	upCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var timer *time.Timer
-	if t := up.Config.Timeout.D(); t > 0 {
+	if timeout <= 0 {
+		timeout = up.Config.Timeout.D()
+	}
+	if t := timeout; t > 0 {
 		timer = time.AfterFunc(t, func() { cancel(errUpstreamTimeout) })
 		defer timer.Stop()
 	}
+	start := time.Now()
 	resp, err := up.Provider.Send(upCtx, &call)
 	if err != nil {
 		return sendError(ctx, upCtx, up, err)
 	}
 	defer resp.Body.Close()
 	out.Status = resp.StatusCode
+	out.TTFB = time.Since(start)
 	if resp.StatusCode >= 400 {
 		return e.upstreamError(up, &call, resp)
 	}
 	h := w.Header()
-	h["X-Weir-Provider"] = up.nameHeader
 	copyUpstreamHeaders(h, resp.Header)
 	if ess.stream && isEventStream(resp) {
 		// From here the total timeout no longer applies: a stream may last as long as it keeps moving.
@@ -293,3 +410,36 @@ func copyUpstreamHeaders(dst, src http.Header) {
 		}
 	}
 }
+// resolve maps "provider/model" to an upstream and the upstream's model id.
+func (e *Engine) resolve(name string) (*Upstream, string, *Error) {
+	prov, model, ok := strings.Cut(name, "/")
+	if ok {
+		if up := e.upstreams[prov]; up != nil && model != "" {
+			return up, model, nil
+		}
+	}
+	// A bare model name is served by the one provider that lists it.
+	var found *Upstream
+	for _, n := range e.names {
+		up := e.upstreams[n]
+		for _, m := range up.Config.Models {
+			if m == name {
+				if found != nil {
+					return nil, "", errorf(http.StatusBadRequest, TypeInvalidRequest, "ambiguous_model",
+						"model %q is served by providers %s and %s: name it as provider/model", name, found.Config.Name, n)
+				}
+				found = up
+			}
+		}
+	}
+	if found != nil {
+		return found, name, nil
+	}
+	if ok {
+		return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
+			"model %q: no provider named %q is configured (configured: %s)", name, prov, strings.Join(e.names, ", "))
+	}
+	return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
+		"model %q not found: name it as provider/model (configured providers: %s)", name, strings.Join(e.names, ", "))
+}
+

@@ -16,7 +16,7 @@ import (
 // upstreamError turns an upstream error answer into an *Error that keeps its status, message and Retry-After.
 func (e *Engine) upstreamError(up *Upstream, call *provider.Call, resp *http.Response) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: retryAfter(resp.Header)}
+	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: retryAfter(resp.Header), upstream: true}
 	msg := gjson.GetBytes(body, "error.message")
 	if msg.Exists() {
 		ge.Message = msg.String()
