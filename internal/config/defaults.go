@@ -75,7 +75,9 @@ func (c *Config) ApplyDefaults() {
 // Validate checks what can be checked without knowing provider types (those validate themselves).
 func (c *Config) Validate() Problems {
 	var ps Problems
-	add := func(path, format string, a ...any) { ps = append(ps, Problem{Path: path, Msg: fmt.Sprintf(format, a...)}) }
+	add := func(path, format string, a ...any) {
+		ps = append(ps, Problem{Path: path, Msg: fmt.Sprintf(format, a...)})
+	}
 	if c.Server.MaxBodyBytes < 0 {
 		add("server.max_body_bytes", "must be positive")
 	}

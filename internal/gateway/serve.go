@@ -410,6 +410,7 @@ func copyUpstreamHeaders(dst, src http.Header) {
 		}
 	}
 }
+
 // resolve maps "provider/model" to an upstream and the upstream's model id.
 func (e *Engine) resolve(name string) (*Upstream, string, *Error) {
 	prov, model, ok := strings.Cut(name, "/")
@@ -442,4 +443,3 @@ func (e *Engine) resolve(name string) (*Upstream, string, *Error) {
 	return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
 		"model %q not found: name it as provider/model (configured providers: %s)", name, strings.Join(e.names, ", "))
 }
-
