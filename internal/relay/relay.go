@@ -23,7 +23,7 @@ type Sink interface {
 // OpenAIUsage reads the usage object of an OpenAI-dialect JSON answer (chat, completions, embeddings, and
 // responses, whose names differ).
 func OpenAIUsage(body []byte) schema.Usage {
-	u := gjson.GetBytes(body, "usage")
+	u := gjson.Get(unsafeString(body), "usage") // read within this call only: no copy needed
 	if !u.Exists() || u.Type == gjson.Null {
 		return schema.Usage{}
 	}

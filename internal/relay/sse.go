@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -18,7 +19,15 @@ var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10
 var (
 	dataPrefix = []byte("data:")
 	usageKey   = []byte(`"usage"`)
+	usageNull  = []byte(`"usage":null`)
 )
+
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
 
 // OpenAIStream copies an OpenAI-dialect SSE stream from r to w event by event, flushing after each event so the
 // caller sees every chunk when the upstream sends it. It reads usage from the chunk that carries it; when the
@@ -60,11 +69,12 @@ func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, e
 				}
 				skip = false
 			} else {
-				if bytes.HasPrefix(line, dataPrefix) && bytes.Contains(line, usageKey) {
-					payload := bytes.TrimSpace(line[len(dataPrefix):])
-					if u := gjson.GetBytes(payload, "usage"); u.IsObject() {
+				if bytes.HasPrefix(line, dataPrefix) && bytes.Contains(line, usageKey) && !bytes.Contains(line, usageNull) {
+					// The payload is only read within this iteration, so viewing it without a copy is safe.
+					payload := unsafeString(bytes.TrimSpace(line[len(dataPrefix):]))
+					if u := gjson.Get(payload, "usage"); u.IsObject() {
 						usage, sawUsage = usageFrom(u), true
-						if !forwardUsage && isEmptyArray(gjson.GetBytes(payload, "choices")) {
+						if !forwardUsage && isEmptyArray(gjson.Get(payload, "choices")) {
 							skip = true
 						}
 					}
@@ -94,5 +104,5 @@ func isBlank(line []byte) bool {
 }
 
 func isEmptyArray(r gjson.Result) bool {
-	return r.IsArray() && strings.TrimSpace(r.Raw[1:len(r.Raw)-1]) == ""
+	return r.IsArray() && len(r.Raw) >= 2 && strings.TrimSpace(r.Raw[1:len(r.Raw)-1]) == ""
 }
