@@ -35,5 +35,10 @@ fuzz:
 bench-go:
 	$(GO) test -run XXX -bench . -benchmem ./internal/gateway/ ./internal/relay/ ./internal/dispatch/
 
+# Load test: weir vs a bare reverse proxy vs the mock itself at 1,000 RPS, non-streaming and streaming
+# (bench/ is its own module; results land in docs/benchmarks.md).
+bench:
+	cd bench && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 -stream
+
 clean:
 	rm -rf bin
