@@ -46,9 +46,16 @@ func serve(args []string) int {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	pers, err := openPersistence(ctx, cfg, log)
+	if err != nil {
+		log.Error("could not start governance", "err", err)
+		return 1
+	}
+	defer pers.close(log)
+	eng.SetGovernance(pers.gov)
 	eng.Start(ctx)
 
-	handler := api.New(eng, log)
+	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),

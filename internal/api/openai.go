@@ -12,6 +12,11 @@ import (
 // openAI serves an OpenAI-dialect inference route.
 func (s *Server) openAI(op provider.Op) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, gerr := s.principal(r)
+		if gerr != nil {
+			writeOpenAIError(w, gerr)
+			return
+		}
 		x := s.eng.AcquireExchange()
 		defer s.eng.ReleaseExchange(x)
 		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
@@ -21,7 +26,7 @@ func (s *Server) openAI(op provider.Op) http.Handler {
 			return
 		}
 		sink := newSink(w)
-		req := gateway.Request{Op: op, Dialect: provider.OpenAI, Body: body, Header: r.Header}
+		req := gateway.Request{Op: op, Dialect: provider.OpenAI, Body: body, Header: r.Header, Principal: p}
 		out, err := s.eng.Serve(r.Context(), x, &req, sink)
 		if err != nil {
 			var ge *gateway.Error

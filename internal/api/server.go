@@ -16,12 +16,13 @@ type Server struct {
 	eng      *gateway.Engine
 	log      *slog.Logger
 	mux      *http.ServeMux
+	gov      Governance
 	draining atomic.Bool
 }
 
 // New builds the routes.
-func New(eng *gateway.Engine, log *slog.Logger) *Server {
-	s := &Server{eng: eng, log: log, mux: http.NewServeMux()}
+func New(eng *gateway.Engine, gov Governance, log *slog.Logger) *Server {
+	s := &Server{eng: eng, gov: gov, log: log, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", ""} {
 		s.mux.Handle("POST "+prefix+"/chat/completions", s.openAI(provider.OpChat))
 		s.mux.Handle("POST "+prefix+"/completions", s.openAI(provider.OpCompletions))

@@ -5,6 +5,7 @@ package config
 import (
 	"time"
 
+	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/router"
 )
 
@@ -16,6 +17,8 @@ type Config struct {
 	// Models are aliases: what callers send as "model", routed to provider targets with fallbacks.
 	Models  []router.ModelConfig `yaml:"models"`
 	Routing Routing              `yaml:"routing"`
+	// Governance declares customers, teams and virtual keys (seeded into the store at start), prices and the store.
+	Governance governance.Config `yaml:"governance"`
 }
 
 // Routing holds the router-wide defaults for aliases that set none and for plain "provider/model" requests.
@@ -36,6 +39,10 @@ type Server struct {
 	DrainDelay        Duration `yaml:"drain_delay"`
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
 	IdleTimeout       Duration `yaml:"idle_timeout"`
+	// DataDir holds the embedded SQLite database when governance.store.dsn is not set.
+	DataDir string `yaml:"data_dir"`
+	// AdminToken protects /api; also WEIR_ADMIN_TOKEN. Without one the admin API answers only on loopback.
+	AdminToken string `yaml:"admin_token"`
 }
 
 // Client holds the gateway-wide request handling settings (Bifrost's "client" block).
@@ -46,6 +53,8 @@ type Client struct {
 	DropExcessRequests bool `yaml:"drop_excess_requests"`
 	// QueueTimeout bounds the wait for a worker when DropExcessRequests is off (then 503).
 	QueueTimeout Duration `yaml:"queue_timeout"`
+	// EnforceGovernanceHeader requires a valid virtual key on every inference request (else 401).
+	EnforceGovernanceHeader bool `yaml:"enforce_governance_header"`
 }
 
 // Provider is one configured upstream. Fields a type does not use are rejected by its validation.

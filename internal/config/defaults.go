@@ -38,6 +38,9 @@ func (c *Config) ApplyDefaults() {
 	if c.Server.ReadHeaderTimeout == 0 {
 		c.Server.ReadHeaderTimeout = Duration(DefaultReadHeaderTimeout)
 	}
+	if c.Server.DataDir == "" {
+		c.Server.DataDir = "."
+	}
 	if c.Server.IdleTimeout == 0 {
 		c.Server.IdleTimeout = Duration(DefaultIdleTimeout)
 	}
@@ -123,6 +126,15 @@ func (c *Config) Validate() Problems {
 			path, msg = "models", err.Error()
 		}
 		ps = append(ps, Problem{Path: path, Msg: msg})
+	}
+	if err := c.Governance.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			path, msg, ok := strings.Cut(line, ": ")
+			if !ok {
+				path, msg = "governance", line
+			}
+			ps = append(ps, Problem{Path: path, Msg: msg})
+		}
 	}
 	if c.Routing.Cooldown != nil {
 		for _, err := range router.ValidateBreaker("routing.cooldown", *c.Routing.Cooldown) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/router"
 )
@@ -39,8 +40,12 @@ type Engine struct {
 	exchanges *exchangePool
 	models    *modelCache
 	router    *router.Router
+	gov       *governance.Service // nil: ungoverned
 	maxBody   int64
 }
+
+// SetGovernance makes the engine admit and charge requests that carry a principal.
+func (e *Engine) SetGovernance(g *governance.Service) { e.gov = g }
 
 // New builds every provider in cfg. Provider problems are returned together, with field paths.
 func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
@@ -127,4 +132,6 @@ type Request struct {
 	Dialect provider.Dialect // the caller's dialect
 	Body    []byte           // as the caller sent it; never modified
 	Header  http.Header      // the caller's headers
+	// Principal is the caller's virtual key, resolved by the api layer; nil for an ungoverned request.
+	Principal *governance.Principal
 }

@@ -70,6 +70,19 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 		out.Alias = ess.model.Str
 	}
 	h := w.Header()
+	adm, gerr := e.admit(ctx, req.Principal, ess.model.Str, body, h)
+	if gerr != nil {
+		return out, gerr
+	}
+	out, err = e.serveAttempts(ctx, x, req, body, &ess, plan, w, out)
+	adm.settle(err == nil, out.Provider+"/"+out.Model, out.Usage)
+	return out, err
+}
+
+// serveAttempts walks the plan: each target in order, with retries and backoff, until one answers.
+func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, body []byte, ess *essentials, plan *router.Plan,
+	w relay.Sink, out Outcome) (Outcome, error) {
+	h := w.Header()
 	var last error
 	a, ok := plan.Next(router.Outcome{})
 	for ok {
@@ -90,7 +103,13 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 		h["X-Weir-Attempts"] = attemptsHeader(len(out.Attempts) + 1)
 		start := time.Now()
 		a.Begin()
-		err := e.attempt(ctx, x, req, body, &ess, up, a.Target.Model, a.Timeout, w, &out)
+		if req.Principal != nil && !req.Principal.AllowsProvider(up.Config.Name) {
+			last = errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
+				"virtual key %s may not use provider %s", req.Principal.ID(), up.Config.Name)
+			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
+			continue
+		}
+		err := e.attempt(ctx, x, req, body, ess, up, a.Target.Model, a.Timeout, w, &out)
 		info := AttemptInfo{Provider: up.Config.Name, Model: a.Target.Model, Status: out.Status, Latency: time.Since(start)}
 		up.usage.requests.Add(1)
 		if err == nil {

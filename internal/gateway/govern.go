@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/schema"
+)
+
+// admission is a governed request's reservation, settled to the real usage when the request ends.
+type admission struct {
+	gov *governance.Service
+	res *governance.Reservation
+}
+
+// admit checks the principal's model allow-list and reserves its share of every limit and budget in one
+// atomic step, so concurrent requests cannot all pass a check that only one of them fits.
+func (e *Engine) admit(ctx context.Context, p *governance.Principal, model string, body []byte, w http.Header) (*admission, *Error) {
+	if p == nil || e.gov == nil {
+		return nil, nil
+	}
+	if !p.AllowsModel(model) {
+		return nil, errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
+			"virtual key %s may not use model %q", p.ID(), model)
+	}
+	prompt := int64(len(body)/4 + 1)
+	maxOut := gjson.GetBytes(body, "max_completion_tokens").Int()
+	if maxOut == 0 {
+		maxOut = gjson.GetBytes(body, "max_tokens").Int()
+	}
+	if maxOut == 0 {
+		maxOut = defaultCompletionEstimate
+	}
+	est := governance.Estimate{Tokens: prompt + maxOut, Cost: e.gov.Prices().EstimateCost(model, prompt, maxOut)}
+	res, d := e.gov.Admit(ctx, p, model, est)
+	if d != nil {
+		d.SetHeaders(w)
+		typ := TypeRateLimit
+		switch d.Status {
+		case http.StatusForbidden:
+			typ = TypePermission
+		case http.StatusUnauthorized:
+			typ = TypeAuthentication
+		}
+		return nil, &Error{Status: d.Status, Type: typ, Code: d.Code, Message: d.Message, RetryAfter: d.RetryAfter}
+	}
+	res.SetHeaders(w)
+	return &admission{gov: e.gov, res: res}, nil
+}
+
+// defaultCompletionEstimate is reserved when a request sets no max_tokens; Settle corrects it.
+const defaultCompletionEstimate = 512
+
+// settle charges the real usage (priced for the model that answered) or releases the reservation.
+func (a *admission) settle(ok bool, pricedModel string, u schema.Usage) {
+	if a == nil {
+		return
+	}
+	if !ok && u.IsZero() {
+		a.res.Release()
+		return
+	}
+	a.res.Settle(u, a.gov.Prices().Cost(pricedModel, u))
+}
