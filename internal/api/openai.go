@@ -11,10 +11,21 @@ import (
 
 // openAI serves an OpenAI-dialect inference route.
 func (s *Server) openAI(op provider.Op) http.Handler {
+	return s.inference(op, provider.OpenAI, writeOpenAIError)
+}
+
+// anthropic serves an Anthropic-dialect inference route.
+func (s *Server) anthropic(op provider.Op) http.Handler {
+	return s.inference(op, provider.Anthropic, writeAnthropicError)
+}
+
+// inference serves one inference route of a dialect: authenticate, read the body, run the pipeline, and
+// answer errors in the dialect's own format.
+func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError func(http.ResponseWriter, *gateway.Error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, gerr := s.principal(r)
 		if gerr != nil {
-			writeOpenAIError(w, gerr)
+			writeError(w, gerr)
 			return
 		}
 		x := s.eng.AcquireExchange()
@@ -22,17 +33,17 @@ func (s *Server) openAI(op provider.Op) http.Handler {
 		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
 		x.In = body
 		if gerr != nil {
-			writeOpenAIError(w, gerr)
+			writeError(w, gerr)
 			return
 		}
 		sink := newSink(w)
-		req := gateway.Request{Op: op, Dialect: provider.OpenAI, Body: body, Header: r.Header, Principal: p}
+		req := gateway.Request{Op: op, Dialect: dialect, Body: body, Header: r.Header, Principal: p}
 		out, err := s.eng.Serve(r.Context(), x, &req, sink)
 		if err != nil {
 			var ge *gateway.Error
 			if errors.As(err, &ge) && !out.Committed {
 				if ge.Status != 499 {
-					writeOpenAIError(w, ge)
+					writeError(w, ge)
 				}
 				s.log.Debug("request failed", "op", op, "provider", out.Provider, "status", ge.Status, "err", ge.Message)
 				return

@@ -29,10 +29,15 @@ func New(eng *gateway.Engine, gov Governance, log *slog.Logger) *Server {
 		s.mux.Handle("POST "+prefix+"/embeddings", s.openAI(provider.OpEmbeddings))
 		s.mux.HandleFunc("GET "+prefix+"/models", s.models)
 	}
+	for _, prefix := range []string{"/v1", "/anthropic/v1"} {
+		s.mux.Handle("POST "+prefix+"/messages", s.anthropic(provider.OpMessages))
+		s.mux.Handle("POST "+prefix+"/messages/count_tokens", s.anthropic(provider.OpCountTokens))
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /debug/pools", s.pools)
 	s.mux.HandleFunc("/", s.notFound)
+	s.mountAdmin()
 	return s
 }
 

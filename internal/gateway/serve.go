@@ -219,94 +219,6 @@ func attemptsHeader(n int) []string {
 	return []string{strconv.Itoa(n)}
 }
 
-// attempt sends the request to one upstream and relays its answer.
-func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
-	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	out.Status = 0
-	if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(req.Op) {
-		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
-			"provider %s (type %s) does not offer the %s endpoint", up.Config.Name, up.Config.Type, req.Op)
-	}
-	if up.Provider.Dialect() != req.Dialect {
-		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect",
-			"provider %s speaks the %s dialect; translation from %s is not available", up.Config.Name, up.Provider.Dialect(), req.Dialect)
-	}
-	if err := up.Pool.Acquire(ctx); err != nil {
-		return poolError(up, err)
-	}
-	defer up.Pool.Release()
-
-	body := rewriteModel(x.out[:0], reqBody, ess, model)
-	x.out = body
-	streamable := req.Op == provider.OpChat || req.Op == provider.OpCompletions
-	if ess.stream && streamable {
-		body = askForUsage(body, ess)
-	}
-	call := provider.Call{Op: req.Op, Model: model, Body: body, Stream: ess.stream, Key: up.Keys.Pick(model)}
-	if up.Keys.Len() > 0 && call.Key == nil {
-		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
-			"no key of provider %s is allowed to use model %q", up.Config.Name, model)
-	}
-	if tp := req.Header.Get("Traceparent"); tp != "" {
-		call.Header = http.Header{"Traceparent": {tp}}
-	}
-
-	upCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var timer *time.Timer
-	if timeout <= 0 {
-		timeout = up.Config.Timeout.D()
-	}
-	if t := timeout; t > 0 {
-		timer = time.AfterFunc(t, func() { cancel(errUpstreamTimeout) })
-		defer timer.Stop()
-	}
-	start := time.Now()
-	resp, err := up.Provider.Send(upCtx, &call)
-	if err != nil {
-		return sendError(ctx, upCtx, up, err)
-	}
-	defer resp.Body.Close()
-	out.Status = resp.StatusCode
-	out.TTFB = time.Since(start)
-	if resp.StatusCode >= 400 {
-		return e.upstreamError(up, &call, resp)
-	}
-	h := w.Header()
-	copyUpstreamHeaders(h, resp.Header)
-	if ess.stream && isEventStream(resp) {
-		// From here the total timeout no longer applies: a stream may last as long as it keeps moving.
-		idle := up.Config.StreamIdleTimeout.D()
-		if timer != nil {
-			timer.Stop()
-		}
-		body := io.Reader(resp.Body)
-		if idle > 0 {
-			ir := newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
-			defer ir.stop()
-			body = ir
-		}
-		h["Content-Type"] = sseContentType
-		h["Cache-Control"] = noCache
-		h["X-Accel-Buffering"] = no
-		w.WriteHeader(http.StatusOK)
-		out.Committed = true
-		usage, _, err := relay.OpenAIStream(w, body, ess.includeUsage)
-		out.Usage = usage
-		if err != nil && ctx.Err() == nil {
-			cause := context.Cause(upCtx)
-			if cause == nil {
-				cause = err
-			}
-			e.log.Warn("upstream stream broke", "provider", up.Config.Name, "model", model, "err", cause)
-			writeStreamError(w, cause)
-			return fmt.Errorf("stream from %s broke: %w", up.Config.Name, cause)
-		}
-		return err
-	}
-	return e.relayBuffered(w, resp, x, out)
-}
-
 var (
 	errUpstreamTimeout = errors.New("upstream timed out")
 	errStreamIdle      = errors.New("upstream stream stalled")
@@ -321,7 +233,11 @@ func isEventStream(resp *http.Response) bool {
 
 // relayBuffered reads a JSON answer (up to a bound) to find its usage, then writes it. An answer larger than the
 // bound is streamed through and its usage read from its tail.
-func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, out *Outcome) error {
+func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, dialect provider.Dialect, out *Outcome) error {
+	usageOf := relay.OpenAIUsage
+	if dialect == provider.Anthropic {
+		usageOf = relay.AnthropicUsage
+	}
 	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxBufferedAnswer)
 	x.resp = buf
 	if err != nil {
@@ -334,7 +250,7 @@ func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, o
 		h["Content-Type"] = jsonContentType
 	}
 	if complete {
-		out.Usage = relay.OpenAIUsage(buf)
+		out.Usage = usageOf(buf)
 		w.WriteHeader(resp.StatusCode)
 		out.Committed = true
 		_, err = w.Write(buf)
@@ -350,7 +266,7 @@ func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, o
 	if _, err := io.Copy(tail, resp.Body); err != nil {
 		return err
 	}
-	out.Usage = relay.OpenAIUsage(tail.usageObject())
+	out.Usage = usageOf(tail.usageObject())
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 )
 
@@ -31,12 +32,18 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 
 func (ir *idleReader) stop() { ir.timer.Stop() }
 
-// writeStreamError ends a broken OpenAI-dialect stream with an error event the SDKs raise, instead of a hang or
-// a silent truncation.
-func writeStreamError(w relay.Sink, cause error) {
-	b := []byte(`data: {"error":{"message":`)
-	b = appendJSONString(b, "the upstream stream ended abnormally: "+cause.Error())
-	b = append(b, `,"type":"api_error","code":"upstream_stream_error"}}`+"\n\n"...)
+// writeStreamError ends a broken stream with an error event the caller's SDK raises, instead of a hang or a
+// silent truncation.
+func writeStreamError(w relay.Sink, d provider.Dialect, cause error) {
+	msg := appendJSONString(nil, "the upstream stream ended abnormally: "+cause.Error())
+	var b []byte
+	if d == provider.Anthropic {
+		b = append([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"), msg...)
+		b = append(b, "}}\n\n"...)
+	} else {
+		b = append([]byte(`data: {"error":{"message":`), msg...)
+		b = append(b, `,"type":"api_error","code":"upstream_stream_error"}}`+"\n\n"...)
+	}
 	_, _ = w.Write(b)
 	_ = w.Flush()
 }

@@ -11,21 +11,27 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/translate"
 )
 
 // upstreamError turns an upstream error answer into an *Error that keeps its status, message and Retry-After.
-func (e *Engine) upstreamError(up *Upstream, call *provider.Call, resp *http.Response) *Error {
+func (e *Engine) upstreamError(up *Upstream, caller, dialect provider.Dialect, call *provider.Call, resp *http.Response) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: retryAfter(resp.Header), upstream: true}
 	msg := gjson.GetBytes(body, "error.message")
+	if !msg.Exists() {
+		msg = gjson.GetBytes(body, "message") // Bedrock, Cohere
+	}
 	if msg.Exists() {
 		ge.Message = msg.String()
 		ge.Code = gjson.GetBytes(body, "error.code").String()
-		if t := gjson.GetBytes(body, "error.type").String(); t != "" {
+		if t := gjson.GetBytes(body, "error.type").String(); t != "" && caller == provider.OpenAI {
 			ge.Type = t
 		}
-		if up.Provider.Dialect() == provider.OpenAI {
-			ge.Raw = body // already an OpenAI error: pass it through as the provider wrote it
+		if dialect == caller {
+			ge.Raw = body // already an error in the caller's dialect: pass it through as the provider wrote it
+		} else {
+			ge.Raw = translate.ErrorBody(string(caller), string(dialect), resp.StatusCode, body)
 		}
 	} else {
 		text := strings.TrimSpace(string(body))

@@ -67,3 +67,17 @@ type ModelLister interface {
 type OpSupporter interface {
 	Supports(op Op) bool
 }
+
+// ModelDialecter is implemented by providers whose dialect depends on the model (Vertex AI serves Gemini models
+// in the Gemini dialect and Claude models in Anthropic's).
+type ModelDialecter interface {
+	DialectFor(model string) Dialect
+}
+
+// DialectOf returns the dialect p speaks for model.
+func DialectOf(p Provider, model string) Dialect {
+	if md, ok := p.(ModelDialecter); ok {
+		return md.DialectFor(model)
+	}
+	return p.Dialect()
+}

@@ -1,0 +1,185 @@
+package translate
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/weir-gateway/weir/internal/schema"
+)
+
+// StreamTranslator turns an upstream stream (dialect out) into the caller's stream (dialect in), incrementally.
+type StreamTranslator interface {
+	// Feed takes the next raw upstream bytes (any split) and writes translated events to w, flushing after each
+	// complete caller event group.
+	Feed(p []byte, w io.Writer) error
+	// End is called at upstream EOF (or with a non-nil cause when the upstream broke mid-stream) and writes
+	// whatever closes the caller's stream properly, or an error event in the caller's dialect.
+	End(w io.Writer, cause error) error
+	Usage() schema.Usage
+}
+
+// evKind enumerates the hub stream events every upstream parser reduces its dialect to.
+type evKind uint8
+
+const (
+	evMeta      evKind = iota // upstream message id known (id)
+	evText                    // text delta
+	evReasoning               // thinking delta
+	evToolStart               // tool call begins: index (OpenAI tool index), id, name
+	evToolArgs                // arguments JSON fragment for tool index
+	evFinish                  // finish reason, OpenAI vocabulary (text)
+	evUsage                   // usage so far (non-zero fields replace earlier ones)
+	evDone                    // upstream says the answer is complete
+	evError                   // upstream error event: errType, text (message)
+)
+
+type event struct {
+	kind    evKind
+	index   int
+	id      string
+	name    string
+	text    string
+	errType string
+	usage   schema.Usage
+}
+
+// parser reduces one upstream dialect to hub events; each call of emit carries the events of one upstream event.
+type parser interface {
+	feed(p []byte, emit func([]event) error) error
+	finish(emit func([]event) error) error
+}
+
+// sink renders hub events in the caller's dialect.
+type sink interface {
+	write(w io.Writer, ev *event) error
+	end(w io.Writer, cause error) error
+	closed() bool
+}
+
+// NewStream returns the translator for an upstream stream in dialect out read by a caller speaking in.
+func NewStream(in, out Dialect, model string, includeUsage bool) (StreamTranslator, error) {
+	if err := checkPair(in, out); err != nil {
+		return nil, err
+	}
+	t := &translator{}
+	switch out {
+	case OpenAI:
+		t.p = &openaiParser{}
+	case Anthropic:
+		t.p = &anthropicParser{}
+	case Gemini:
+		t.p = &geminiParser{}
+	case Bedrock:
+		t.p = newBedrockParser()
+	case Cohere:
+		t.p = &cohereParser{}
+	}
+	switch in {
+	case OpenAI:
+		t.s = newOpenAISink(model, includeUsage, &t.usage)
+	case Anthropic:
+		t.s = newAnthropicSink(model, &t.usage)
+	}
+	return t, nil
+}
+
+type translator struct {
+	p     parser
+	s     sink
+	usage schema.Usage
+	w     io.Writer
+	emitF func([]event) error
+}
+
+func (t *translator) Usage() schema.Usage { return t.usage }
+
+func (t *translator) Feed(p []byte, w io.Writer) error {
+	if t.s.closed() {
+		return nil // the caller's stream is complete; trailing upstream bytes have nothing to add
+	}
+	t.w = w
+	if t.emitF == nil {
+		t.emitF = t.emit
+	}
+	return t.p.feed(p, t.emitF)
+}
+
+func (t *translator) emit(evs []event) error {
+	wrote := false
+	for i := range evs {
+		ev := &evs[i]
+		if ev.kind == evUsage {
+			mergeUsage(&t.usage, ev.usage)
+			continue
+		}
+		if t.s.closed() {
+			return nil
+		}
+		if err := t.s.write(t.w, ev); err != nil {
+			return err
+		}
+		wrote = true
+	}
+	if wrote {
+		flush(t.w)
+	}
+	return nil
+}
+
+func (t *translator) End(w io.Writer, cause error) error {
+	t.w = w
+	if cause == nil && !t.s.closed() {
+		if t.emitF == nil {
+			t.emitF = t.emit
+		}
+		if err := t.p.finish(t.emitF); err != nil {
+			cause = err
+		}
+	}
+	if t.s.closed() {
+		return nil
+	}
+	err := t.s.end(w, cause)
+	flush(w)
+	return err
+}
+
+// mergeUsage folds a usage report into the running total: dialects report cumulative counts, sometimes split
+// across events (Anthropic: input at the start, output at the end), so non-zero fields replace earlier values.
+func mergeUsage(u *schema.Usage, v schema.Usage) {
+	if v.PromptTokens != 0 {
+		u.PromptTokens = v.PromptTokens
+	}
+	if v.CompletionTokens != 0 {
+		u.CompletionTokens = v.CompletionTokens
+	}
+	if v.CachedTokens != 0 {
+		u.CachedTokens = v.CachedTokens
+	}
+	if v.ReasoningTokens != 0 {
+		u.ReasoningTokens = v.ReasoningTokens
+	}
+	if v.TotalTokens != 0 {
+		u.TotalTokens = v.TotalTokens
+	}
+	if u.TotalTokens < u.PromptTokens+u.CompletionTokens {
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	}
+}
+
+// flush pushes written bytes to the caller when the writer buffers (http.Flusher, bufio.Writer).
+func flush(w io.Writer) {
+	switch f := w.(type) {
+	case interface{ Flush() }:
+		f.Flush()
+	case interface{ Flush() error }:
+		_ = f.Flush()
+	}
+}
+
+func causeMessage(cause error) string {
+	if cause == nil {
+		return "upstream stream ended unexpectedly"
+	}
+	return fmt.Sprintf("upstream stream failed: %v", cause)
+}
