@@ -3,6 +3,7 @@ package config
 import (
 	_ "embed"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Server.ReadHeaderTimeout == 0 {
 		c.Server.ReadHeaderTimeout = Duration(DefaultReadHeaderTimeout)
+	}
+	if c.Server.DataDir == "" {
+		c.Server.DataDir = os.Getenv("WEIR_DATA_DIR")
 	}
 	if c.Server.DataDir == "" {
 		c.Server.DataDir = "."

@@ -1,0 +1,221 @@
+// Package anthropic is the provider for Anthropic's native Messages API (api.anthropic.com or any proxy that
+// copies its paths). It speaks the Anthropic dialect: the gateway hands it Messages bodies, and it only adds
+// the URL, the x-api-key header and the anthropic-version header.
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/provider"
+)
+
+func init() { provider.Register("anthropic", New) }
+
+const (
+	// DefaultBaseURL is used when base_url is unset.
+	DefaultBaseURL = "https://api.anthropic.com"
+	// DefaultVersion is the anthropic-version header sent when neither api_version nor the caller sets one.
+	DefaultVersion = "2023-06-01"
+)
+
+// Provider sends Anthropic-dialect calls to one upstream.
+type Provider struct {
+	name     string
+	base     string
+	messages string // full URL of /v1/messages
+	count    string // full URL of /v1/messages/count_tokens
+	version  []string
+	headers  http.Header
+	client   *http.Client
+}
+
+// New builds an anthropic provider. Fields used: base_url, keys, headers, api_version (the anthropic-version
+// header) and the timeouts.
+func New(cfg config.Provider) (provider.Provider, error) {
+	ps := unused(cfg)
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+	}
+	ps = append(ps, keyProblems(cfg.Keys)...)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	// Accept both "https://api.anthropic.com" and ".../v1": the paths below carry the version.
+	base = strings.TrimSuffix(strings.TrimRight(base, "/"), "/v1")
+	version := cfg.APIVersion
+	if version == "" {
+		version = DefaultVersion
+	}
+	p := &Provider{
+		name:     cfg.Name,
+		base:     base,
+		messages: base + "/v1/messages",
+		count:    base + "/v1/messages/count_tokens",
+		version:  []string{version},
+		headers:  http.Header{},
+		client:   provider.NewHTTPClient(cfg),
+	}
+	for k, v := range cfg.Headers {
+		p.headers.Set(k, v)
+	}
+	return p, nil
+}
+
+// Name is the configured name.
+func (p *Provider) Name() string { return p.name }
+
+// Dialect is Anthropic Messages.
+func (p *Provider) Dialect() provider.Dialect { return provider.Anthropic }
+
+// Supports reports chat and messages (both /v1/messages) and count_tokens.
+func (p *Provider) Supports(op provider.Op) bool {
+	switch op {
+	case provider.OpChat, provider.OpMessages, provider.OpCountTokens:
+		return true
+	}
+	return false
+}
+
+var (
+	jsonCT    = []string{"application/json"}
+	sseAccept = []string{"text/event-stream"}
+)
+
+// Send posts the call's body to /v1/messages or /v1/messages/count_tokens. Headers, later winning: content
+// type and anthropic-version, the configured headers, the call's headers (so a caller's anthropic-version or
+// anthropic-beta is forwarded), then x-api-key.
+func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {
+	var u string
+	switch c.Op {
+	case provider.OpChat, provider.OpMessages:
+		u = p.messages
+	case provider.OpCountTokens:
+		u = p.count
+	default:
+		return nil, fmt.Errorf("provider %s (anthropic) has no %s endpoint", p.name, c.Op)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.Body))
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	h["Content-Type"] = jsonCT
+	h["Anthropic-Version"] = p.version
+	if c.Stream {
+		h["Accept"] = sseAccept
+	}
+	for k, v := range p.headers {
+		h[k] = v
+	}
+	for k, v := range c.Header {
+		h[http.CanonicalHeaderKey(k)] = v
+	}
+	if c.Key != nil {
+		h["X-Api-Key"] = []string{c.Key.Value}
+	}
+	return p.client.Do(req)
+}
+
+// ListModels pages through GET /v1/models.
+func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var ids []string
+	after := ""
+	for page := 0; page < 20; page++ {
+		u := p.base + "/v1/models?limit=1000"
+		if after != "" {
+			u += "&after_id=" + url.QueryEscape(after)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range p.headers {
+			req.Header[k] = v
+		}
+		req.Header["Anthropic-Version"] = p.version
+		if key != nil {
+			req.Header.Set("X-Api-Key", key.Value)
+		}
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+			HasMore bool   `json:"has_more"`
+			LastID  string `json:"last_id"`
+		}
+		if err := getJSON(p.client, req, &list); err != nil {
+			return nil, err
+		}
+		for _, m := range list.Data {
+			ids = append(ids, m.ID)
+		}
+		if !list.HasMore || list.LastID == "" || list.LastID == after {
+			break
+		}
+		after = list.LastID
+	}
+	return ids, nil
+}
+
+func getJSON(c *http.Client, req *http.Request, v any) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(v)
+}
+
+// keyProblems requires at least one non-empty key.
+func keyProblems(keys []config.Key) config.Problems {
+	for _, k := range keys {
+		if k.Value != "" {
+			return nil
+		}
+	}
+	msg := "at least one key is required"
+	if len(keys) > 0 {
+		msg = "every key is empty (is its ${VAR} set?)"
+	}
+	return config.Problems{{Path: "keys", Msg: msg}}
+}
+
+// unused rejects the cloud and Azure fields this type does not read.
+func unused(cfg config.Provider) config.Problems {
+	var ps config.Problems
+	for _, f := range []struct {
+		path string
+		set  bool
+	}{
+		{"region", cfg.Region != ""},
+		{"project", cfg.Project != ""},
+		{"credentials_file", cfg.CredentialsFile != ""},
+		{"access_key_id", cfg.AccessKeyID != ""},
+		{"secret_access_key", cfg.SecretAccessKey != ""},
+		{"session_token", cfg.SessionToken != ""},
+		{"deployments", len(cfg.Deployments) > 0},
+	} {
+		if f.set {
+			ps = append(ps, config.Problem{Path: f.path, Msg: "not used by type anthropic"})
+		}
+	}
+	return ps
+}

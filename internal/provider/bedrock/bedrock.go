@@ -1,0 +1,223 @@
+// Package bedrock is the provider for Amazon Bedrock's runtime API. It speaks the Bedrock Converse dialect,
+// addresses models by path (/model/{modelId}/converse) and signs every request with AWS Signature Version 4
+// (service "bedrock"). Streams come back as the raw application/vnd.amazon.eventstream body; the translator
+// decodes it.
+package bedrock
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/provider"
+)
+
+func init() { provider.Register("bedrock", New) }
+
+// SigningService is the SigV4 service name of the Bedrock runtime.
+const SigningService = "bedrock"
+
+// Provider sends Bedrock-dialect calls to one region.
+type Provider struct {
+	name    string
+	base    string
+	region  string
+	creds   aws.CredentialsProvider // cached
+	signer  *v4.Signer
+	headers http.Header
+	client  *http.Client
+	now     func() time.Time // signing clock; tests may pin it
+}
+
+// New builds a bedrock provider. Fields used: region (required), base_url (default
+// https://bedrock-runtime.{region}.amazonaws.com), access_key_id + secret_access_key (+ session_token) or else
+// the AWS default credential chain, headers and the timeouts.
+func New(cfg config.Provider) (provider.Provider, error) {
+	ps := unused(cfg)
+	if cfg.Region == "" {
+		ps = append(ps, config.Problem{Path: "region", Msg: "required for type bedrock"})
+	}
+	base := cfg.BaseURL
+	if base == "" && cfg.Region != "" {
+		base = "https://bedrock-runtime." + cfg.Region + ".amazonaws.com"
+	}
+	if base != "" {
+		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+		}
+	}
+	switch {
+	case cfg.AccessKeyID != "" && cfg.SecretAccessKey == "":
+		ps = append(ps, config.Problem{Path: "secret_access_key", Msg: "required with access_key_id"})
+	case cfg.AccessKeyID == "" && cfg.SecretAccessKey != "":
+		ps = append(ps, config.Problem{Path: "access_key_id", Msg: "required with secret_access_key"})
+	case cfg.AccessKeyID == "" && cfg.SessionToken != "":
+		ps = append(ps, config.Problem{Path: "session_token", Msg: "only with access_key_id and secret_access_key"})
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+
+	var creds aws.CredentialsProvider
+	if cfg.AccessKeyID != "" {
+		creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken))
+	} else {
+		// The default chain: environment, shared config and credentials files (profiles, SSO), web identity,
+		// ECS and EC2 roles. Loading reads files only; credentials are fetched on first use and then cached.
+		ac, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(cfg.Region))
+		if err != nil {
+			return nil, config.Problems{{Path: "", Msg: "loading the AWS default configuration: " + err.Error()}}
+		}
+		if ac.Credentials == nil {
+			return nil, config.Problems{{Path: "access_key_id", Msg: "no AWS credentials configured (set access_key_id and secret_access_key, or configure the AWS default chain)"}}
+		}
+		creds = ac.Credentials
+		if _, cached := creds.(*aws.CredentialsCache); !cached {
+			creds = aws.NewCredentialsCache(creds)
+		}
+	}
+	p := &Provider{
+		name:    cfg.Name,
+		base:    strings.TrimRight(base, "/"),
+		region:  cfg.Region,
+		creds:   creds,
+		signer:  v4.NewSigner(),
+		headers: http.Header{},
+		client:  provider.NewHTTPClient(cfg),
+		now:     time.Now,
+	}
+	for k, v := range cfg.Headers {
+		p.headers.Set(k, v)
+	}
+	return p, nil
+}
+
+// Name is the configured name.
+func (p *Provider) Name() string { return p.name }
+
+// Dialect is Bedrock Converse.
+func (p *Provider) Dialect() provider.Dialect { return provider.Bedrock }
+
+// Supports reports chat (Converse) and embeddings (InvokeModel with the embedding model's native body).
+func (p *Provider) Supports(op provider.Op) bool {
+	return op == provider.OpChat || op == provider.OpEmbeddings
+}
+
+// URL returns the endpoint of op for model.
+func (p *Provider) URL(op provider.Op, model string, stream bool) (string, error) {
+	var action string
+	switch op {
+	case provider.OpChat:
+		action = "/converse"
+		if stream {
+			action = "/converse-stream"
+		}
+	case provider.OpEmbeddings:
+		action = "/invoke"
+	default:
+		return "", fmt.Errorf("has no %s endpoint", op)
+	}
+	if model == "" {
+		return "", fmt.Errorf("no model given")
+	}
+	return p.base + "/model/" + escapeLabel(model) + action, nil
+}
+
+var (
+	jsonCT = []string{"application/json"}
+)
+
+// Send signs and posts the call's body. Configured and call headers are added before signing, so they are
+// covered by the signature.
+func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {
+	u, err := p.URL(c.Op, c.Model, c.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s (bedrock): %w", p.name, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.Body))
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	h["Content-Type"] = jsonCT
+	if c.Op == provider.OpEmbeddings {
+		h["Accept"] = jsonCT
+	}
+	for k, v := range p.headers {
+		h[k] = v
+	}
+	for k, v := range c.Header {
+		h[http.CanonicalHeaderKey(k)] = v
+	}
+	creds, err := p.creds.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s (bedrock): AWS credentials: %w", p.name, err)
+	}
+	sum := sha256.Sum256(c.Body)
+	if err := p.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), SigningService, p.region, p.now()); err != nil {
+		return nil, fmt.Errorf("provider %s (bedrock): signing: %w", p.name, err)
+	}
+	return p.client.Do(req)
+}
+
+// escapeLabel percent-encodes everything but RFC 3986 unreserved characters, as the AWS SDKs do for a
+// {modelId} path label: "anthropic.claude-3-5-sonnet-20240620-v1:0" becomes "...-v1%3A0", and an
+// inference-profile ARN keeps its '/' inside one segment as %2F.
+func escapeLabel(s string) string {
+	const hexd = "0123456789ABCDEF"
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hexd[c>>4], hexd[c&15])
+		}
+	}
+	return string(b)
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+// unused rejects the fields this type does not read.
+func unused(cfg config.Provider) config.Problems {
+	var ps config.Problems
+	for _, f := range []struct {
+		path, msg string
+		set       bool
+	}{
+		{"keys", "not used by type bedrock (set access_key_id and secret_access_key, or use the AWS default chain)", len(cfg.Keys) > 0},
+		{"project", "not used by type bedrock", cfg.Project != ""},
+		{"credentials_file", "not used by type bedrock (the AWS default chain reads AWS_SHARED_CREDENTIALS_FILE)", cfg.CredentialsFile != ""},
+		{"api_version", "not used by type bedrock", cfg.APIVersion != ""},
+		{"deployments", "not used by type bedrock", len(cfg.Deployments) > 0},
+	} {
+		if f.set {
+			ps = append(ps, config.Problem{Path: f.path, Msg: f.msg})
+		}
+	}
+	return ps
+}

@@ -1,0 +1,210 @@
+// Package cohere is the provider for Cohere's v2 API (api.cohere.com). It speaks the Cohere Chat v2 dialect
+// and authenticates with a Bearer key. Streaming is chosen by the body's "stream" field, which the translator
+// sets; the URL is the same.
+package cohere
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/provider"
+)
+
+func init() { provider.Register("cohere", New) }
+
+// DefaultBaseURL is used when base_url is unset.
+const DefaultBaseURL = "https://api.cohere.com"
+
+// opRerank is the operation name the gateway will use for /v2/rerank. It is routed by Send but not yet
+// reported by Supports, since the gateway has no rerank endpoint.
+const opRerank provider.Op = "rerank"
+
+// Provider sends Cohere-dialect calls to one upstream.
+type Provider struct {
+	name    string
+	base    string
+	urls    map[provider.Op]string
+	headers http.Header
+	client  *http.Client
+}
+
+var opPaths = map[provider.Op]string{
+	provider.OpChat:       "/v2/chat",
+	provider.OpEmbeddings: "/v2/embed",
+	opRerank:              "/v2/rerank",
+}
+
+// New builds a cohere provider. Fields used: base_url, keys, headers and the timeouts.
+func New(cfg config.Provider) (provider.Provider, error) {
+	ps := unused(cfg)
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+	}
+	ps = append(ps, keyProblems(cfg.Keys)...)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	base = strings.TrimRight(base, "/")
+	for _, v := range []string{"/v2", "/v1"} { // the paths carry the version
+		base = strings.TrimSuffix(base, v)
+	}
+	p := &Provider{
+		name:    cfg.Name,
+		base:    base,
+		urls:    map[provider.Op]string{},
+		headers: http.Header{},
+		client:  provider.NewHTTPClient(cfg),
+	}
+	for op, path := range opPaths {
+		p.urls[op] = base + path
+	}
+	for k, v := range cfg.Headers {
+		p.headers.Set(k, v)
+	}
+	return p, nil
+}
+
+// Name is the configured name.
+func (p *Provider) Name() string { return p.name }
+
+// Dialect is Cohere Chat v2.
+func (p *Provider) Dialect() provider.Dialect { return provider.Cohere }
+
+// Supports reports chat and embeddings.
+func (p *Provider) Supports(op provider.Op) bool {
+	return op == provider.OpChat || op == provider.OpEmbeddings
+}
+
+var (
+	jsonCT    = []string{"application/json"}
+	sseAccept = []string{"text/event-stream"}
+)
+
+// Send posts the call's body to /v2/chat, /v2/embed or /v2/rerank.
+func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {
+	u, ok := p.urls[c.Op]
+	if !ok {
+		return nil, fmt.Errorf("provider %s (cohere) has no %s endpoint", p.name, c.Op)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.Body))
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	h["Content-Type"] = jsonCT
+	if c.Stream {
+		h["Accept"] = sseAccept
+	}
+	for k, v := range p.headers {
+		h[k] = v
+	}
+	for k, v := range c.Header {
+		h[http.CanonicalHeaderKey(k)] = v
+	}
+	if c.Key != nil {
+		h["Authorization"] = []string{"Bearer " + c.Key.Value}
+	}
+	return p.client.Do(req)
+}
+
+// ListModels pages through GET /v1/models (Cohere has no v2 model list).
+func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var ids []string
+	token := ""
+	for page := 0; page < 20; page++ {
+		u := p.base + "/v1/models?page_size=1000"
+		if token != "" {
+			u += "&page_token=" + url.QueryEscape(token)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range p.headers {
+			req.Header[k] = v
+		}
+		if key != nil {
+			req.Header.Set("Authorization", "Bearer "+key.Value)
+		}
+		var list struct {
+			Models []struct {
+				Name string `json:"name"`
+			} `json:"models"`
+			NextPageToken string `json:"next_page_token"`
+		}
+		if err := getJSON(p.client, req, &list); err != nil {
+			return nil, err
+		}
+		for _, m := range list.Models {
+			ids = append(ids, m.Name)
+		}
+		if list.NextPageToken == "" || list.NextPageToken == token {
+			break
+		}
+		token = list.NextPageToken
+	}
+	return ids, nil
+}
+
+func getJSON(c *http.Client, req *http.Request, v any) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(v)
+}
+
+// keyProblems requires at least one non-empty key.
+func keyProblems(keys []config.Key) config.Problems {
+	for _, k := range keys {
+		if k.Value != "" {
+			return nil
+		}
+	}
+	msg := "at least one key is required"
+	if len(keys) > 0 {
+		msg = "every key is empty (is its ${VAR} set?)"
+	}
+	return config.Problems{{Path: "keys", Msg: msg}}
+}
+
+// unused rejects the fields this type does not read.
+func unused(cfg config.Provider) config.Problems {
+	var ps config.Problems
+	for _, f := range []struct {
+		path string
+		set  bool
+	}{
+		{"region", cfg.Region != ""},
+		{"project", cfg.Project != ""},
+		{"credentials_file", cfg.CredentialsFile != ""},
+		{"access_key_id", cfg.AccessKeyID != ""},
+		{"secret_access_key", cfg.SecretAccessKey != ""},
+		{"session_token", cfg.SessionToken != ""},
+		{"api_version", cfg.APIVersion != ""},
+		{"deployments", len(cfg.Deployments) > 0},
+	} {
+		if f.set {
+			ps = append(ps, config.Problem{Path: f.path, Msg: "not used by type cohere"})
+		}
+	}
+	return ps
+}
