@@ -7,6 +7,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/router"
+	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // Config is the whole file. Sections other issues add (models, governance, cluster, telemetry) live beside these.
@@ -19,6 +20,7 @@ type Config struct {
 	Routing Routing              `yaml:"routing"`
 	// Governance declares customers, teams and virtual keys (seeded into the store at start), prices and the store.
 	Governance governance.Config `yaml:"governance"`
+	Telemetry  telemetry.Config  `yaml:"telemetry"`
 }
 
 // Routing holds the router-wide defaults for aliases that set none and for plain "provider/model" requests.
@@ -55,7 +57,19 @@ type Client struct {
 	QueueTimeout Duration `yaml:"queue_timeout"`
 	// EnforceGovernanceHeader requires a valid virtual key on every inference request (else 401).
 	EnforceGovernanceHeader bool `yaml:"enforce_governance_header"`
+	// EnableLogging records every request in the request log (asynchronously). Default true.
+	EnableLogging *bool `yaml:"enable_logging"`
+	// LogContent also records messages and outputs, truncated to LogContentMaxBytes. Default false.
+	LogContent         bool `yaml:"log_content"`
+	LogContentMaxBytes int  `yaml:"log_content_max_bytes"`
+	// LogRetentionDays deletes request-log records older than this (0: keep forever).
+	LogRetentionDays int `yaml:"log_retention_days"`
+	// LogHeaders lists request headers recorded with each request (credentials are never recorded).
+	LogHeaders []string `yaml:"log_headers"`
 }
+
+// LoggingEnabled reports whether the request log is on.
+func (c Client) LoggingEnabled() bool { return c.EnableLogging == nil || *c.EnableLogging }
 
 // Provider is one configured upstream. Fields a type does not use are rejected by its validation.
 type Provider struct {
