@@ -55,7 +55,17 @@ func serve(args []string) int {
 	eng.SetGovernance(pers.gov)
 	eng.Start(ctx)
 
-	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, log)
+	adminToken := os.Getenv("WEIR_ADMIN_TOKEN")
+	if adminToken == "" {
+		adminToken = cfg.Server.AdminToken
+	}
+	obs, err := openObservability(ctx, cfg, eng, pers, log)
+	if err != nil {
+		log.Error("could not start observability", "err", err)
+		return 1
+	}
+	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader,
+		AdminToken: adminToken, Store: pers.store, Cipher: pers.cipher}, obs.api, log)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
@@ -95,6 +105,7 @@ func serve(args []string) int {
 		log.Warn("shutdown timeout passed with requests still in flight; closing them", "err", err)
 		_ = srv.Close()
 	}
+	obs.close(log)
 	stop()
 	log.Info("stopped")
 	return 0

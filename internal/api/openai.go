@@ -4,9 +4,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // openAI serves an OpenAI-dialect inference route.
@@ -23,9 +25,26 @@ func (s *Server) anthropic(op provider.Op) http.Handler {
 // answer errors in the dialect's own format.
 func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError func(http.ResponseWriter, *gateway.Error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := finished{r: r, start: time.Now()}
+		defer s.observe(&f)
+		ctx := telemetry.ExtractHeaders(r.Context(), r.Header)
+		ctx, span := telemetry.StartRequest(ctx, r.Pattern, "")
+		telemetry.InjectHeaders(ctx, r.Header) // upstream calls continue this trace
+		defer func() {
+			telemetry.EndRequest(span, telemetry.SpanResult{Provider: f.out.Provider, ResponseModel: f.out.Model,
+				InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, Status: f.status,
+				Attempts: len(f.out.Attempts), Err: f.err})
+		}()
+		fail := func(ge *gateway.Error) {
+			f.status, f.err = ge.Status, ge
+			if ge.Status != 499 {
+				writeError(w, ge)
+			}
+		}
 		p, gerr := s.principal(r)
+		f.principal = p
 		if gerr != nil {
-			writeError(w, gerr)
+			fail(gerr)
 			return
 		}
 		x := s.eng.AcquireExchange()
@@ -33,26 +52,25 @@ func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError 
 		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
 		x.In = body
 		if gerr != nil {
-			writeError(w, gerr)
+			fail(gerr)
 			return
 		}
-		sink := newSink(w)
+		if s.obs.LogContent {
+			f.body = body
+		}
 		req := gateway.Request{Op: op, Dialect: dialect, Body: body, Header: r.Header, Principal: p}
-		out, err := s.eng.Serve(r.Context(), x, &req, sink)
+		out, err := s.eng.Serve(ctx, x, &req, newSink(w))
+		f.out = out
 		if err != nil {
 			var ge *gateway.Error
 			if errors.As(err, &ge) && !out.Committed {
-				if ge.Status != 499 {
-					writeError(w, ge)
-				}
-				s.log.Debug("request failed", "op", op, "provider", out.Provider, "status", ge.Status, "err", ge.Message)
+				fail(ge)
 				return
 			}
-			s.log.Debug("request ended with an error", "op", op, "provider", out.Provider, "err", err)
+			f.status, f.err = http.StatusOK, err // the answer had begun: the stream was cut
 			return
 		}
-		s.log.Debug("request", "op", op, "provider", out.Provider, "model", out.Model, "status", out.Status,
-			"stream", out.Stream, "prompt_tokens", out.Usage.PromptTokens, "completion_tokens", out.Usage.CompletionTokens)
+		f.status = http.StatusOK
 	})
 }
 

@@ -17,12 +17,13 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	gov      Governance
+	obs      Observability
 	draining atomic.Bool
 }
 
 // New builds the routes.
-func New(eng *gateway.Engine, gov Governance, log *slog.Logger) *Server {
-	s := &Server{eng: eng, gov: gov, log: log, mux: http.NewServeMux()}
+func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logger) *Server {
+	s := &Server{eng: eng, gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", ""} {
 		s.mux.Handle("POST "+prefix+"/chat/completions", s.openAI(provider.OpChat))
 		s.mux.Handle("POST "+prefix+"/completions", s.openAI(provider.OpCompletions))
@@ -32,6 +33,9 @@ func New(eng *gateway.Engine, gov Governance, log *slog.Logger) *Server {
 	for _, prefix := range []string{"/v1", "/anthropic/v1"} {
 		s.mux.Handle("POST "+prefix+"/messages", s.anthropic(provider.OpMessages))
 		s.mux.Handle("POST "+prefix+"/messages/count_tokens", s.anthropic(provider.OpCountTokens))
+	}
+	if obs.Metrics != nil {
+		s.mux.Handle("GET /metrics", obs.Metrics.Handler())
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)

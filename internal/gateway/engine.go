@@ -135,3 +135,12 @@ type Request struct {
 	// Principal is the caller's virtual key, resolved by the api layer; nil for an ungoverned request.
 	Principal *governance.Principal
 }
+
+// Pools returns each provider's worker-pool counters.
+func (e *Engine) Pools() map[string]dispatch.Stats {
+	out := make(map[string]dispatch.Stats, len(e.names))
+	for _, n := range e.names {
+		out[n] = e.upstreams[n].Pool.Stats()
+	}
+	return out
+}

@@ -146,6 +146,7 @@ func startUpstream(t *testing.T, o mockupstream.Options) (*mockupstream.Server, 
 	m := mockupstream.New(o)
 	srv := httptest.NewServer(m)
 	t.Cleanup(srv.Close)
+	t.Cleanup(m.Close) // runs first: ends hanging requests so srv.Close does not wait for them
 	return m, srv.URL
 }
 

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/api"
+	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/telemetry"
+)
+
+// observability is the metrics registry, tracing and the request-log writer.
+type observability struct {
+	api           api.Observability
+	logSink       *requestlog.SQLSink
+	logDB         *sql.DB
+	traceShutdown func(context.Context) error
+}
+
+// openObservability sets up metrics (always), tracing (when configured) and the request log (unless
+// client.enable_logging is false). The request log lives beside the governance store: the same SQLite file or
+// the same Postgres database.
+func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Engine, pers *persistence, log *slog.Logger) (*observability, error) {
+	o := &observability{}
+	m := telemetry.NewMetrics(cfg.Telemetry.Metrics)
+	m.SetPoolStats(func() map[string]telemetry.PoolStats {
+		out := map[string]telemetry.PoolStats{}
+		for name, st := range eng.Pools() {
+			out[name] = telemetry.PoolStats{Queued: st.Queued, InFlight: st.InFlight, Dropped: st.Dropped}
+		}
+		return out
+	})
+	o.api = api.Observability{Metrics: m, Prices: pers.gov.Prices(), LogHeaders: cfg.Client.LogHeaders,
+		LogContent: cfg.Client.LogContent, LogContentBytes: cfg.Client.LogContentMaxBytes}
+	if o.api.LogContentBytes == 0 {
+		o.api.LogContentBytes = 4096
+	}
+	shutdown, err := telemetry.SetupTracing(ctx, cfg.Telemetry.Tracing)
+	if err != nil {
+		return nil, err
+	}
+	o.traceShutdown = shutdown
+	if !cfg.Client.LoggingEnabled() {
+		return o, nil
+	}
+	gs := cfg.Governance.Store
+	dialect := requestlog.SQLite
+	if gs.Driver == "postgres" {
+		dialect = requestlog.Postgres
+		o.logDB, err = requestlog.OpenPostgres(ctx, gs.DSN)
+	} else {
+		path := gs.DSN
+		if path == "" {
+			path = filepath.Join(cfg.Server.DataDir, "weir.db")
+		}
+		o.logDB, err = requestlog.OpenSQLite(ctx, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	o.logSink, err = requestlog.NewSQLSink(ctx, o.logDB, dialect, requestlog.SQLOptions{})
+	if err != nil {
+		o.logDB.Close()
+		return nil, err
+	}
+	w := requestlog.NewWriter(o.logSink, requestlog.Options{Logger: log,
+		Retention: time.Duration(cfg.Client.LogRetentionDays) * 24 * time.Hour})
+	m.SetRequestLogStats(w.QueueDepth, w.Dropped)
+	o.api.Log = w
+	return o, nil
+}
+
+// close flushes every accepted log record and pending spans: nothing accepted is lost on a graceful stop.
+func (o *observability) close(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if o.api.Log != nil {
+		if err := o.api.Log.Close(ctx); err != nil {
+			log.Error("flushing the request log", "err", err)
+		}
+		o.logDB.Close()
+	}
+	if err := o.traceShutdown(ctx); err != nil {
+		log.Error("flushing traces", "err", err)
+	}
+}

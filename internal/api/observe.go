@@ -1,0 +1,111 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/pricing"
+	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/telemetry"
+)
+
+// Observability is what the API records about each inference request. Every field is optional.
+type Observability struct {
+	Metrics *telemetry.Metrics
+	Log     *requestlog.Writer
+	// Prices values usage for metrics and the log.
+	Prices *pricing.Registry
+	// LogHeaders are the request headers copied into each record; LogContent adds the bodies, truncated.
+	LogHeaders      []string
+	LogContent      bool
+	LogContentBytes int
+}
+
+// finished is one inference request's end, as the handler saw it.
+type finished struct {
+	r         *http.Request
+	start     time.Time
+	out       gateway.Outcome
+	status    int
+	err       error
+	principal *governance.Principal
+	body      []byte
+}
+
+// observe records a finished request in metrics and the request log. It never blocks: the log writer queues.
+func (s *Server) observe(f *finished) {
+	o := &s.obs
+	if o.Metrics == nil && o.Log == nil {
+		return
+	}
+	dur := time.Since(f.start)
+	var upstream time.Duration
+	retries, fallbacks := 0, 0
+	for i, a := range f.out.Attempts {
+		upstream += a.Latency
+		if i > 0 {
+			if a.Provider == f.out.Attempts[i-1].Provider && a.Model == f.out.Attempts[i-1].Model {
+				retries++
+			} else {
+				fallbacks++
+			}
+		}
+	}
+	var cost pricing.Money
+	if o.Prices != nil && !f.out.Usage.IsZero() {
+		cost = o.Prices.Cost(f.out.Provider+"/"+f.out.Model, f.out.Usage)
+	}
+	var keyID, teamID, customerID string
+	if f.principal != nil {
+		keyID, teamID, customerID = f.principal.ID(), f.principal.TeamID(), f.principal.CustomerID()
+	}
+	if o.Metrics != nil {
+		o.Metrics.Observe(&telemetry.Record{
+			Route: f.r.Pattern, Alias: f.out.Alias, Provider: f.out.Provider, Model: f.out.Model, Status: f.status,
+			Stream: f.out.Stream, Duration: dur, TTFB: f.out.TTFB, Upstream: upstream,
+			InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, CostNanoUSD: int64(cost),
+			Attempts: len(f.out.Attempts), Retries: retries, Fallbacks: fallbacks, KeyID: keyID, TeamID: teamID,
+		})
+		if f.status == http.StatusTooManyRequests {
+			if ge, ok := f.err.(*gateway.Error); ok {
+				o.Metrics.RateLimited(ge.Code)
+			}
+		}
+	}
+	if o.Log == nil {
+		return
+	}
+	rec := requestlog.Record{
+		Time: f.start, KeyID: keyID, TeamID: teamID, CustomerID: customerID, Route: f.r.Pattern, Alias: f.out.Alias,
+		Provider: f.out.Provider, Model: f.out.Model, Status: f.status,
+		InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, CostNanoUSD: int64(cost),
+		TTFB: f.out.TTFB, Duration: dur, Stream: f.out.Stream, CallerIP: callerIP(f.r),
+	}
+	if f.err != nil {
+		rec.Error = f.err.Error()
+	}
+	if len(f.out.Attempts) > 0 {
+		rec.Attempts = make([]requestlog.Attempt, len(f.out.Attempts))
+		for i, a := range f.out.Attempts {
+			rec.Attempts[i] = requestlog.Attempt{Provider: a.Provider, Model: a.Model, Status: a.Status, Latency: a.Latency, Error: a.Err}
+		}
+	}
+	if len(o.LogHeaders) > 0 {
+		rec.Headers = requestlog.SelectHeaders(f.r.Header, o.LogHeaders)
+	}
+	if o.LogContent {
+		rec.Request = requestlog.TruncateContent(f.body, o.LogContentBytes)
+	}
+	o.Log.Enqueue(rec)
+}
+
+func callerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
