@@ -82,6 +82,9 @@ func (e *Engine) Models() []Model {
 			out = append(out, Model{ID: n + "/" + id, Object: "model", Created: e.models.started, OwnedBy: n})
 		}
 	}
+	for _, a := range e.router.Aliases() {
+		out = append(out, Model{ID: a, Object: "model", Created: e.models.started, OwnedBy: "weir"})
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

@@ -55,6 +55,7 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 	}
 	out.Stream = ess.stream
 	body := req.Body
+	fallbacks := requestFallbacks(&ess, req.Header)
 	if ess.fallbacks.Exists() {
 		// "fallbacks" is Weir's own field: upstreams reject fields they do not know.
 		body, _ = sjson.DeleteBytes(body, "fallbacks")
@@ -62,7 +63,7 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 			return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 		}
 	}
-	plan, gerr := e.plan(ess.model.Str, requestFallbacks(&ess, req.Header))
+	plan, gerr := e.plan(ess.model.Str, fallbacks)
 	if gerr != nil {
 		return out, gerr
 	}
