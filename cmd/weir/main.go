@@ -2,6 +2,7 @@
 //
 //	weir [serve] [-config FILE] [-addr HOST:PORT] [-log-format text|json] [-log-level info]
 //	weir config check FILE
+//	weir keys rotate-encryption [-config FILE] [-new-key-file FILE]
 //	weir version
 package main
 
@@ -27,6 +28,8 @@ func run(args []string) int {
 		return serve(args)
 	case "config":
 		return configCmd(args)
+	case "keys":
+		return keysCmd(args)
 	case "version":
 		fmt.Println("weir", version)
 		return 0
@@ -49,6 +52,8 @@ Usage:
       provider plus every provider whose API key is in the environment. WEIR_ADDR sets the address too.
   weir config check FILE
       Validate a config file; print every problem with its field path; exit 1 if there is any.
+  weir keys rotate-encryption [-config FILE] [-new-key-file FILE]
+      Re-encrypt stored provider secrets from WEIR_ENCRYPTION_KEY to WEIR_NEW_ENCRYPTION_KEY (or the file).
   weir version
       Print the version.
 `)

@@ -71,7 +71,7 @@ func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 	w := requestlog.NewWriter(o.logSink, requestlog.Options{Logger: log,
 		Retention: time.Duration(cfg.Client.LogRetentionDays) * 24 * time.Hour})
 	m.SetRequestLogStats(w.QueueDepth, w.Dropped)
-	o.api.Log = w
+	o.api.Log, o.api.LogReader = w, o.logSink
 	return o, nil
 }
 

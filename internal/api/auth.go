@@ -6,6 +6,8 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/secret"
+	"github.com/weir-gateway/weir/internal/store"
 )
 
 // Governance configures how the API authenticates callers.
@@ -13,6 +15,12 @@ type Governance struct {
 	Service *governance.Service
 	// Enforce refuses inference requests without a valid virtual key.
 	Enforce bool
+	// AdminToken protects the admin API (/api); empty: the admin API answers loopback clients only.
+	AdminToken string
+	// Store and Cipher back the admin API's provider routes (provider secrets are stored encrypted with Cipher;
+	// nil Cipher: the admin API refuses to store them).
+	Store  store.Store
+	Cipher *secret.Cipher
 }
 
 // virtualKey finds the credential a caller presents, in the places each SDK puts it: Authorization: Bearer

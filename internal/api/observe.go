@@ -16,6 +16,8 @@ import (
 type Observability struct {
 	Metrics *telemetry.Metrics
 	Log     *requestlog.Writer
+	// LogReader serves GET /api/logs and /api/stats.
+	LogReader requestlog.Reader
 	// Prices values usage for metrics and the log.
 	Prices *pricing.Registry
 	// LogHeaders are the request headers copied into each record; LogContent adds the bodies, truncated.

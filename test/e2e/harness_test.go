@@ -81,7 +81,8 @@ func startGateway(t *testing.T, config string, env ...string) *gateway {
 	}
 	g := &gateway{URL: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	g.cmd = exec.Command(weirBin, args...)
-	g.cmd.Env = append(os.Environ(), env...)
+	// Each gateway gets its own data dir (SQLite store and request log) unless the test's config names one.
+	g.cmd.Env = append(append(os.Environ(), "WEIR_DATA_DIR="+t.TempDir()), env...)
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)

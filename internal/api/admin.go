@@ -1,0 +1,342 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"github.com/weir-gateway/weir/internal/requestlog"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/pricing"
+	"github.com/weir-gateway/weir/internal/store"
+)
+
+// The admin API (/api/...) manages customers, teams, virtual keys and stored providers, and reports usage and
+// prices. Every route answers JSON and errors in OpenAI's format, so one client library handles both APIs.
+// docs/admin-api.md documents each route.
+
+// adminMaxBody bounds an admin request body.
+const adminMaxBody = 1 << 20
+
+// admin holds the admin API's state. It is separate from Server so the admin routes stay in these files.
+type admin struct {
+	s         *Server
+	tokenHash [sha256.Size]byte
+	hasToken  bool
+	// mu serialises admin writes that read before they write (create-if-absent, toggles, partial updates),
+	// so two admins editing the same entity cannot lose an update. Inference never takes it.
+	mu sync.Mutex
+}
+
+// mountAdmin registers the /api routes.
+func (s *Server) mountAdmin() {
+	a := &admin{s: s}
+	if s.gov.AdminToken != "" {
+		a.tokenHash, a.hasToken = sha256.Sum256([]byte(s.gov.AdminToken)), true
+	}
+	h := func(pattern string, f func(http.ResponseWriter, *http.Request)) {
+		s.mux.Handle(pattern, a.guard(http.HandlerFunc(f)))
+	}
+	a.mountCustomers(h)
+	a.mountTeams(h)
+	a.mountKeys(h)
+	a.mountProviders(h)
+	a.mountUsage(h)
+	if s.obs.LogReader != nil {
+		// the admin guard has already authorised these
+		logs := requestlog.NewAPI(s.obs.LogReader, func(http.ResponseWriter, *http.Request) bool { return true })
+		h("GET /api/logs", logs.Logs)
+		h("GET /api/logs/{id}", logs.Log)
+		h("GET /api/stats", logs.Stats)
+	}
+	h("/api/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
+}
+
+// guard authenticates the admin: the admin token as a Bearer token, compared in constant time; with no token
+// configured, only loopback clients are served.
+func (a *admin) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if !a.hasToken {
+			if !isLoopback(r.RemoteAddr) {
+				writeOpenAIError(w, &gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_loopback_only",
+					Message: "the admin API answers only loopback clients while no admin token is configured: set WEIR_ADMIN_TOKEN (or server.admin_token)"})
+				return
+			}
+		} else {
+			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			// Hash both sides so the comparison is constant-time in the token's length too.
+			got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+			if !ok || subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="weir-admin"`)
+				writeOpenAIError(w, &gateway.Error{Status: http.StatusUnauthorized, Type: gateway.TypeAuthentication, Code: "invalid_admin_token",
+					Message: "the admin API needs Authorization: Bearer <admin token> (WEIR_ADMIN_TOKEN)"})
+				return
+			}
+		}
+		if a.s.gov.Service == nil {
+			writeOpenAIError(w, &gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "governance_disabled",
+				Message: "governance is not running, so there is nothing to administer"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+func (a *admin) gov() *governance.Service { return a.s.gov.Service }
+
+// ---- errors ----
+
+func adminInvalid(param, format string, args ...any) *gateway.Error {
+	msg := fmt.Sprintf(format, args...)
+	if param != "" {
+		msg = param + ": " + msg
+	}
+	return &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "invalid_value", Param: param, Message: msg}
+}
+
+func adminNotFound(what, id string) *gateway.Error {
+	return &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "not_found",
+		Message: fmt.Sprintf("no %s %q", what, id)}
+}
+
+func adminConflict(format string, args ...any) *gateway.Error {
+	return &gateway.Error{Status: http.StatusConflict, Type: gateway.TypeInvalidRequest, Code: "conflict",
+		Message: fmt.Sprintf(format, args...)}
+}
+
+// writeAdminError maps errors from governance and the store onto HTTP.
+func (a *admin) writeError(w http.ResponseWriter, err error) {
+	var ge *gateway.Error
+	switch {
+	case errors.As(err, &ge):
+		writeOpenAIError(w, ge)
+	case errors.Is(err, governance.ErrInvalid):
+		writeOpenAIError(w, adminInvalid("", "%s", strings.TrimPrefix(err.Error(), governance.ErrInvalid.Error()+": ")))
+	case errors.Is(err, governance.ErrInUse):
+		writeOpenAIError(w, adminConflict("%s", strings.TrimPrefix(err.Error(), governance.ErrInUse.Error()+": ")))
+	case errors.Is(err, store.ErrNotFound):
+		writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "not_found", Message: "not found"})
+	case errors.Is(err, store.ErrConflict):
+		writeOpenAIError(w, adminConflict("%s", err.Error()))
+	default:
+		a.s.log.Error("admin API", "err", err)
+		writeOpenAIError(w, &gateway.Error{Status: http.StatusInternalServerError, Type: gateway.TypeAPI, Code: "internal_error",
+			Message: "the admin operation failed: " + err.Error()})
+	}
+}
+
+// ---- request decoding ----
+
+// decode reads a JSON body into v, refusing unknown fields and naming the field of a type error.
+func decode(r *http.Request, v any) *gateway.Error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, adminMaxBody+1))
+	if err != nil {
+		return adminInvalid("", "could not read the request body: %v", err)
+	}
+	if len(body) > adminMaxBody {
+		return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
+			Message: fmt.Sprintf("admin request bodies are limited to %d bytes", adminMaxBody)}
+	}
+	return decodeBytes(body, v)
+}
+
+var unknownFieldRE = regexp.MustCompile(`unknown field "([^"]+)"`)
+
+func decodeBytes(body []byte, v any) *gateway.Error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return adminInvalid("", "a JSON object body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return adminInvalid(te.Field, "must be %s, not %s", jsonKind(te.Type.String()), te.Value)
+		case errors.As(err, &se):
+			return adminInvalid("", "invalid JSON at byte %d: %v", se.Offset, err)
+		}
+		if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
+			return adminInvalid(m[1], "unknown field")
+		}
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return adminInvalid(fe.param, "%s", fe.msg)
+		}
+		return adminInvalid("", "invalid JSON: %v", err)
+	}
+	if dec.More() {
+		return adminInvalid("", "the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "api."), strings.HasPrefix(goType, "*api."):
+		return "an object"
+	case strings.Contains(goType, "int"), strings.Contains(goType, "float"), goType == "json.Number":
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a string"
+	}
+	return goType
+}
+
+// fieldError is a validation failure inside a custom UnmarshalJSON.
+type fieldError struct{ param, msg string }
+
+func (e *fieldError) Error() string { return e.param + ": " + e.msg }
+
+// ---- shared wire types ----
+
+// wireBudget is a budget as the admin API writes it: max_usd is an exact decimal (nano-dollar precision).
+type wireBudget struct {
+	MaxUSD json.Number `json:"max_usd"`
+	Reset  string      `json:"reset,omitempty"`
+}
+
+// wireLimits are rate limits; omitted or 0 means none.
+type wireLimits struct {
+	RPM int64 `json:"rpm,omitempty"`
+	TPM int64 `json:"tpm,omitempty"`
+	RPH int64 `json:"rph,omitempty"`
+	TPH int64 `json:"tph,omitempty"`
+	RPD int64 `json:"rpd,omitempty"`
+	TPD int64 `json:"tpd,omitempty"`
+}
+
+func budgetOut(b *store.Budget) *wireBudget {
+	if b == nil {
+		return nil
+	}
+	return &wireBudget{MaxUSD: json.Number(usdString(b.MaxUSD)), Reset: b.Reset}
+}
+
+// usdString is an exact decimal dollar string without the "$".
+func usdString(m pricing.Money) string {
+	s := m.String()
+	if neg, ok := strings.CutPrefix(s, "-$"); ok {
+		return "-" + neg
+	}
+	return strings.TrimPrefix(s, "$")
+}
+
+func budgetIn(param string, b *wireBudget) (*store.Budget, *gateway.Error) {
+	if b == nil {
+		return nil, nil
+	}
+	if b.MaxUSD == "" {
+		return nil, adminInvalid(param+".max_usd", "required (US dollars, e.g. 0.01)")
+	}
+	m, err := pricing.ParseUSD(b.MaxUSD.String())
+	if err != nil {
+		return nil, adminInvalid(param+".max_usd", "must be a non-negative amount of US dollars (%v)", err)
+	}
+	r, err := governance.ParseReset(b.Reset)
+	if err != nil {
+		return nil, adminInvalid(param+".reset", "must be one of 1m,1h,1d,1w,1M (or never / omitted: no reset)")
+	}
+	return &store.Budget{MaxUSD: m, Reset: string(r)}, nil
+}
+
+func limitsOut(l store.Limits) *wireLimits {
+	if l.IsZero() {
+		return nil
+	}
+	w := wireLimits(l)
+	return &w
+}
+
+func limitsIn(param string, l *wireLimits) (store.Limits, *gateway.Error) {
+	if l == nil {
+		return store.Limits{}, nil
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"rpm", l.RPM}, {"tpm", l.TPM}, {"rph", l.RPH}, {"tph", l.TPH}, {"rpd", l.RPD}, {"tpd", l.TPD}} {
+		if f.v < 0 || f.v > governance.MaxWindowCount {
+			return store.Limits{}, adminInvalid(param+"."+f.name, "must be between 0 and %d", int64(governance.MaxWindowCount))
+		}
+	}
+	return store.Limits(*l), nil
+}
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
+
+func checkID(param, id string) *gateway.Error {
+	if id == "" {
+		return adminInvalid(param, "required")
+	}
+	if !idRE.MatchString(id) {
+		return adminInvalid(param, "must be 1-128 characters of letters, digits and . _ : @ - (starting with a letter or digit)")
+	}
+	return nil
+}
+
+// idFromPath takes the id in the URL and checks it against the body's, which may be omitted.
+func idFromPath(r *http.Request, bodyID *string) *gateway.Error {
+	id := r.PathValue("id")
+	if *bodyID != "" && *bodyID != id {
+		return adminInvalid("id", "the body says %q but the URL says %q", *bodyID, id)
+	}
+	*bodyID = id
+	return nil
+}
+
+// patchJSON applies a partial update: the current object's JSON with the request's fields laid over it (top
+// level; a nested object given in the request replaces the current one, and null clears it).
+func patchJSON(current any, r *http.Request, into any) *gateway.Error {
+	cur, err := json.Marshal(current)
+	if err != nil {
+		return adminInvalid("", "%v", err)
+	}
+	var patch map[string]json.RawMessage
+	if gerr := decode(r, &patch); gerr != nil {
+		return gerr
+	}
+	var merged map[string]json.RawMessage
+	if err := json.Unmarshal(cur, &merged); err != nil {
+		return adminInvalid("", "%v", err)
+	}
+	for k, v := range patch {
+		if string(v) == "null" {
+			delete(merged, k)
+			continue
+		}
+		merged[k] = v
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return adminInvalid("", "%v", err)
+	}
+	return decodeBytes(b, into)
+}
