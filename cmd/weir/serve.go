@@ -53,6 +53,12 @@ func serve(args []string) int {
 	}
 	defer pers.close(log)
 	eng.SetGovernance(pers.gov)
+	stopCluster, err := startCluster(ctx, cfg, pers.gov, log)
+	if err != nil {
+		log.Error("could not start cluster mode", "err", err)
+		return 1
+	}
+	defer stopCluster()
 	eng.Start(ctx)
 
 	adminToken := os.Getenv("WEIR_ADMIN_TOKEN")

@@ -5,6 +5,7 @@ package config
 import (
 	"time"
 
+	"github.com/weir-gateway/weir/internal/cluster"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/telemetry"
@@ -21,6 +22,8 @@ type Config struct {
 	// Governance declares customers, teams and virtual keys (seeded into the store at start), prices and the store.
 	Governance governance.Config `yaml:"governance"`
 	Telemetry  telemetry.Config  `yaml:"telemetry"`
+	// Cluster shares rate-limit counters and spend between replicas over gossip (see docs/cluster.md).
+	Cluster cluster.Config `yaml:"cluster"`
 }
 
 // Routing holds the router-wide defaults for aliases that set none and for plain "provider/model" requests.

@@ -138,7 +138,7 @@ func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, b
 			return out, ge
 		}
 		status, cause := ge.Status, error(nil)
-		if ge.upstream == false && (ge.Status == http.StatusBadGateway || ge.Status == http.StatusGatewayTimeout) {
+		if !ge.upstream && (ge.Status == http.StatusBadGateway || ge.Status == http.StatusGatewayTimeout) {
 			status, cause = 0, ge // no upstream answer: a connection error or a timeout
 		}
 		if ge.Code == "queue_full" || ge.Code == "queue_timeout" {
@@ -227,10 +227,6 @@ var (
 	noCache            = []string{"no-cache"}
 	no                 = []string{"no"}
 )
-
-func isEventStream(resp *http.Response) bool {
-	return strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-}
 
 // relayBuffered reads a JSON answer (up to a bound) to find its usage, then writes it. An answer larger than the
 // bound is streamed through and its usage read from its tail.

@@ -74,6 +74,7 @@ type PeriodCounter struct {
 	remote atomic.Int64 // other nodes' total for remoteStart
 	rstart atomic.Int64
 	dirty  atomic.Bool
+	gen    atomic.Uint64 // bumped on every local change (see Generation)
 }
 
 // NewPeriodCounter makes a counter resetting every r (never, for ResetNever).
@@ -98,6 +99,7 @@ func (c *PeriodCounter) period(now int64) int64 {
 		c.end.Store(e)
 		c.start.Store(s)
 		c.dirty.Store(true)
+		c.gen.Add(1)
 	} else if s < cur {
 		return s // a caller with a stale clock; its period is already gone
 	}
@@ -132,6 +134,7 @@ func (c *PeriodCounter) Reserve(now int64, n, limit int64) (bool, int64, Status)
 		}
 		if c.value.CompareAndSwap(v, v+n) {
 			c.dirty.Store(true)
+			c.gen.Add(1)
 			return true, s, c.status(now, limit, used+n)
 		}
 	}
@@ -158,6 +161,7 @@ func (c *PeriodCounter) Adjust(now int64, window int64, delta int64) {
 		v := c.value.Load()
 		if c.value.CompareAndSwap(v, max(v+delta, 0)) {
 			c.dirty.Store(true)
+			c.gen.Add(1)
 			return
 		}
 	}
@@ -190,6 +194,9 @@ func (c *PeriodCounter) SetRemote(now int64, sl Slot) {
 
 // TakeDirty implements Counter.
 func (c *PeriodCounter) TakeDirty() bool { return c.dirty.Swap(false) }
+
+// Generation changes whenever this node's own count changes (polled by a cluster layer).
+func (c *PeriodCounter) Generation() uint64 { return c.gen.Load() }
 
 // A never-resetting period starts at math.MinInt64 in memory and at the Unix epoch when stored.
 func periodTime(s int64) time.Time {

@@ -17,7 +17,8 @@ type registry struct {
 type regEntry struct {
 	subject, metric string
 	c               Counter
-	used            bool // touched by the current rebuild sweep
+	limit           int64 // the limit checked against this counter (for the cluster layer's strict mode)
+	used            bool  // touched by the current rebuild sweep
 }
 
 func (r *registry) init() {
@@ -28,12 +29,12 @@ func (r *registry) init() {
 func regKey(subject, metric string) string { return subject + "\x00" + metric }
 
 // get returns the counter for (subject, metric), creating it (and restoring persisted counts) if needed.
-func (r *registry) get(subject, metric string, mk func() Counter, now int64) Counter {
+func (r *registry) get(subject, metric string, limit int64, mk func() Counter, now int64) Counter {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := regKey(subject, metric)
 	if e, ok := r.m[k]; ok {
-		e.used = true
+		e.used, e.limit = true, limit
 		return e.c
 	}
 	c := mk()
@@ -41,7 +42,7 @@ func (r *registry) get(subject, metric string, mk func() Counter, now int64) Cou
 		c.Restore(now, Slot{Start: row.WindowStart, Count: row.Value})
 	}
 	delete(r.pending, k)
-	r.m[k] = &regEntry{subject: subject, metric: metric, c: c, used: true}
+	r.m[k] = &regEntry{subject: subject, metric: metric, c: c, limit: limit, used: true}
 	return c
 }
 
@@ -97,7 +98,7 @@ func (s *Service) Counters() []CounterRef {
 	defer s.reg.mu.Unlock()
 	out := make([]CounterRef, 0, len(s.reg.m))
 	for _, e := range s.reg.m {
-		out = append(out, CounterRef{Subject: e.subject, Metric: e.metric, Counter: e.c})
+		out = append(out, CounterRef{Subject: e.subject, Metric: e.metric, Limit: e.limit, Counter: e.c})
 	}
 	return out
 }
@@ -106,5 +107,6 @@ func (s *Service) Counters() []CounterRef {
 type CounterRef struct {
 	Subject string // "key:ci-bot", "team:platform", "customer:acme"
 	Metric  string // "rpm", "tpd@openai", "spend/1d"
+	Limit   int64  // the limit admission checks it against (requests, tokens, or micro-USD for spend)
 	Counter Counter
 }

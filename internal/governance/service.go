@@ -247,7 +247,7 @@ func (s *Service) buildLevel(subject, label string, ls store.Limits, b *store.Bu
 			name = string(r)
 		}
 		metric := "spend/" + name
-		c := s.reg.get(subject, metric, func() Counter { return NewPeriodCounter(r) }, now)
+		c := s.reg.get(subject, metric, int64(b.MaxUSD), func() Counter { return NewPeriodCounter(r) }, now)
 		lbl := "budget " + b.MaxUSD.String()
 		if r != ResetNever {
 			lbl += "/" + string(r)
@@ -271,7 +271,7 @@ func (s *Service) appendRateLimits(lv *level, subject, metricSuffix, labelPrefix
 		}
 		metric := d.metric + metricSuffix
 		w := windowOf(d.metric)
-		c := s.reg.get(subject, metric, func() Counter { return NewSlidingWindow(w) }, now)
+		c := s.reg.get(subject, metric, v, func() Counter { return NewSlidingWindow(w) }, now)
 		lv.limits = append(lv.limits, limit{c: c, max: v, kind: d.kind, metric: metric,
 			label: fmt.Sprintf("%s%s %d", labelPrefix, d.metric, v)})
 	}

@@ -19,6 +19,7 @@ type SlidingWindow struct {
 	local  [2]atomic.Uint64
 	remote [2]atomic.Uint64
 	dirty  atomic.Bool
+	gen    atomic.Uint64 // bumped on every local change, for the cluster layer (see Generation)
 }
 
 const (
@@ -79,6 +80,7 @@ func (w *SlidingWindow) Reserve(now int64, n, limit int64) (bool, int64, Status)
 		}
 		if slot.CompareAndSwap(old, pack(idx, cur+n)) {
 			w.dirty.Store(true)
+			w.gen.Add(1)
 			used += n
 			return true, idx, Status{Limit: limit, Used: used, Remaining: limit - used, Reset: time.Duration(remaining)}
 		}
@@ -138,6 +140,7 @@ func (w *SlidingWindow) Adjust(now int64, window int64, delta int64) {
 		next := min(max(cur+delta, 0), countMask)
 		if slot.CompareAndSwap(old, pack(window, next)) {
 			w.dirty.Store(true)
+			w.gen.Add(1)
 			return
 		}
 	}
@@ -185,3 +188,7 @@ func (w *SlidingWindow) set(b *[2]atomic.Uint64, now int64, s Slot) {
 
 // TakeDirty implements Counter.
 func (w *SlidingWindow) TakeDirty() bool { return w.dirty.Swap(false) }
+
+// Generation changes whenever this node's own counts change (a cluster layer polls it to find what to gossip;
+// unlike TakeDirty it does not clear anything the persistence flusher relies on).
+func (w *SlidingWindow) Generation() uint64 { return w.gen.Load() }

@@ -183,7 +183,7 @@ func TestTracingOTLPHTTPEndToEnd(t *testing.T) {
 			return
 		}
 		if r.Header.Get("X-Test-Auth") != "secret" {
-			http.Error(w, "no header", 401)
+			http.Error(w, "no header", http.StatusUnauthorized)
 			return
 		}
 		mu.Lock()

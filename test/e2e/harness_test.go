@@ -3,9 +3,7 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -188,20 +186,4 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// sseEvents reads an SSE body and returns each data payload with the time it arrived.
-func sseEvents(ctx context.Context, r io.Reader) (data []string, at []time.Time) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-			data = append(data, p)
-			at = append(at, time.Now())
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return data, at
 }
