@@ -1,0 +1,133 @@
+// Package cluster makes several Weir replicas behave as one gateway: they find each other with
+// hashicorp/memberlist (SWIM gossip) and share every governance counter — rate-limit windows and budget spend —
+// as per-node grow-only counts, so a key with rpm 100 gets about 100 requests a minute from the whole cluster.
+//
+// See docs/cluster.md for the design and the overshoot bound.
+package cluster
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// KeyEnv names the environment variable holding the gossip key: base64 of 16, 24 or 32 bytes (AES-128/192/256).
+const KeyEnv = "WEIR_CLUSTER_KEY"
+
+// Config is the `cluster:` section.
+type Config struct {
+	Enabled bool `yaml:"enabled"`
+	// Name identifies this node among its peers (unique per node; default hostname:port). Keeping it across a
+	// restart lets the node take its own earlier counts back from its peers.
+	Name string `yaml:"name"`
+	// Bind is the gossip listener, "host:port" (UDP and TCP). Default "0.0.0.0:7946".
+	Bind string `yaml:"bind"`
+	// Advertise is the address peers should use, when it differs from Bind (NAT, 0.0.0.0).
+	Advertise string `yaml:"advertise"`
+	// Join lists peers: "host:port", or "dns:name:port" resolved (and re-resolved periodically) to every address
+	// of name — a Kubernetes headless Service. A node may list itself.
+	Join []string `yaml:"join"`
+	// GossipInterval is memberlist's gossip period (default 100ms).
+	GossipInterval time.Duration `yaml:"gossip_interval"`
+	// DeltaInterval is how often this node's changed counts are sent to its peers (default 5ms).
+	DeltaInterval time.Duration `yaml:"delta_interval"`
+	// RejoinInterval is how often join addresses are re-resolved and missing peers joined (default 30s; 5s while
+	// alone).
+	RejoinInterval time.Duration `yaml:"rejoin_interval"`
+	// Strict divides the remaining headroom of a limit among the live nodes once it falls below a quarter of the
+	// limit, trading a little under-admission for almost no overshoot.
+	Strict bool `yaml:"strict"`
+	// Insecure allows running without WEIR_CLUSTER_KEY (unencrypted, unauthenticated gossip). Must be explicit.
+	Insecure bool `yaml:"insecure"`
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.Bind == "" {
+		c.Bind = "0.0.0.0:7946"
+	}
+	if c.GossipInterval <= 0 {
+		c.GossipInterval = 100 * time.Millisecond
+	}
+	if c.DeltaInterval <= 0 {
+		c.DeltaInterval = 5 * time.Millisecond
+	}
+	if c.RejoinInterval <= 0 {
+		c.RejoinInterval = 30 * time.Second
+	}
+	return c
+}
+
+// Validate checks addresses (it does not read the key; see LoadKey).
+func (c Config) Validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	c = c.WithDefaults()
+	if _, _, err := splitHostPort(c.Bind); err != nil {
+		return fmt.Errorf("cluster.bind: %w", err)
+	}
+	if c.Advertise != "" {
+		if _, _, err := splitHostPort(c.Advertise); err != nil {
+			return fmt.Errorf("cluster.advertise: %w", err)
+		}
+	}
+	for i, j := range c.Join {
+		if _, _, err := splitHostPort(strings.TrimPrefix(j, "dns:")); err != nil {
+			return fmt.Errorf("cluster.join[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func splitHostPort(s string) (string, int, error) {
+	h, p, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: want host:port", s)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 || n > 65535 {
+		return "", 0, fmt.Errorf("%q: bad port", s)
+	}
+	return h, n, nil
+}
+
+// ErrNoKey is returned when cluster mode is enabled without a key and without insecure: true.
+var ErrNoKey = errors.New("cluster mode needs " + KeyEnv + " (base64 of a 16-, 24- or 32-byte key); " +
+	"set cluster.insecure: true to run with unencrypted gossip")
+
+// LoadKey reads WEIR_CLUSTER_KEY. It returns nil with no error only when the key is unset and insecure is set.
+func (c Config) LoadKey() ([]byte, error) {
+	return ParseKey(os.Getenv(KeyEnv), c.Insecure)
+}
+
+// ParseKey decodes a base64 gossip key (standard or URL alphabet, padded or not).
+func ParseKey(s string, insecure bool) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		if insecure {
+			return nil, nil
+		}
+		return nil, ErrNoKey
+	}
+	var key []byte
+	var err error
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if key, err = enc.DecodeString(s); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: not base64: %w", KeyEnv, err)
+	}
+	switch len(key) {
+	case 16, 24, 32:
+		return key, nil
+	}
+	return nil, fmt.Errorf("%s: key is %d bytes; want 16, 24 or 32", KeyEnv, len(key))
+}
