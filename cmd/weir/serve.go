@@ -23,6 +23,7 @@ func serve(args []string) int {
 	addr := fs.String("addr", os.Getenv("WEIR_ADDR"), "listen address, overrides server.addr; env WEIR_ADDR")
 	logFormat := fs.String("log-format", "", "text or json (default: text on a terminal, json otherwise)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's /debug/pprof on this address (e.g. 127.0.0.1:6060); off by default")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,6 +47,9 @@ func serve(args []string) int {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
+	if *pprofAddr != "" {
+		startPprof(*pprofAddr, log)
+	}
 	pers, err := openPersistence(ctx, cfg, log)
 	if err != nil {
 		log.Error("could not start governance", "err", err)
