@@ -26,7 +26,14 @@ func (s *Server) anthropic(op provider.Op) http.Handler {
 func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError func(http.ResponseWriter, *gateway.Error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := finished{r: r, start: time.Now()}
-		defer s.observe(&f)
+		var x *gateway.Exchange
+		defer func() {
+			// Record before the buffers are reused: the record may view the request body.
+			s.observe(&f)
+			if x != nil {
+				s.eng.ReleaseExchange(x)
+			}
+		}()
 		ctx := telemetry.ExtractHeaders(r.Context(), r.Header)
 		ctx, span := telemetry.StartRequest(ctx, r.Pattern, "")
 		telemetry.InjectHeaders(ctx, r.Header) // upstream calls continue this trace
@@ -47,8 +54,7 @@ func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError 
 			fail(gerr)
 			return
 		}
-		x := s.eng.AcquireExchange()
-		defer s.eng.ReleaseExchange(x)
+		x = s.eng.AcquireExchange()
 		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
 		x.In = body
 		if gerr != nil {

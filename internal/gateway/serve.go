@@ -68,7 +68,7 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 		return out, gerr
 	}
 	if e.router.Has(ess.model.Str) {
-		out.Alias = ess.model.Str
+		out.Alias = strings.Clone(ess.model.Str) // outlives the request buffer (logs, metrics)
 	}
 	h := w.Header()
 	adm, gerr := e.admit(ctx, req.Principal, ess.model.Str, body, h)

@@ -27,6 +27,9 @@ type TargetState struct {
 }
 
 func newTargetState(provider, model string, cfg BreakerConfig, now func() time.Time) *TargetState {
+	// The names may view a caller's request buffer, which is reused after the request: the registry keeps its
+	// own copies.
+	provider, model = strings.Clone(provider), strings.Clone(model)
 	t := &TargetState{Provider: provider, Model: model, key: provider + "/" + model, now: now}
 	c := cfg.withDefaults()
 	t.breaker.cfg.Store(&c)
