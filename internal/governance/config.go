@@ -140,7 +140,7 @@ func (c *Config) Validate() error {
 		keys[k.ID] = true
 		if k.Value != "" {
 			if err := ValidateKeyFormat(k.Value); err != nil {
-				bad(p+".value", errors.New("must be wk- followed by at least 32 base62 characters"))
+				bad(p+".value", fmt.Errorf("must be wk- followed by at least %d letters, digits, '-' or '_'", MinSeededKeyChars))
 			}
 		}
 		if k.Team != "" && k.Customer != "" {

@@ -59,14 +59,19 @@ func GenerateKey() (string, error) {
 // ErrMalformedKey is returned for a secret that cannot be a virtual key.
 var ErrMalformedKey = errors.New("malformed virtual key")
 
-// ValidateKeyFormat checks a seeded secret: the prefix and at least 32 base62 characters after it.
+// MinSeededKeyChars is the shortest secret accepted after the prefix when an operator seeds a key's value.
+// Generated keys carry 43 base62 characters (256 bits); seeded ones are the operator's choice but must not be
+// trivially guessable.
+const MinSeededKeyChars = 16
+
+// ValidateKeyFormat checks a seeded secret: the prefix, then at least MinSeededKeyChars of base62, '-' or '_'.
 func ValidateKeyFormat(secret string) error {
 	rest, ok := strings.CutPrefix(secret, KeyPrefix)
-	if !ok || len(rest) < 32 {
+	if !ok || len(rest) < MinSeededKeyChars {
 		return ErrMalformedKey
 	}
 	for i := 0; i < len(rest); i++ {
-		if strings.IndexByte(base62, rest[i]) < 0 {
+		if c := rest[i]; c != '-' && c != '_' && strings.IndexByte(base62, c) < 0 {
 			return ErrMalformedKey
 		}
 	}
