@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/schema"
+	"github.com/weir-gateway/weir/internal/telemetry"
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
@@ -42,6 +43,12 @@ func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody
 			"no key of provider %s is allowed to use model %q", up.Config.Name, model)
 	}
 	call.Header = forwardHeaders(req.Header, dialect)
+	if telemetry.TracingEnabled() {
+		if call.Header == nil {
+			call.Header = http.Header{}
+		}
+		telemetry.InjectHeaders(ctx, call.Header) // the upstream call continues this attempt's span
+	}
 
 	upCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

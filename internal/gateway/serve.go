@@ -18,6 +18,7 @@ import (
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/schema"
+	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // Outcome describes how a served request went, for logs, metrics and accounting.
@@ -110,7 +111,10 @@ func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, b
 			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
 			continue
 		}
-		err := e.attempt(ctx, x, req, body, ess, up, a.Target.Model, a.Timeout, w, &out)
+		actx, span := telemetry.StartAttempt(ctx, up.Config.Type, a.Target.Model)
+		err := e.attempt(actx, x, req, body, ess, up, a.Target.Model, a.Timeout, w, &out)
+		telemetry.EndAttempt(span, telemetry.SpanResult{Provider: up.Config.Type, ResponseModel: a.Target.Model,
+			InputTokens: out.Usage.PromptTokens, OutputTokens: out.Usage.CompletionTokens, Status: out.Status, Err: err})
 		info := AttemptInfo{Provider: up.Config.Name, Model: a.Target.Model, Status: out.Status, Latency: time.Since(start)}
 		up.usage.requests.Add(1)
 		if err == nil {
