@@ -18,14 +18,7 @@ import (
 // belong to gateway features landing in parallel. While `weir config check` still calls one of them an
 // unknown field, the tests log it, strip it and check the rest; as soon as the gateway accepts a key it is
 // checked like every other. Remove entries here once the gateway knows them all.
-var pendingConfigKeys = []string{
-	"client.enforce_governance_header",
-	"client.enable_logging",
-	"client.log_content",
-	"client.log_retention_days",
-	"governance",
-	"cluster",
-}
+var pendingConfigKeys = []string{}
 
 // TestHelmLint lints the chart with the default values and with every documented values file.
 func TestHelmLint(t *testing.T) {

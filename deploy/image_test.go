@@ -384,7 +384,14 @@ func TestImage(t *testing.T) {
 	}
 	cmd := exec.Command(entry, args...)
 	cmd.Dir = filepath.Join(fsRoot, c.WorkingDir)
-	cmd.Env = c.Env
+	// The image's paths live under the unpacked root here, the data dir included.
+	cmd.Env = make([]string, 0, len(c.Env))
+	for _, e := range c.Env {
+		if k, v, ok := strings.Cut(e, "="); ok && k == "WEIR_DATA_DIR" && strings.HasPrefix(v, "/") {
+			e = k + "=" + filepath.Join(fsRoot, v)
+		}
+		cmd.Env = append(cmd.Env, e)
+	}
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -18,6 +18,7 @@ type Server struct {
 	mux      *http.ServeMux
 	gov      Governance
 	obs      Observability
+	routes   []Route
 	draining atomic.Bool
 }
 
@@ -25,25 +26,55 @@ type Server struct {
 func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logger) *Server {
 	s := &Server{eng: eng, gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", ""} {
-		s.mux.Handle("POST "+prefix+"/chat/completions", s.openAI(provider.OpChat))
-		s.mux.Handle("POST "+prefix+"/completions", s.openAI(provider.OpCompletions))
-		s.mux.Handle("POST "+prefix+"/embeddings", s.openAI(provider.OpEmbeddings))
-		s.mux.HandleFunc("GET "+prefix+"/models", s.models)
+		s.handle(RouteInference, "POST "+prefix+"/chat/completions", s.openAI(provider.OpChat))
+		s.handle(RouteInference, "POST "+prefix+"/completions", s.openAI(provider.OpCompletions))
+		s.handle(RouteInference, "POST "+prefix+"/embeddings", s.openAI(provider.OpEmbeddings))
+		s.handle(RouteInference, "POST "+prefix+"/responses", s.openAI(provider.OpResponses))
+		s.handle(RoutePublic, "GET "+prefix+"/models", http.HandlerFunc(s.models))
 	}
 	for _, prefix := range []string{"/v1", "/anthropic/v1"} {
-		s.mux.Handle("POST "+prefix+"/messages", s.anthropic(provider.OpMessages))
-		s.mux.Handle("POST "+prefix+"/messages/count_tokens", s.anthropic(provider.OpCountTokens))
+		s.handle(RouteInference, "POST "+prefix+"/messages", s.anthropic(provider.OpMessages))
+		s.handle(RouteInference, "POST "+prefix+"/messages/count_tokens", s.anthropic(provider.OpCountTokens))
 	}
 	if obs.Metrics != nil {
-		s.mux.Handle("GET /metrics", obs.Metrics.Handler())
+		s.handle(RoutePublic, "GET /metrics", obs.Metrics.Handler())
 	}
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.HandleFunc("GET /debug/pools", s.pools)
-	s.mux.HandleFunc("/", s.notFound)
+	s.handle(RoutePublic, "GET /healthz", http.HandlerFunc(s.healthz))
+	s.handle(RoutePublic, "GET /readyz", http.HandlerFunc(s.readyz))
+	s.handle(RoutePublic, "GET /debug/pools", http.HandlerFunc(s.pools))
+	s.handle(RoutePublic, "/", http.HandlerFunc(s.notFound))
 	s.mountAdmin()
 	return s
 }
+
+// RouteKind says how a route is protected. Every route declares one, so a test can check each kind's rule on
+// every route and a new route cannot slip past governance unnoticed.
+type RouteKind int
+
+// The kinds of route.
+const (
+	// RoutePublic needs no credential (health, readiness, the model list, metrics).
+	RoutePublic RouteKind = iota
+	// RouteInference is governed: virtual key, limits, budget, metering, request log.
+	RouteInference
+	// RouteAdmin needs the admin token (or loopback when none is configured).
+	RouteAdmin
+)
+
+// Route is one registered pattern.
+type Route struct {
+	Pattern string
+	Kind    RouteKind
+}
+
+// handle registers a route with its kind.
+func (s *Server) handle(kind RouteKind, pattern string, h http.Handler) {
+	s.routes = append(s.routes, Route{Pattern: pattern, Kind: kind})
+	s.mux.Handle(pattern, h)
+}
+
+// Routes lists every registered route.
+func (s *Server) Routes() []Route { return s.routes }
 
 // ServeHTTP dispatches to the routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

@@ -72,7 +72,11 @@ func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, e
 				if bytes.HasPrefix(line, dataPrefix) && bytes.Contains(line, usageKey) && !bytes.Contains(line, usageNull) {
 					// The payload is only read within this iteration, so viewing it without a copy is safe.
 					payload := unsafeString(bytes.TrimSpace(line[len(dataPrefix):]))
-					if u := gjson.Get(payload, "usage"); u.IsObject() {
+					u := gjson.Get(payload, "usage")
+					if !u.IsObject() {
+						u = gjson.Get(payload, "response.usage") // Responses API: response.completed carries it
+					}
+					if u.IsObject() {
 						usage, sawUsage = usageFrom(u), true
 						if !forwardUsage && isEmptyArray(gjson.Get(payload, "choices")) {
 							skip = true
