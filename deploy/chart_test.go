@@ -341,7 +341,7 @@ func TestChartRefuses(t *testing.T) {
 		// The templates refuse literal secrets even when the schema is skipped.
 		"literal provider key, no schema": {[]string{"weir.providers[0].name=openai", "weir.providers[0].type=openai",
 			"weir.providers[0].keys[0].value=sk-live-123", "--skip-schema-validation"}, `must be a "\$\{ENV_VAR\}" reference`},
-		"cluster without key":     {[]string{"weir.cluster.enabled=true"}, "keySecret"},
+		"cluster without key":     {[]string{"weir.cluster.enabled=true", "weir.cluster.keySecret.name="}, "keySecret"},
 		"postgres without secret": {[]string{"storage.mode=postgres"}, "dsnSecret"},
 		"unknown storage mode":    {[]string{"storage.mode=mysql"}, "storage.mode"},
 		"string pool size":        {[]string{"weir.client.initialPoolSize=lots"}, "initialPoolSize"},
