@@ -23,6 +23,9 @@ func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
 	out.Status = 0
 	dialect := provider.DialectOf(up.Provider, model)
+	if req.Op == provider.OpResponses && !nativeResponses(up, dialect) {
+		return e.attemptResponses(ctx, x, req, reqBody, up, model, timeout, w, out)
+	}
 	translated := dialect != req.Dialect
 	callOp, gerr := upstreamOp(req, up, dialect)
 	if gerr != nil {
