@@ -57,7 +57,7 @@ func serve(args []string) int {
 	}
 	defer pers.close(log)
 	eng.SetGovernance(pers.gov)
-	stopCluster, err := startCluster(ctx, cfg, pers.gov, log)
+	clusterNode, stopCluster, err := startCluster(ctx, cfg, pers.gov, log)
 	if err != nil {
 		log.Error("could not start cluster mode", "err", err)
 		return 1
@@ -73,6 +73,9 @@ func serve(args []string) int {
 	if err != nil {
 		log.Error("could not start observability", "err", err)
 		return 1
+	}
+	if clusterNode != nil {
+		obs.api.Cluster = func() any { return clusterNode.Snapshot() }
 	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader,
 		AdminToken: adminToken, Store: pers.store, Cipher: pers.cipher}, obs.api, log)

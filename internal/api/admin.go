@@ -46,7 +46,7 @@ func (s *Server) mountAdmin() {
 		a.tokenHash, a.hasToken = sha256.Sum256([]byte(s.gov.AdminToken)), true
 	}
 	h := func(pattern string, f func(http.ResponseWriter, *http.Request)) {
-		s.mux.Handle(pattern, a.guard(http.HandlerFunc(f)))
+		s.handle(RouteAdmin, pattern, a.guard(http.HandlerFunc(f)))
 	}
 	a.mountCustomers(h)
 	a.mountTeams(h)
@@ -59,6 +59,9 @@ func (s *Server) mountAdmin() {
 		h("GET /api/logs", logs.Logs)
 		h("GET /api/logs/{id}", logs.Log)
 		h("GET /api/stats", logs.Stats)
+	}
+	if s.obs.Cluster != nil {
+		h("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.obs.Cluster()) })
 	}
 	h("/api/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 }

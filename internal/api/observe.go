@@ -24,6 +24,8 @@ type Observability struct {
 	LogHeaders      []string
 	LogContent      bool
 	LogContentBytes int
+	// Cluster, when set, serves GET /api/cluster: the cluster node's view of its members and gossip figures.
+	Cluster func() any
 }
 
 // finished is one inference request's end, as the handler saw it.

@@ -77,7 +77,7 @@ type peer struct {
 type Member struct {
 	Name      string    `json:"name"`
 	Addr      string    `json:"addr"`
-	State     string    `json:"state"` // alive, suspect, dead, left
+	State     string    `json:"state"` // alive, dead (failed or left), gone (known only from peers' state)
 	Self      bool      `json:"self,omitempty"`
 	LastState time.Time `json:"last_state,omitzero"` // when counter state from this node last arrived
 	Since     time.Time `json:"since,omitzero"`      // when the state last changed
@@ -214,6 +214,28 @@ func (n *Node) Stats() Stats {
 	n.mu.Unlock()
 	return Stats{Alive: n.ml.NumMembers(), GossipBytesOut: n.bytesOut.Load(), GossipBytesIn: n.bytesIn.Load(),
 		Entries: e, LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load())}
+}
+
+// Snapshot is the body of GET /api/cluster: this node's view of the members and its gossip figures.
+type Snapshot struct {
+	Self           string   `json:"self"`
+	Alive          int      `json:"alive"`
+	Members        []Member `json:"members"`
+	Entries        int      `json:"entries"`
+	GossipBytesOut uint64   `json:"gossip_bytes_out"`
+	GossipBytesIn  uint64   `json:"gossip_bytes_in"`
+	// Delta propagation delays in milliseconds, by the sender's clock (clock skew adds in).
+	PropagationDelayLastMS float64 `json:"propagation_delay_last_ms"`
+	PropagationDelayMaxMS  float64 `json:"propagation_delay_max_ms"`
+}
+
+// Snapshot reports the members and gossip figures for GET /api/cluster.
+func (n *Node) Snapshot() Snapshot {
+	st := n.Stats()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return Snapshot{Self: n.name, Alive: st.Alive, Members: n.Members(), Entries: st.Entries,
+		GossipBytesOut: st.GossipBytesOut, GossipBytesIn: st.GossipBytesIn,
+		PropagationDelayLastMS: ms(st.LastDelay), PropagationDelayMaxMS: ms(st.MaxDelay)}
 }
 
 // nextVer is called with mu held.
@@ -593,11 +615,13 @@ func (b broadcast) Finished()                             {}
 // events implements memberlist.EventDelegate.
 type events Node
 
-func (e *events) set(m *memberlist.Node) {
+// set records a member's state. memberlist passes only the embedded Node to event delegates, whose State field
+// it never updates, so the state comes from the event: joined or updated → alive, gone → dead (failed or left;
+// memberlist does not tell the two apart here). Suspicion raises no event.
+func (e *events) set(m *memberlist.Node, st string) {
 	n := (*Node)(e)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	st := stateName(m.State)
 	p := n.peers[m.Name]
 	if p == nil {
 		p = &peer{}
@@ -610,33 +634,18 @@ func (e *events) set(m *memberlist.Node) {
 }
 
 func (e *events) NotifyJoin(m *memberlist.Node) {
-	e.set(m)
+	e.set(m, "alive")
 	if m.Name != e.name {
 		e.log.Info("cluster: member joined", "name", m.Name, "addr", m.Address())
 	}
 }
 
 func (e *events) NotifyLeave(m *memberlist.Node) {
-	e.set(m)
-	e.log.Warn("cluster: member gone; its counts still apply until their windows end", "name", m.Name,
-		"state", stateName(m.State))
+	e.set(m, "dead")
+	e.log.Warn("cluster: member gone; its counts still apply until their windows end", "name", m.Name)
 }
 
-func (e *events) NotifyUpdate(m *memberlist.Node) { e.set(m) }
-
-func stateName(s memberlist.NodeStateType) string {
-	switch s {
-	case memberlist.StateAlive:
-		return "alive"
-	case memberlist.StateSuspect:
-		return "suspect"
-	case memberlist.StateDead:
-		return "dead"
-	case memberlist.StateLeft:
-		return "left"
-	}
-	return "unknown"
-}
+func (e *events) NotifyUpdate(m *memberlist.Node) { e.set(m, "alive") }
 
 // mlLog routes memberlist's log lines to slog; a failure to decrypt means a peer with another key.
 type mlLog struct{ l *slog.Logger }

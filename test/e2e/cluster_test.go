@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -164,4 +165,277 @@ func runWeirExpectFailure(t *testing.T, config string) string {
 		t.Fatalf("weir exited 0 without a cluster key:\n%s", out)
 	}
 	return string(out)
+}
+
+// clusterNodeConfig is one cluster node with its own data dir (its own SQLite store) and the given virtual key
+// lines (YAML, indented for governance.virtual_keys).
+func clusterNodeConfig(name, bind string, join []string, dataDir, keys string) string {
+	return fmt.Sprintf(`
+server:
+  data_dir: %s
+providers:
+  - {name: mock, type: mock}
+client:
+  enforce_governance_header: true
+governance:
+  virtual_keys:
+%s
+cluster:
+  enabled: true
+  name: %s
+  bind: %q
+  join: [%s]
+  gossip_interval: 100ms
+`, dataDir, keys, name, bind, `"`+strings.Join(join, `", "`)+`"`)
+}
+
+// gossipNode is one weir process of a test cluster, with what it takes to restart it under the same identity.
+type gossipNode struct {
+	*gateway
+	name, bind, dataDir string
+}
+
+// startGossipCluster starts n weir processes on loopback forming one cluster and waits until every node sees
+// every other.
+func startGossipCluster(t *testing.T, n int, keys string) ([]*gossipNode, []string) {
+	t.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = freeGossipAddr(t)
+	}
+	nodes := make([]*gossipNode, n)
+	for i := range nodes {
+		nodes[i] = &gossipNode{name: fmt.Sprintf("node%d", i), bind: addrs[i], dataDir: t.TempDir()}
+		nodes[i].start(t, addrs, keys)
+	}
+	for _, nd := range nodes {
+		waitUntil(t, nd.name+" to see every peer alive", func() bool { return aliveMembers(t, nd.gateway) == n })
+	}
+	return nodes, addrs
+}
+
+func (nd *gossipNode) start(t *testing.T, join []string, keys string) {
+	t.Helper()
+	nd.gateway = startGateway(t, clusterNodeConfig(nd.name, nd.bind, join, nd.dataDir, keys), "WEIR_CLUSTER_KEY="+clusterKey)
+}
+
+// kill9 ends the process with SIGKILL: no graceful leave, no final flush.
+func (g *gateway) kill9(t *testing.T) {
+	t.Helper()
+	if err := g.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-g.done
+}
+
+// clusterView is GET /api/cluster.
+type clusterView struct {
+	Self    string `json:"self"`
+	Alive   int    `json:"alive"`
+	Members []struct {
+		Name      string    `json:"name"`
+		Addr      string    `json:"addr"`
+		State     string    `json:"state"`
+		Self      bool      `json:"self"`
+		LastState time.Time `json:"last_state"`
+	} `json:"members"`
+	Entries        int     `json:"entries"`
+	GossipBytesOut uint64  `json:"gossip_bytes_out"`
+	GossipBytesIn  uint64  `json:"gossip_bytes_in"`
+	DelayLastMS    float64 `json:"propagation_delay_last_ms"`
+	DelayMaxMS     float64 `json:"propagation_delay_max_ms"`
+}
+
+func getClusterView(t *testing.T, g *gateway) clusterView {
+	t.Helper()
+	resp, err := http.Get(g.URL + "/api/cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /api/cluster: %d %s", resp.StatusCode, raw)
+	}
+	var v clusterView
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("GET /api/cluster: %v: %s", err, raw)
+	}
+	return v
+}
+
+func aliveMembers(t *testing.T, g *gateway) int {
+	n := 0
+	for _, m := range getClusterView(t, g).Members {
+		if m.State == "alive" {
+			n++
+		}
+	}
+	return n
+}
+
+func memberState(v clusterView, name string) string {
+	for _, m := range v.Members {
+		if m.Name == name {
+			return m.State
+		}
+	}
+	return ""
+}
+
+// clusterChat sends one chat request with the virtual key and returns the status.
+func clusterChat(t *testing.T, hc *http.Client, g *gateway, key, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 && resp.StatusCode != 429 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	return resp.StatusCode
+}
+
+func spentUSD(t *testing.T, g *gateway, key string) float64 {
+	t.Helper()
+	u := usageOf(t, g, key, "")["key:"+key+" spend/1d"]
+	if u == nil {
+		t.Fatal("no spend counter")
+	}
+	return u["spent_usd"].(float64)
+}
+
+func TestClusterBudgetAcrossThreeProcesses(t *testing.T) {
+	nodes, _ := startGossipCluster(t, 3, `    - {id: payer, value: `+vk(3)+`, budget: {max_usd: 1, reset: 1d}}`)
+	// A ~20 KB prompt is ~5,000 mock tokens: about $0.005 a request, so $1 takes about 200 requests.
+	body := `{"model":"mock/mock-model","max_tokens":30,"messages":[{"role":"user","content":"` +
+		strings.Repeat("spend ", 3400) + `"}]}`
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	if code := clusterChat(t, hc, nodes[0].gateway, vk(3), body); code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+	cost := spentUSD(t, nodes[0].gateway, "payer") // every request has the same body, hence the same charge
+	if cost < 0.003 || cost > 0.01 {
+		t.Fatalf("one request charged $%v; want about $0.005", cost)
+	}
+	admitted, perNode := 1, make([]int, 3)
+	perNode[0] = 1
+	start := time.Now()
+	refusedRun := 0
+	for i := 1; refusedRun < 6; i++ {
+		if i > 2000 {
+			t.Fatalf("still admitting after %d requests ($%v spent)", i, float64(admitted)*cost)
+		}
+		// Paced at ~200 requests/s across the cluster.
+		if d := time.Until(start.Add(time.Duration(i) * 5 * time.Millisecond)); d > 0 {
+			time.Sleep(d)
+		}
+		if clusterChat(t, hc, nodes[i%3].gateway, vk(3), body) == 200 {
+			admitted++
+			perNode[i%3]++
+			refusedRun = 0
+		} else {
+			refusedRun++
+		}
+	}
+	total := float64(admitted) * cost
+	t.Logf("budget $1 across 3 nodes: admitted %d requests at $%.6f each = $%.4f (per node %v) in %v",
+		admitted, cost, total, perNode, time.Since(start).Round(time.Millisecond))
+	if total > 1+3*cost || total < 1-3*cost {
+		t.Fatalf("total spend $%v; want within $%v (one request per node) of the $1 budget", total, 3*cost)
+	}
+	// Every node's view converges on the same cluster-wide spend.
+	for _, nd := range nodes {
+		waitUntil(t, nd.name+"'s spend view to converge", func() bool {
+			s := spentUSD(t, nd.gateway, "payer")
+			return s > total-cost/2 && s < total+cost/2
+		})
+	}
+	// Refused on every node.
+	for _, nd := range nodes {
+		if code := clusterChat(t, hc, nd.gateway, vk(3), body); code != 429 {
+			t.Fatalf("%s admitted a request past the budget: %d", nd.name, code)
+		}
+	}
+}
+
+func TestClusterNodeLossAndRestartKeepCounts(t *testing.T) {
+	const n = 3
+	keys := `    - {id: k, value: ` + vk(4) + `, rate_limits: {rpm: 100}}`
+	nodes, addrs := startGossipCluster(t, n, keys)
+	waitForWindowRoom(t, 30*time.Second)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	body := `{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}`
+	send := func(g *gateway, count int) (admitted int) {
+		for range count {
+			if clusterChat(t, hc, g, vk(4), body) == 200 {
+				admitted++
+			}
+			time.Sleep(3 * time.Millisecond)
+		}
+		return admitted
+	}
+	// Phase 1: 60 requests round-robin over the three nodes; all admitted.
+	before := 0
+	for i := range 60 {
+		before += send(nodes[i%n].gateway, 1)
+	}
+	if before != 60 {
+		t.Fatalf("admitted %d of the first 60 (rpm 100)", before)
+	}
+	time.Sleep(100 * time.Millisecond) // let node2's last deltas out: kill -9 gives it no chance to flush
+
+	// Phase 2: kill -9 node2; the other two keep serving and keep counting its 20 admissions.
+	nodes[2].kill9(t)
+	after := 0
+	for i := range 200 {
+		after += send(nodes[i%2].gateway, 1)
+	}
+	t.Logf("after kill -9 of node2: the other two admitted %d more (60 before; rpm 100)", after)
+	if after < 35 || after > 50 {
+		t.Fatalf("survivors admitted %d after the kill; want about 40 (they must keep counting node2's 20)", after)
+	}
+	waitUntil(t, "node0 to see node2 gone", func() bool {
+		s := memberState(getClusterView(t, nodes[0].gateway), "node2")
+		return s == "dead" || s == "suspect"
+	})
+
+	// Phase 3: restart node2 under the same name and gossip port: it learns the current counts at once.
+	nodes[2].start(t, addrs, keys)
+	waitUntil(t, "the restarted node2 to see its peers", func() bool { return aliveMembers(t, nodes[2].gateway) == n })
+	waitUntil(t, "node0 to see node2 alive again", func() bool {
+		return memberState(getClusterView(t, nodes[0].gateway), "node2") == "alive"
+	})
+	time.Sleep(200 * time.Millisecond)
+	fresh := send(nodes[2].gateway, 50)
+	t.Logf("restarted node2 admitted %d of 50 (a node with a fresh window would admit 50)", fresh)
+	if fresh > 10 {
+		t.Fatalf("restarted node2 admitted %d: it did not learn the current counts", fresh)
+	}
+	if total := before + after + fresh; total > 110 {
+		t.Fatalf("cluster admitted %d for rpm 100", total)
+	}
+
+	// GET /api/cluster on every node: three members, all alive, state received from each peer, gossip figures.
+	for _, nd := range nodes {
+		v := getClusterView(t, nd.gateway)
+		if v.Self != nd.name || len(v.Members) != n || v.Alive != n {
+			t.Fatalf("%s: /api/cluster %+v", nd.name, v)
+		}
+		for _, m := range v.Members {
+			if m.State != "alive" || !m.Self && m.LastState.IsZero() || m.Self != (m.Name == nd.name) {
+				t.Fatalf("%s: member %+v", nd.name, m)
+			}
+		}
+		if v.GossipBytesIn == 0 || v.GossipBytesOut == 0 || v.Entries == 0 {
+			t.Fatalf("%s: no gossip figures: %+v", nd.name, v)
+		}
+		t.Logf("%s: /api/cluster alive %d, entries %d, gossip out %d B in %d B, propagation delay last %.2f ms max %.2f ms",
+			nd.name, v.Alive, v.Entries, v.GossipBytesOut, v.GossipBytesIn, v.DelayLastMS, v.DelayMaxMS)
+	}
 }
