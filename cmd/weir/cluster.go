@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/weir-gateway/weir/internal/telemetry"
 	"log/slog"
 
 	"github.com/weir-gateway/weir/internal/cluster"
@@ -28,4 +30,25 @@ func startCluster(ctx context.Context, cfg *config.Config, gov *governance.Servi
 		return nil, nil, err
 	}
 	return n, n.Stop, nil
+}
+
+// registerClusterMetrics exposes the node's gossip state on /metrics, read on scrape.
+func registerClusterMetrics(m *telemetry.Metrics, n *cluster.Node) {
+	m.Registry().MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_cluster_members_alive",
+			Help: "Cluster members this node sees alive, itself included."},
+			func() float64 { return float64(n.Stats().Alive) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_cluster_gossip_sent_bytes_total",
+			Help: "Bytes of counter state this node sent to peers."},
+			func() float64 { return float64(n.Stats().GossipBytesOut) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_cluster_gossip_received_bytes_total",
+			Help: "Bytes of counter state this node received from peers."},
+			func() float64 { return float64(n.Stats().GossipBytesIn) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_cluster_propagation_delay_seconds",
+			Help: "Delay of the last counter update received from a peer, by the sender's clock."},
+			func() float64 { return n.Stats().LastDelay.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_cluster_counters",
+			Help: "Counter windows held in the cluster state."},
+			func() float64 { return float64(n.Stats().Entries) }),
+	)
 }

@@ -76,6 +76,7 @@ func serve(args []string) int {
 	}
 	if clusterNode != nil {
 		obs.api.Cluster = func() any { return clusterNode.Snapshot() }
+		registerClusterMetrics(obs.api.Metrics, clusterNode)
 	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader,
 		AdminToken: adminToken, Store: pers.store, Cipher: pers.cipher}, obs.api, log)

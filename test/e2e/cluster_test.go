@@ -437,5 +437,12 @@ func TestClusterNodeLossAndRestartKeepCounts(t *testing.T) {
 		}
 		t.Logf("%s: /api/cluster alive %d, entries %d, gossip out %d B in %d B, propagation delay last %.2f ms max %.2f ms",
 			nd.name, v.Alive, v.Entries, v.GossipBytesOut, v.GossipBytesIn, v.DelayLastMS, v.DelayMaxMS)
+		_, _, metrics := get(t, nd.gateway.URL+"/metrics")
+		for _, want := range []string{fmt.Sprintf("weir_cluster_members_alive %d", n), "weir_cluster_gossip_sent_bytes_total",
+			"weir_cluster_gossip_received_bytes_total", "weir_cluster_propagation_delay_seconds"} {
+			if !strings.Contains(metrics, want) {
+				t.Fatalf("%s: /metrics lacks %s", nd.name, want)
+			}
+		}
 	}
 }
