@@ -19,6 +19,7 @@ type observability struct {
 	api           api.Observability
 	logSink       *requestlog.SQLSink
 	logDB         *sql.DB
+	convDB        *sql.DB // stored Responses API responses
 	traceShutdown func(context.Context) error
 }
 
@@ -45,6 +46,9 @@ func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 		return nil, err
 	}
 	o.traceShutdown = shutdown
+	if o.convDB, err = openConversations(ctx, cfg, eng, log); err != nil {
+		return nil, err
+	}
 	if !cfg.Client.LoggingEnabled() {
 		return o, nil
 	}
@@ -61,11 +65,13 @@ func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 		o.logDB, err = requestlog.OpenSQLite(ctx, path)
 	}
 	if err != nil {
+		o.convDB.Close()
 		return nil, err
 	}
 	o.logSink, err = requestlog.NewSQLSink(ctx, o.logDB, dialect, requestlog.SQLOptions{})
 	if err != nil {
 		o.logDB.Close()
+		o.convDB.Close()
 		return nil, err
 	}
 	w := requestlog.NewWriter(o.logSink, requestlog.Options{Logger: log,
@@ -85,6 +91,7 @@ func (o *observability) close(log *slog.Logger) {
 		}
 		o.logDB.Close()
 	}
+	o.convDB.Close()
 	if err := o.traceShutdown(ctx); err != nil {
 		log.Error("flushing traces", "err", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	_ "github.com/weir-gateway/weir/internal/provider/mock"
+	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/store/sqlite"
 )
 
@@ -45,6 +46,12 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if _, err := gov.Seed(ctx, &gc); err != nil {
 		t.Fatal(err)
 	}
+	// Spend the whole budget, so that even a request that costs nothing (reading a stored response) is refused.
+	res, d := gov.Admit(ctx, gov.Authenticate(secret), "", governance.Estimate{Cost: 1})
+	if d != nil {
+		t.Fatal(d.Message)
+	}
+	res.Settle(schema.Usage{}, 1)
 	cfg, err := config.Parse([]byte("providers:\n  - {name: mock, type: mock}\n"), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)

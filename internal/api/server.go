@@ -30,6 +30,9 @@ func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logge
 		s.handle(RouteInference, "POST "+prefix+"/completions", s.openAI(provider.OpCompletions))
 		s.handle(RouteInference, "POST "+prefix+"/embeddings", s.openAI(provider.OpEmbeddings))
 		s.handle(RouteInference, "POST "+prefix+"/responses", s.openAI(provider.OpResponses))
+		s.handle(RouteInference, "GET "+prefix+"/responses/{id}", s.storedResponses("get"))
+		s.handle(RouteInference, "DELETE "+prefix+"/responses/{id}", s.storedResponses("delete"))
+		s.handle(RouteInference, "GET "+prefix+"/responses/{id}/input_items", s.storedResponses("input_items"))
 		s.handle(RoutePublic, "GET "+prefix+"/models", http.HandlerFunc(s.models))
 	}
 	for _, prefix := range []string{"/v1", "/anthropic/v1"} {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -41,11 +42,19 @@ type Engine struct {
 	models    *modelCache
 	router    *router.Router
 	gov       *governance.Service // nil: ungoverned
+	convs     conversation.Store  // nil: no stored responses
 	maxBody   int64
 }
 
 // SetGovernance makes the engine admit and charge requests that carry a principal.
 func (e *Engine) SetGovernance(g *governance.Service) { e.gov = g }
+
+// SetConversations makes the engine store translated Responses API responses and serve previous_response_id
+// from them.
+func (e *Engine) SetConversations(s conversation.Store) { e.convs = s }
+
+// Conversations is the stored-response store, nil when none is set.
+func (e *Engine) Conversations() conversation.Store { return e.convs }
 
 // New builds every provider in cfg. Provider problems are returned together, with field paths.
 func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {

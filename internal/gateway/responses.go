@@ -1,16 +1,20 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/translate"
@@ -30,12 +34,31 @@ func nativeResponses(up *Upstream, dialect provider.Dialect) bool {
 // items and events.
 func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request, reqBody []byte, up *Upstream,
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	if gjson.GetBytes(reqBody, "previous_response_id").Exists() {
-		return errorf(http.StatusNotFound, TypeNotFound, "response_not_found",
-			"previous_response_id is not available for provider %s: Weir keeps no stored responses for providers without their own Responses API yet",
-			up.Config.Name)
+	keyID := ""
+	if req.Principal != nil {
+		keyID = req.Principal.ID()
 	}
-	chatBody, stream, err := translate.ResponsesToChat(reqBody, model, nil)
+	prevID := gjson.GetBytes(reqBody, "previous_response_id").String()
+	var history []json.RawMessage
+	if prevID != "" {
+		if e.convs == nil {
+			return &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Code: "previous_response_not_found",
+				Param: "previous_response_id", Message: fmt.Sprintf(
+					"previous_response_id %q not found: this gateway keeps no stored responses for provider %s", prevID, up.Config.Name)}
+		}
+		var err error
+		history, err = e.convs.Chain(ctx, prevID, keyID)
+		if errors.Is(err, conversation.ErrNotFound) {
+			return &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Code: "previous_response_not_found",
+				Param: "previous_response_id", Message: fmt.Sprintf("previous_response_id %q not found", prevID)}
+		}
+		if err != nil {
+			e.log.Error("loading a stored conversation", "previous_response_id", prevID, "err", err)
+			return errorf(http.StatusInternalServerError, TypeAPI, "conversation_store_error",
+				"the conversation of previous_response_id %q could not be loaded", prevID)
+		}
+	}
+	chatBody, stream, err := translate.ResponsesToChat(reqBody, model, history)
 	if err != nil {
 		var re *translate.RequestError
 		if errors.As(err, &re) {
@@ -60,7 +83,7 @@ func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request
 			}
 			return err
 		}
-		resp, _, usage, err := translate.ChatToResponses(buf.body, respID, reqBody)
+		resp, output, usage, err := translate.ChatToResponses(buf.body, respID, reqBody)
 		if err != nil {
 			return errorf(http.StatusBadGateway, TypeAPI, "upstream_bad_answer", "the answer could not be turned into a response: %s", err)
 		}
@@ -69,6 +92,7 @@ func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request
 		w.WriteHeader(http.StatusOK)
 		out.Committed = true
 		_, err = w.Write(resp)
+		e.storeResponse(ctx, reqBody, respID, keyID, prevID, up.Config.Name, model, output, resp)
 		return err
 	}
 	rs := &responsesSink{w: w, st: translate.NewResponsesStream(respID, model, reqBody)}
@@ -79,7 +103,51 @@ func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request
 	_ = rs.st.End(w, err)
 	_ = w.Flush()
 	out.Usage = rs.st.Usage()
+	if err == nil && rs.st.Response() != nil {
+		e.storeResponse(ctx, reqBody, respID, keyID, prevID, up.Config.Name, model, rs.st.Output(), rs.st.Response())
+	}
 	return err
+}
+
+// storeResponse keeps a translated response for previous_response_id and the stored-response routes, unless the
+// request said "store": false. A failure is logged: the caller already has the answer.
+func (e *Engine) storeResponse(ctx context.Context, reqBody []byte, respID, keyID, prevID, providerName, model string,
+	output []json.RawMessage, resp []byte) {
+	if e.convs == nil {
+		return
+	}
+	if st := gjson.GetBytes(reqBody, "store"); st.Exists() && st.Type == gjson.False {
+		return
+	}
+	input, err := translate.InputItems(reqBody)
+	if err != nil {
+		e.log.Error("storing a response: reading its input items", "response", respID, "err", err)
+		return
+	}
+	for i, it := range input {
+		if gjson.GetBytes(it, "id").String() != "" {
+			continue
+		}
+		prefix := "msg_"
+		switch gjson.GetBytes(it, "type").String() {
+		case "function_call":
+			prefix = "fc_"
+		case "function_call_output":
+			prefix = "fco_"
+		case "reasoning":
+			prefix = "rs_"
+		}
+		if b, err := sjson.SetBytes(it, "id", prefix+newID()); err == nil {
+			input[i] = b
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err = e.convs.Save(sctx, conversation.Stored{ID: respID, KeyID: keyID, PreviousID: prevID, CreatedAt: time.Now(),
+		Provider: providerName, Model: model, Input: input, Output: output, Response: bytes.Clone(resp)})
+	if err != nil {
+		e.log.Error("storing a response", "response", respID, "err", err)
+	}
 }
 
 // bufferSink keeps a whole answer in memory.

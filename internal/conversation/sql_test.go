@@ -1,0 +1,207 @@
+package conversation
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/requestlog"
+)
+
+// backends opens every database the tests can reach: SQLite in memory always, PostgreSQL when
+// WEIR_TEST_POSTGRES_DSN is set.
+func backends(t *testing.T) map[string]*SQLStore {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]*SQLStore{}
+	open := func(name string, db *sql.DB, d requestlog.Dialect) {
+		t.Cleanup(func() { db.Close() })
+		s, err := NewSQLStore(ctx, db, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewSQLStore(ctx, db, d); err != nil { // idempotent
+			t.Fatal(err)
+		}
+		out[name] = s
+	}
+	db, err := requestlog.OpenSQLite(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open("sqlite", db, requestlog.SQLite)
+	if dsn := os.Getenv("WEIR_TEST_POSTGRES_DSN"); dsn != "" {
+		db, err := requestlog.OpenPostgres(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS stored_responses`); err != nil {
+			t.Fatal(err)
+		}
+		open("postgres", db, requestlog.Postgres)
+	}
+	return out
+}
+
+func item(id, text string) json.RawMessage {
+	return json.RawMessage(`{"id":"` + id + `","type":"message","role":"user","content":[{"type":"input_text","text":"` + text + `"}]}`)
+}
+
+func ids(items []json.RawMessage) string {
+	var s []string
+	for _, it := range items {
+		s = append(s, ItemID(it))
+	}
+	return strings.Join(s, ",")
+}
+
+func TestSQLStore(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			old := time.Now().Add(-40 * 24 * time.Hour)
+			for _, st := range []Stored{
+				{ID: "r1", KeyID: "a", Provider: "p", Model: "m", Input: []json.RawMessage{item("i1", "one")},
+					Output: []json.RawMessage{item("o1", "ONE")}, Response: json.RawMessage(`{"id":"r1"}`)},
+				{ID: "r2", KeyID: "a", PreviousID: "r1", Input: []json.RawMessage{item("i2", "two")},
+					Output: []json.RawMessage{item("o2", "TWO")}, Response: json.RawMessage(`{"id":"r2"}`)},
+				{ID: "r3", KeyID: "a", PreviousID: "r2", Input: []json.RawMessage{item("i3a", "x"), item("i3b", "y"), item("i3c", "z")},
+					Output: []json.RawMessage{item("o3", "THREE")}, Response: json.RawMessage(`{"id":"r3"}`)},
+				{ID: "rb", KeyID: "b", Input: []json.RawMessage{item("ib", "b")}, Response: json.RawMessage(`{"id":"rb"}`)},
+				{ID: "rold", KeyID: "", CreatedAt: old, Input: []json.RawMessage{item("io", "old")}},
+			} {
+				if err := s.Save(ctx, st); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			getCases := []struct {
+				id, key string
+				want    string // response JSON, "" = not found
+			}{
+				{"r1", "a", `{"id":"r1"}`},
+				{"r1", "b", ""},
+				{"r1", "", ""},
+				{"rb", "b", `{"id":"rb"}`},
+				{"nope", "a", ""},
+			}
+			for _, c := range getCases {
+				st, err := s.Get(ctx, c.id, c.key)
+				if c.want == "" {
+					if !errors.Is(err, ErrNotFound) {
+						t.Errorf("Get(%s, %s) = %v, want ErrNotFound", c.id, c.key, err)
+					}
+					continue
+				}
+				if err != nil || string(st.Response) != c.want {
+					t.Errorf("Get(%s, %s) = %s, %v", c.id, c.key, st.Response, err)
+				}
+			}
+			if st, _ := s.Get(ctx, "r1", "a"); st.Provider != "p" || st.Model != "m" || st.CreatedAt.IsZero() || len(st.Input) != 1 {
+				t.Errorf("Get(r1) fields: %+v", st)
+			}
+
+			chainCases := []struct {
+				id, key, want string
+				err           error
+			}{
+				{"r1", "a", "i1,o1", nil},
+				{"r3", "a", "i1,o1,i2,o2,i3a,i3b,i3c,o3", nil},
+				{"r3", "b", "", ErrNotFound},
+				{"missing", "a", "", ErrNotFound},
+			}
+			for _, c := range chainCases {
+				items, err := s.Chain(ctx, c.id, c.key)
+				if !errors.Is(err, c.err) || ids(items) != c.want {
+					t.Errorf("Chain(%s, %s) = %q, %v; want %q, %v", c.id, c.key, ids(items), err, c.want, c.err)
+				}
+			}
+
+			pageCases := []struct {
+				after   string
+				limit   int
+				order   Order
+				want    string
+				hasMore bool
+				err     error
+			}{
+				{"", 20, Desc, "i3c,i3b,i3a", false, nil},
+				{"", 20, Asc, "i3a,i3b,i3c", false, nil},
+				{"", 2, Asc, "i3a,i3b", true, nil},
+				{"i3b", 2, Asc, "i3c", false, nil},
+				{"i3c", 1, Desc, "i3b", true, nil},
+				{"zzz", 1, Desc, "", false, ErrItemNotFound},
+			}
+			for _, c := range pageCases {
+				items, more, err := s.InputItems(ctx, "r3", "a", c.after, c.limit, c.order)
+				if !errors.Is(err, c.err) || ids(items) != c.want || more != c.hasMore {
+					t.Errorf("InputItems(after=%s limit=%d order=%d) = %q %v %v", c.after, c.limit, c.order, ids(items), more, err)
+				}
+			}
+			if _, _, err := s.InputItems(ctx, "r3", "b", "", 20, Desc); !errors.Is(err, ErrNotFound) {
+				t.Errorf("InputItems for another key: %v", err)
+			}
+
+			// Delete: another key cannot; the owner can; a chain through a deleted turn starts after it.
+			if err := s.Delete(ctx, "r1", "b"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Delete by another key: %v", err)
+			}
+			if err := s.Delete(ctx, "r1", "a"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete(ctx, "r1", "a"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("second Delete: %v", err)
+			}
+			if items, err := s.Chain(ctx, "r3", "a"); err != nil || ids(items) != "i2,o2,i3a,i3b,i3c,o3" {
+				t.Errorf("Chain after delete = %q, %v", ids(items), err)
+			}
+
+			// Save replaces.
+			if err := s.Save(ctx, Stored{ID: "rb", KeyID: "b", Response: json.RawMessage(`{"id":"rb","v":2}`)}); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := s.Get(ctx, "rb", "b"); err != nil || string(st.Response) != `{"id":"rb","v":2}` || len(st.Input) != 0 {
+				t.Errorf("replaced: %+v %v", st, err)
+			}
+
+			// Retention.
+			n, err := s.DeleteBefore(ctx, time.Now().Add(-30*24*time.Hour))
+			if err != nil || n != 1 {
+				t.Errorf("DeleteBefore = %d, %v", n, err)
+			}
+			if _, err := s.Get(ctx, "rold", ""); !errors.Is(err, ErrNotFound) {
+				t.Errorf("expired response still there: %v", err)
+			}
+			if _, err := s.Get(ctx, "r2", "a"); err != nil {
+				t.Errorf("recent response expired: %v", err)
+			}
+		})
+	}
+}
+
+func TestChainCycle(t *testing.T) {
+	s := backends(t)["sqlite"]
+	ctx := context.Background()
+	_ = s.Save(ctx, Stored{ID: "x", PreviousID: "y", Input: []json.RawMessage{item("ix", "x")}})
+	_ = s.Save(ctx, Stored{ID: "y", PreviousID: "x", Input: []json.RawMessage{item("iy", "y")}})
+	items, err := s.Chain(ctx, "x", "")
+	if err != nil || ids(items) != "iy,ix" {
+		t.Errorf("Chain with a cycle = %q, %v", ids(items), err)
+	}
+}
+
+func TestParseOrder(t *testing.T) {
+	for in, want := range map[string]Order{"": Desc, "desc": Desc, "asc": Asc} {
+		if got, ok := ParseOrder(in); !ok || got != want {
+			t.Errorf("ParseOrder(%q) = %v %v", in, got, ok)
+		}
+	}
+	if _, ok := ParseOrder("up"); ok {
+		t.Error("ParseOrder accepted up")
+	}
+}
