@@ -6,9 +6,7 @@ package gemini
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,7 +50,7 @@ func New(cfg config.Provider) (provider.Provider, error) {
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
 	}
-	ps = append(ps, keyProblems(cfg.Keys)...)
+	ps = append(ps, provider.RequireKey(cfg.Keys)...)
 	if len(ps) > 0 {
 		return nil, ps
 	}
@@ -175,7 +173,7 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 			} `json:"models"`
 			NextPageToken string `json:"nextPageToken"`
 		}
-		if err := getJSON(p.client, req, &list); err != nil {
+		if err := provider.GetJSON(p.client, req, &list); err != nil {
 			return nil, err
 		}
 		for _, m := range list.Models {
@@ -187,32 +185,6 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 		token = list.NextPageToken
 	}
 	return ids, nil
-}
-
-func getJSON(c *http.Client, req *http.Request, v any) error {
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
-	}
-	return json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(v)
-}
-
-// keyProblems requires at least one non-empty key.
-func keyProblems(keys []config.Key) config.Problems {
-	for _, k := range keys {
-		if k.Value != "" {
-			return nil
-		}
-	}
-	msg := "at least one key is required"
-	if len(keys) > 0 {
-		msg = "every key is empty (is its ${VAR} set?)"
-	}
-	return config.Problems{{Path: "keys", Msg: msg}}
 }
 
 // unused rejects the cloud and Azure fields this type does not read.

@@ -1,0 +1,38 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/weir-gateway/weir/internal/config"
+)
+
+// GetJSON performs req and decodes a 200 answer into v (at most 8 MiB); model listings use it.
+func GetJSON(c *http.Client, req *http.Request, v any) error {
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(v)
+}
+
+// RequireKey reports a problem unless at least one key has a value, naming the likely cause when every
+// configured key is empty (an unset ${VAR}).
+func RequireKey(keys []config.Key) config.Problems {
+	for _, k := range keys {
+		if k.Value != "" {
+			return nil
+		}
+	}
+	msg := "at least one key is required"
+	if len(keys) > 0 {
+		msg = "every key is empty (is its ${VAR} set?)"
+	}
+	return config.Problems{{Path: "keys", Msg: msg}}
+}
