@@ -74,6 +74,9 @@ type Server struct {
 
 	closed    chan struct{} // closed by Close: releases hanging handlers
 	closeOnce sync.Once
+
+	objects     *store // files and batches, per upstream key (store.go)
+	objectsOnce sync.Once
 }
 
 // New builds a Server, filling Options defaults.
@@ -179,6 +182,8 @@ func (s *Server) route(c *call) handler {
 	switch {
 	case strings.HasPrefix(p, "/model/"):
 		return s.routeBedrock(c)
+	case c.r.Method == http.MethodGet && strings.Contains(p, "/models/"): // before ':' so ft:… ids work
+		return s.routeModel(c)
 	case strings.Contains(p[strings.LastIndexByte(p, '/')+1:], ":"):
 		return s.routeGoogle(c)
 	}
@@ -201,9 +206,11 @@ func (s *Server) route(c *call) handler {
 	case strings.HasSuffix(p, "/v2/embed"), strings.HasSuffix(p, "/v1/embed"):
 		c.dialect = dialectCohere
 		return (*Server).cohereEmbed
-	case strings.HasSuffix(p, "/v2/rerank"), strings.HasSuffix(p, "/v1/rerank"):
+	case strings.HasSuffix(p, "/v2/rerank"):
 		c.dialect = dialectCohere
 		return (*Server).cohereRerank
+	case strings.HasSuffix(p, "/v1/rerank"): // Cohere v1 and OpenAI-compatible (Jina, vLLM)
+		return (*Server).rerank
 	case strings.HasSuffix(p, "/chat/completions"):
 		return (*Server).openaiChat
 	case strings.HasSuffix(p, "/completions"):
@@ -212,10 +219,12 @@ func (s *Server) route(c *call) handler {
 		return (*Server).openaiEmbeddings
 	case strings.HasSuffix(p, "/responses"):
 		return (*Server).responses
+	case strings.Contains(p, "/responses/"): // input_tokens, {id}, {id}/input_items (responses_input_tokens.go)
+		return s.routeResponseObjects(c)
 	case strings.HasSuffix(p, "/models") && c.r.Method == http.MethodGet:
 		return (*Server).openaiModels
 	}
-	return nil
+	return s.routeSurface(c) // images, audio, moderations, files, batches (surface.go)
 }
 
 // azureDeployment extracts {dep} from /openai/deployments/{dep}/...; Azure
