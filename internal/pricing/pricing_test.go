@@ -155,3 +155,31 @@ func TestLoadOverride(t *testing.T) {
 		t.Error("failed load replaced the table")
 	}
 }
+
+func TestUnitPrices(t *testing.T) {
+	tab := Builtin()
+	cases := []struct {
+		model string
+		u     schema.Usage
+		want  Money
+	}{
+		{"openai/dall-e-3", schema.Usage{Images: 2}, FromUSD(0.08)},
+		{"whisper-1", schema.Usage{AudioMillis: 61_500}, FromUSD(0.00615)},
+		{"tts-1", schema.Usage{Characters: 1000}, FromUSD(0.015)},
+		{"cohere/rerank-v3.5", schema.Usage{Queries: 3}, FromUSD(0.006)},
+		{"gpt-image-1", schema.Usage{PromptTokens: 100, CompletionTokens: 1000, Images: 1}, FromUSD(0.0405)},
+	}
+	for _, c := range cases {
+		p, ok := tab.Lookup(c.model)
+		if !ok {
+			t.Fatalf("%s: no price", c.model)
+		}
+		if got := p.Cost(c.u); got != c.want {
+			t.Errorf("%s %+v: %s, want %s", c.model, c.u, got, c.want)
+		}
+	}
+	over, err := Parse([]byte(`{"my-tts": {"litellm_provider": "openai", "input_cost_per_character": "bad"}}`))
+	if err == nil {
+		t.Fatalf("a bad unit price parsed: %+v", over)
+	}
+}

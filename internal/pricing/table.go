@@ -24,12 +24,17 @@ const picoPerNano = 1000
 
 // Price is one model's per-token rates. Rates are pico-dollars (1e-12 USD) per token.
 type Price struct {
-	Key             string // the table key it was found under, e.g. "gpt-4o" or "groq/llama-3.1-8b-instant"
-	Provider        string // litellm_provider
-	Mode            string
-	InputPico       int64
-	OutputPico      int64
-	CacheReadPico   int64 // rate for cached prompt tokens; equals InputPico when the source gives none
+	Key           string // the table key it was found under, e.g. "gpt-4o" or "groq/llama-3.1-8b-instant"
+	Provider      string // litellm_provider
+	Mode          string
+	InputPico     int64
+	OutputPico    int64
+	CacheReadPico int64 // rate for cached prompt tokens; equals InputPico when the source gives none
+	// Rates of the endpoints not billed by the token (pico-dollars per unit).
+	ImagePico       int64 // per image generated (output_cost_per_image)
+	SecondPico      int64 // per second of audio transcribed or translated (input_cost_per_second)
+	CharacterPico   int64 // per character of text spoken (input_cost_per_character)
+	QueryPico       int64 // per rerank query or search unit (input_cost_per_query)
 	MaxInputTokens  int64
 	MaxOutputTokens int64
 }
@@ -45,6 +50,10 @@ func (p *Price) Cost(u schema.Usage) Money {
 		fresh = u.TotalTokens
 	}
 	pico := satAdd(satAdd(satMul(fresh, p.InputPico), satMul(cached, p.CacheReadPico)), satMul(completion, p.OutputPico))
+	pico = satAdd(pico, satMul(max(u.Images, 0), p.ImagePico))
+	pico = satAdd(pico, satMul(max(u.AudioMillis, 0), p.SecondPico)/1000)
+	pico = satAdd(pico, satMul(max(u.Characters, 0), p.CharacterPico))
+	pico = satAdd(pico, satMul(max(u.Queries, 0), p.QueryPico))
 	return Money((pico + picoPerNano/2) / picoPerNano)
 }
 
@@ -57,6 +66,10 @@ type entry struct {
 	MaxInputTokens          json.Number `json:"max_input_tokens"`
 	MaxOutputTokens         json.Number `json:"max_output_tokens"`
 	Mode                    string      `json:"mode"`
+	OutputCostPerImage      json.Number `json:"output_cost_per_image"`
+	InputCostPerSecond      json.Number `json:"input_cost_per_second"`
+	InputCostPerCharacter   json.Number `json:"input_cost_per_character"`
+	InputCostPerQuery       json.Number `json:"input_cost_per_query"`
 }
 
 // Table is a set of prices with three indexes. It is immutable once built; Registry swaps whole tables.
@@ -114,6 +127,20 @@ func (e *entry) price(key string) (*Price, error) {
 	if e.CacheReadInputTokenCost != "" {
 		if p.CacheReadPico, err = num(e.CacheReadInputTokenCost, 12); err != nil {
 			return nil, fmt.Errorf("cache_read_input_token_cost: %w", err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		n    json.Number
+		dst  *int64
+	}{
+		{"output_cost_per_image", e.OutputCostPerImage, &p.ImagePico},
+		{"input_cost_per_second", e.InputCostPerSecond, &p.SecondPico},
+		{"input_cost_per_character", e.InputCostPerCharacter, &p.CharacterPico},
+		{"input_cost_per_query", e.InputCostPerQuery, &p.QueryPico},
+	} {
+		if *f.dst, err = num(f.n, 12); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
 	p.MaxInputTokens, _ = num(e.MaxInputTokens, 0)

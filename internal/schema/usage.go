@@ -11,6 +11,12 @@ type Usage struct {
 	CachedTokens int64 `json:"cached_tokens,omitempty"`
 	// ReasoningTokens is the part of CompletionTokens spent thinking, where reported.
 	ReasoningTokens int64 `json:"reasoning_tokens,omitempty"`
+
+	// Units of the endpoints not billed by the token.
+	Images      int64 `json:"images,omitempty"`       // images generated
+	AudioMillis int64 `json:"audio_millis,omitempty"` // audio transcribed or translated
+	Characters  int64 `json:"characters,omitempty"`   // text turned into speech
+	Queries     int64 `json:"queries,omitempty"`      // rerank queries (search units)
 }
 
 // Add accumulates u2 into u, completing TotalTokens when a dialect leaves it out.
@@ -20,6 +26,10 @@ func (u *Usage) Add(u2 Usage) {
 	u.CachedTokens += u2.CachedTokens
 	u.ReasoningTokens += u2.ReasoningTokens
 	u.TotalTokens += u2.TotalTokens
+	u.Images += u2.Images
+	u.AudioMillis += u2.AudioMillis
+	u.Characters += u2.Characters
+	u.Queries += u2.Queries
 	if u.TotalTokens < u.PromptTokens+u.CompletionTokens {
 		u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	}
