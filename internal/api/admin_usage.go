@@ -15,7 +15,7 @@ import (
 
 // wireUsage is one limit's usage in its current window (rate limits: sliding) or period (budgets: calendar).
 type wireUsage struct {
-	Subject string `json:"subject"` // "key:ci-bot", "team:platform", "customer:acme"
+	Subject string `json:"subject"` // "key:ci-bot", "team:platform", "customer:acme", "provider:openai"
 	Metric  string `json:"metric"`  // "rpm", "tpd@openai", "spend/1d"
 	Limit   string `json:"limit"`   // "rpm 10", "budget $0.01/1d"
 	// Rate limits: requests or tokens. Budgets: the *_usd fields, exact decimals.
@@ -100,7 +100,7 @@ func limitLabel(metric string, max int64) string {
 	return m + " " + strconv.FormatInt(max, 10)
 }
 
-// subjectUsage reports a subject's own counters ("key:x", "team:x", "customer:x").
+// subjectUsage reports a subject's own counters ("key:x", "team:x", "customer:x", "provider:x").
 func (a *admin) subjectUsage(subject string, l store.Limits, pl map[string]store.Limits, b *store.Budget, now time.Time) []wireUsage {
 	var out []wireUsage
 	for _, ref := range a.gov().Counters() {
@@ -117,6 +117,16 @@ func (a *admin) subjectUsage(subject string, l store.Limits, pl map[string]store
 	return out
 }
 
+// providerLevel finds a configured provider level.
+func (a *admin) providerLevel(name string) (governance.ProviderLimit, bool) {
+	for _, pl := range a.gov().ProviderLimits() {
+		if pl.Name == name {
+			return pl, true
+		}
+	}
+	return governance.ProviderLimit{}, false
+}
+
 var levelSubject = map[string]string{"virtual key ": "key:", "team ": "team:", "customer ": "customer:"}
 
 func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Request))) {
@@ -128,13 +138,13 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 			Usage   []wireUsage `json:"usage"`
 		}
 		given := 0
-		for _, p := range []string{"key", "team", "customer"} {
+		for _, p := range []string{"key", "team", "customer", "provider"} {
 			if q.Has(p) {
 				given++
 			}
 		}
 		if given > 1 {
-			writeOpenAIError(w, adminInvalid("key", "give at most one of key, team, customer"))
+			writeOpenAIError(w, adminInvalid("key", "give at most one of key, team, customer, provider"))
 			return
 		}
 		switch {
@@ -182,6 +192,19 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 				out = []wireUsage{}
 			}
 			writeJSON(w, http.StatusOK, map[string]any{"customer": id, "usage": out})
+		case q.Has("provider"):
+			// A provider level (governance.providers): spend and limits of the provider account, whoever called.
+			id := q.Get("provider")
+			pl, ok := a.providerLevel(id)
+			if !ok {
+				writeOpenAIError(w, adminNotFound("provider budget or limit", id))
+				return
+			}
+			out := a.subjectUsage("provider:"+id, pl.Limits, nil, pl.Budget, now)
+			if out == nil {
+				out = []wireUsage{}
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"provider": id, "usage": out})
 		default:
 			var all []subjectUsage
 			for _, c := range a.gov().Customers() {
@@ -197,6 +220,11 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 			for _, k := range a.gov().Keys() {
 				if u := a.subjectUsage("key:"+k.ID, k.Limits, k.ProviderLimits, k.Budget, now); len(u) > 0 {
 					all = append(all, subjectUsage{"key:" + k.ID, u})
+				}
+			}
+			for _, pl := range a.gov().ProviderLimits() {
+				if u := a.subjectUsage("provider:"+pl.Name, pl.Limits, nil, pl.Budget, now); len(u) > 0 {
+					all = append(all, subjectUsage{"provider:" + pl.Name, u})
 				}
 			}
 			if all == nil {

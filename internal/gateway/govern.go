@@ -26,29 +26,41 @@ func (e *Engine) admit(ctx context.Context, p *governance.Principal, model strin
 		return nil, errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 			"virtual key %s may not use model %q", p.ID(), model)
 	}
-	prompt := int64(len(body)/4 + 1)
-	maxOut := gjson.GetBytes(body, "max_completion_tokens").Int()
+	prompt, maxOut := tokenEstimate(body)
+	est := governance.Estimate{Tokens: prompt + maxOut, Cost: e.gov.Prices().EstimateCost(model, prompt, maxOut)}
+	res, d := e.gov.Admit(ctx, p, model, est)
+	if d != nil {
+		d.SetHeaders(w)
+		return nil, denialError(d)
+	}
+	res.SetHeaders(w)
+	return &admission{gov: e.gov, res: res}, nil
+}
+
+// tokenEstimate is what admission reserves before the answer is known: the prompt at about four bytes a token
+// and the completion cap (max_completion_tokens, max_tokens, or a default).
+func tokenEstimate(body []byte) (prompt, maxOut int64) {
+	prompt = int64(len(body)/4 + 1)
+	maxOut = gjson.GetBytes(body, "max_completion_tokens").Int()
 	if maxOut == 0 {
 		maxOut = gjson.GetBytes(body, "max_tokens").Int()
 	}
 	if maxOut == 0 {
 		maxOut = defaultCompletionEstimate
 	}
-	est := governance.Estimate{Tokens: prompt + maxOut, Cost: e.gov.Prices().EstimateCost(model, prompt, maxOut)}
-	res, d := e.gov.Admit(ctx, p, model, est)
-	if d != nil {
-		d.SetHeaders(w)
-		typ := TypeRateLimit
-		switch d.Status {
-		case http.StatusForbidden:
-			typ = TypePermission
-		case http.StatusUnauthorized:
-			typ = TypeAuthentication
-		}
-		return nil, &Error{Status: d.Status, Type: typ, Code: d.Code, Message: d.Message, RetryAfter: d.RetryAfter}
+	return prompt, maxOut
+}
+
+// denialError is a governance refusal as the caller's error.
+func denialError(d *governance.Denial) *Error {
+	typ := TypeRateLimit
+	switch d.Status {
+	case http.StatusForbidden:
+		typ = TypePermission
+	case http.StatusUnauthorized:
+		typ = TypeAuthentication
 	}
-	res.SetHeaders(w)
-	return &admission{gov: e.gov, res: res}, nil
+	return &Error{Status: d.Status, Type: typ, Code: d.Code, Message: d.Message, RetryAfter: d.RetryAfter}
 }
 
 // defaultCompletionEstimate is reserved when a request sets no max_tokens; Settle corrects it.

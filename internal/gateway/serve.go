@@ -86,6 +86,7 @@ func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, b
 	w relay.Sink, out Outcome) (Outcome, error) {
 	h := w.Header()
 	var last error
+	var gate targetGate
 	a, ok := plan.Next(router.Outcome{})
 	for ok {
 		if a.Delay > 0 {
@@ -108,11 +109,22 @@ func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, b
 		if req.Principal != nil && !req.Principal.AllowsProvider(up.Config.Name) {
 			last = errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
 				"virtual key %s may not use provider %s", req.Principal.ID(), up.Config.Name)
+			a.Cancel() // not the target's fault; also gives back a half-open probe's lease
+			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
+			continue
+		}
+		// The target's own budget and limits (its provider's, and the key's for that provider): over one, it
+		// is skipped and the 429 kept in case no other target serves.
+		tres, gerr := e.reserveTarget(&gate, req, body, ess.model.Str, up, a.Target.Model)
+		if gerr != nil {
+			last = gerr
+			a.Cancel()
 			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
 			continue
 		}
 		actx, span := telemetry.StartAttempt(ctx, up.Config.Type, a.Target.Model)
 		err := e.attempt(actx, x, req, body, ess, up, a.Target.Model, a.Timeout, w, &out)
+		e.settleTarget(tres, up, a.Target.Model, &out, err)
 		telemetry.EndAttempt(span, telemetry.SpanResult{Provider: up.Config.Type, ResponseModel: a.Target.Model,
 			InputTokens: out.Usage.PromptTokens, OutputTokens: out.Usage.CompletionTokens, Status: out.Status, Err: err})
 		info := AttemptInfo{Provider: up.Config.Name, Model: a.Target.Model, Status: out.Status, Latency: time.Since(start)}

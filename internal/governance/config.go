@@ -15,6 +15,9 @@ type Config struct {
 	Customers   []CustomerConfig   `yaml:"customers"`
 	Teams       []TeamConfig       `yaml:"teams"`
 	VirtualKeys []VirtualKeyConfig `yaml:"virtual_keys"`
+	// Providers are budgets and limits of whole provider accounts, binding every request sent to the provider
+	// (with or without a virtual key). A target over its provider's budget or limit is skipped by routing.
+	Providers []ProviderConfig `yaml:"providers"`
 	// PriceFile is a LiteLLM-format JSON merged over the built-in prices.
 	PriceFile string      `yaml:"price_file"`
 	Store     StoreConfig `yaml:"store"`
@@ -161,6 +164,7 @@ func (c *Config) Validate() error {
 			checkLimits(p+".provider_limits."+prov, &l, bad)
 		}
 	}
+	checkProviders(c.Providers, bad)
 	switch c.Store.Driver {
 	case "", "sqlite", "postgres":
 	default:

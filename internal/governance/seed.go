@@ -15,7 +15,8 @@ type GeneratedKey struct {
 
 // Seed upserts the customers, teams and keys declared in cfg (as source "config") and deletes config-sourced
 // rows no longer declared. Admin-created rows are left alone. A key without a value keeps the secret it got on
-// an earlier start; only a key seen for the first time gets a generated one, returned here.
+// an earlier start; only a key seen for the first time gets a generated one, returned here. Seed also sets the
+// provider levels (cfg.Providers), which live in the config only (their counters are stored like any other).
 func (s *Service) Seed(ctx context.Context, cfg *Config) ([]GeneratedKey, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -72,6 +73,9 @@ func (s *Service) Seed(ctx context.Context, cfg *Config) ([]GeneratedKey, error)
 		}
 		s.keys[k.ID] = rec
 	}
+
+	// Provider levels live only in the config: each start (or reseed) replaces them whole.
+	s.setProvidersLocked(cfg.Providers)
 
 	// Retire config rows removed from the config, members before their parents.
 	for id, k := range s.keys {

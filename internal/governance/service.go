@@ -45,6 +45,7 @@ type Service struct {
 	customers map[string]*store.Customer
 	teams     map[string]*store.Team
 	keys      map[string]*store.VirtualKey
+	provs     map[string]ProviderLimit // provider levels, from the config (Seed)
 
 	flushMu   sync.Mutex
 	retryRows []store.Counter
@@ -60,6 +61,7 @@ type snapshot struct {
 	byID   map[string]*Principal
 	teams  map[string]*level
 	custs  map[string]*level
+	provs  map[string]*level // provider levels with at least one limit; nil when there are none
 }
 
 // New loads entities and counters from st and returns a ready Service. Call Start for background flushing and
@@ -158,6 +160,7 @@ func (s *Service) rebuildLocked() {
 	for id, t := range s.teams {
 		sn.teams[id] = s.buildLevel("team:"+id, "team "+id, t.Limits, t.Budget, now)
 	}
+	sn.provs = s.buildProvidersLocked(now)
 	old := s.snap.Load()
 	for id, k := range s.keys {
 		p := &Principal{rec: k, disabled: k.Disabled, models: k.Models}
