@@ -3,7 +3,10 @@
 package config
 
 import (
+	"errors"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/weir-gateway/weir/internal/cluster"
 	"github.com/weir-gateway/weir/internal/governance"
@@ -24,6 +27,40 @@ type Config struct {
 	Telemetry  telemetry.Config  `yaml:"telemetry"`
 	// Cluster shares rate-limit counters and spend between replicas over gossip (see docs/cluster.md).
 	Cluster cluster.Config `yaml:"cluster"`
+	// Responses holds the settings of the OpenAI Responses API routes (/v1/responses).
+	Responses Responses `yaml:"responses"`
+}
+
+// Responses holds the settings of the OpenAI Responses API routes.
+type Responses struct {
+	// Retention is how long Weir keeps the responses it stores (those it translated) and its record of which
+	// provider and key made each response it passed through; older ones are removed at start and then hourly.
+	// Unset or 0: DefaultResponsesRetention.
+	Retention Duration `yaml:"retention"`
+}
+
+// DefaultResponsesRetention is the retention of stored responses when responses.retention is not set: 30 days,
+// as OpenAI keeps its own.
+const DefaultResponsesRetention = 30 * 24 * time.Hour
+
+// RetentionOrDefault is Retention, or DefaultResponsesRetention when it is not set.
+func (r Responses) RetentionOrDefault() time.Duration {
+	if r.Retention <= 0 {
+		return DefaultResponsesRetention
+	}
+	return r.Retention.D()
+}
+
+// UnmarshalYAML decodes the section and refuses a negative retention.
+func (r *Responses) UnmarshalYAML(n *yaml.Node) error {
+	type plain Responses
+	if err := n.Decode((*plain)(r)); err != nil {
+		return err
+	}
+	if r.Retention < 0 {
+		return errors.New("responses.retention: must not be negative")
+	}
+	return nil
 }
 
 // Routing holds the router-wide defaults for aliases that set none and for plain "provider/model" requests.
@@ -37,6 +74,8 @@ type Server struct {
 	Addr string `yaml:"addr"`
 	// MaxBodyBytes bounds a request body; larger ones get 413.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxUploadBytes bounds a multipart upload (audio, images, files); uploads are spooled to disk, not memory.
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
 	// ShutdownTimeout bounds how long in-flight requests and streams may drain after SIGTERM.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// DrainDelay keeps serving (with /readyz failing) this long after SIGTERM before refusing new connections,
@@ -84,6 +123,10 @@ type Provider struct {
 	Models []string `yaml:"models"`
 	// Headers are extra headers sent upstream on every request.
 	Headers map[string]string `yaml:"headers"`
+	// Endpoints, when set, lists the endpoints an OpenAI-compatible upstream offers (chat, completions,
+	// embeddings, responses, images, image_edits, speech, transcriptions, translations, moderations, rerank,
+	// files, batches, models), replacing its type's defaults.
+	Endpoints []string `yaml:"endpoints"`
 
 	Concurrency int `yaml:"concurrency"`
 	BufferSize  int `yaml:"buffer_size"`

@@ -84,6 +84,12 @@ func TestParseProblems(t *testing.T) {
 		{"bad duration", "providers:\n  - {name: a, type: mock, timeout: soon}\n", []string{"not a duration"}},
 		{"wrong type", "client:\n  initial_pool_size: many\n", []string{"initial_pool_size"}},
 		{"not yaml", "providers: [\n", []string{"not valid YAML"}},
+		{"governance provider levels", "providers:\n  - {name: a, type: mock}\ngovernance:\n  providers:\n" +
+			"    - {name: nope, rate_limits: {rpm: 5}}\n    - {name: a, rate_limits: {rpm: -1}, budget: {max_usd: -1, reset: 2d}}\n" +
+			"    - {name: a, budget: {max_usd: 1}}\n    - {name: \"\"}\n",
+			[]string{`governance.providers[0].name: unknown provider "nope"`, "governance.providers[1].rate_limits.rpm: must be between",
+				"governance.providers[1].budget.max_usd: must be >= 0", "governance.providers[1].budget.reset", `governance.providers[2].name: duplicate "a"`,
+				"governance.providers[3].name: required", "governance.providers[3]: set a budget, rate_limits or both"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,5 +178,34 @@ func TestParseRoutingExample(t *testing.T) {
 	_, err = Parse([]byte(bad), env(nil))
 	if err == nil || !strings.Contains(err.Error(), `models[0].targets[1].provider`) {
 		t.Fatalf("want an unknown provider problem, got %v", err)
+	}
+}
+
+func TestResponsesRetention(t *testing.T) {
+	none := env(nil)
+	cfg, err := Parse([]byte("providers:\n  - {name: a, type: mock}\n"), none)
+	if err != nil || cfg.Responses.RetentionOrDefault() != DefaultResponsesRetention || DefaultResponsesRetention != 720*time.Hour {
+		t.Fatalf("default retention: %v %v", cfg.Responses.RetentionOrDefault(), err)
+	}
+	cfg, err = Parse([]byte("responses:\n  retention: ${KEEP:-48h}\n"), none)
+	if err != nil || cfg.Responses.RetentionOrDefault() != 48*time.Hour {
+		t.Fatalf("retention 48h: %+v %v", cfg.Responses, err)
+	}
+	cfg, err = Parse([]byte(`{"responses": {"retention": "2160h"}}`), none)
+	if err != nil || cfg.Responses.RetentionOrDefault() != 90*24*time.Hour {
+		t.Fatalf("JSON retention: %+v %v", cfg.Responses, err)
+	}
+	for doc, want := range map[string]string{
+		"responses:\n  retention: -1h\n":  "responses.retention: must not be negative",
+		"responses:\n  retention: soon\n": "responses.retention",
+		"responses:\n  ttl: 1h\n":         "responses.ttl: unknown field",
+	} {
+		_, err := Parse([]byte(doc), none)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", doc, err, want)
+		}
+	}
+	if out, err := Marshal(&Config{Responses: Responses{Retention: Duration(time.Hour)}}); err != nil || !strings.Contains(string(out), "retention: 1h0m0s") {
+		t.Errorf("Marshal: %s %v", out, err)
 	}
 }

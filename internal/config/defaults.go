@@ -14,6 +14,7 @@ import (
 const (
 	DefaultAddr              = "127.0.0.1:8080"
 	DefaultMaxBodyBytes      = 32 << 20
+	DefaultMaxUploadBytes    = 512 << 20 // OpenAI's own limit for a file
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultInitialPoolSize   = 500
 	DefaultQueueTimeout      = 30 * time.Second
@@ -32,6 +33,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Server.MaxUploadBytes == 0 {
+		c.Server.MaxUploadBytes = DefaultMaxUploadBytes
 	}
 	if c.Server.ShutdownTimeout == 0 {
 		c.Server.ShutdownTimeout = Duration(DefaultShutdownTimeout)
@@ -85,6 +89,9 @@ func (c *Config) Validate() Problems {
 	add := func(path, format string, a ...any) {
 		ps = append(ps, Problem{Path: path, Msg: fmt.Sprintf(format, a...)})
 	}
+	if c.Server.MaxUploadBytes < 0 {
+		add("server.max_upload_bytes", "must be positive")
+	}
 	if c.Server.MaxBodyBytes < 0 {
 		add("server.max_body_bytes", "must be positive")
 	}
@@ -130,6 +137,11 @@ func (c *Config) Validate() Problems {
 			path, msg = "models", err.Error()
 		}
 		ps = append(ps, Problem{Path: path, Msg: msg})
+	}
+	for i, gp := range c.Governance.Providers {
+		if gp.Name != "" && !names[gp.Name] {
+			add(fmt.Sprintf("governance.providers[%d].name", i), "unknown provider %q (not under providers:)", gp.Name)
+		}
 	}
 	if err := c.Governance.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

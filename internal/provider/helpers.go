@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,4 +36,23 @@ func RequireKey(keys []config.Key) config.Problems {
 		msg = "every key is empty (is its ${VAR} set?)"
 	}
 	return config.Problems{{Path: "keys", Msg: msg}}
+}
+
+// NewRawRequest builds the upstream request of a RawCall addressed to u, with the call's headers; the provider
+// adds its own headers and credentials.
+func NewRawRequest(ctx context.Context, c *RawCall, u string) (*http.Request, error) {
+	if c.RawQuery != "" {
+		u += "?" + c.RawQuery
+	}
+	req, err := http.NewRequestWithContext(ctx, c.Method, u, c.Body)
+	if err != nil {
+		return nil, err
+	}
+	if c.Body != nil {
+		req.ContentLength = c.ContentLength
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	return req, nil
 }

@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math/rand/v2"
 	"slices"
 
@@ -14,6 +16,15 @@ type Key struct {
 	Models []string // empty: every model
 	// Hint is the key's last four characters, the only part ever logged.
 	Hint string
+	// ID names the key stably without revealing it: the first 12 hex characters of the SHA-256 of its value. It
+	// survives restarts and reordering, so a remembered upstream object can be sent back with the key that made it.
+	ID string
+}
+
+// KeyID returns the ID of a key value: the first 12 hex characters of its SHA-256.
+func KeyID(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return hex.EncodeToString(sum[:6])
 }
 
 // Allows reports whether the key may be used for model.
@@ -39,11 +50,24 @@ func NewKeySet(cfg []config.Key) *KeySet {
 		if w <= 0 {
 			w = 1
 		}
-		ks.keys = append(ks.keys, Key{Value: k.Value, Weight: w, Models: k.Models, Hint: hint(k.Value)})
+		ks.keys = append(ks.keys, Key{Value: k.Value, Weight: w, Models: k.Models, Hint: hint(k.Value), ID: KeyID(k.Value)})
 		ks.total += w
 		ks.restricted = ks.restricted || len(k.Models) > 0
 	}
 	return ks
+}
+
+// ByID returns the key whose ID is id, or nil (e.g. the key was removed from the configuration).
+func (ks *KeySet) ByID(id string) *Key {
+	if id == "" {
+		return nil
+	}
+	for i := range ks.keys {
+		if ks.keys[i].ID == id {
+			return &ks.keys[i]
+		}
+	}
+	return nil
 }
 
 // Len is the number of usable keys.

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/config"
@@ -51,5 +52,38 @@ func BenchmarkKeySetPick(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = ks.Pick("m")
+	}
+}
+
+func TestKeyID(t *testing.T) {
+	ks := NewKeySet([]config.Key{{Value: "sk-first-secret-value"}, {Value: ""}, {Value: "sk-second-secret-value", Weight: 2}})
+	a, b := ks.keys[0], ks.keys[1]
+	// sha256("sk-first-secret-value"), first 12 hex characters: stable across restarts and key order.
+	if want := KeyID("sk-first-secret-value"); a.ID != want || len(a.ID) != 12 {
+		t.Fatalf("ID %q, want %q (12 hex characters)", a.ID, want)
+	}
+	if a.ID != "fafda79c61d4" {
+		t.Fatalf("ID %q changed: remembered objects would lose their key", a.ID)
+	}
+	if a.ID == b.ID || strings.Contains(a.Value, a.ID) || strings.Contains(a.ID, "secret") {
+		t.Fatalf("IDs %q %q must differ and not reveal the value", a.ID, b.ID)
+	}
+	reordered := NewKeySet([]config.Key{{Value: "sk-second-secret-value"}, {Value: "sk-first-secret-value"}})
+	for _, id := range []string{a.ID, b.ID} {
+		k1, k2 := ks.ByID(id), reordered.ByID(id)
+		if k1 == nil || k2 == nil || k1.Value != k2.Value {
+			t.Fatalf("ByID(%s) = %+v / %+v", id, k1, k2)
+		}
+	}
+	if k := ks.ByID(b.ID); k == nil || k.Weight != 2 || k != &ks.keys[1] {
+		t.Fatalf("ByID returned %+v, want the set's own key", k)
+	}
+	// A key removed from the configuration is not found; nor is "" (a provider without keys).
+	removed := NewKeySet([]config.Key{{Value: "sk-second-secret-value"}})
+	if removed.ByID(a.ID) != nil || ks.ByID("") != nil || NewKeySet(nil).ByID(a.ID) != nil {
+		t.Fatal("ByID found a key that is not in the set")
+	}
+	if ks.Pick("m").ID == "" {
+		t.Fatal("picked key has no ID")
 	}
 }

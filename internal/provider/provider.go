@@ -7,6 +7,7 @@ package provider
 
 import (
 	"context"
+	"io"
 	"net/http"
 )
 
@@ -33,6 +34,21 @@ const (
 	OpResponses   Op = "responses"    // OpenAI /responses
 	OpMessages    Op = "messages"     // Anthropic /v1/messages
 	OpCountTokens Op = "count_tokens" // Anthropic /v1/messages/count_tokens
+
+	// Operations passed through with RawSender: the body is not a chat request, so it goes upstream as the
+	// caller sent it (model rewritten) and the answer comes back as the upstream wrote it.
+	OpImages         Op = "images/generations"   // OpenAI /images/generations
+	OpImageEdits     Op = "images/edits"         // OpenAI /images/edits (multipart)
+	OpSpeech         Op = "audio/speech"         // OpenAI /audio/speech (audio bytes back)
+	OpTranscriptions Op = "audio/transcriptions" // OpenAI /audio/transcriptions (multipart)
+	OpTranslations   Op = "audio/translations"   // OpenAI /audio/translations (multipart)
+	OpModerations    Op = "moderations"          // OpenAI /moderations
+	OpRerank         Op = "rerank"               // Cohere /v2/rerank, or /rerank of OpenAI-compatible servers
+	OpFiles          Op = "files"                // OpenAI /files and below
+	OpBatches        Op = "batches"              // OpenAI /batches and below
+	OpMessageBatches Op = "messages/batches"     // Anthropic /v1/messages/batches and below
+	OpModel          Op = "models/get"           // OpenAI GET /models/{id}
+	OpNative         Op = "native"               // a provider's own API, under /openai, /anthropic, /gemini, /bedrock
 )
 
 // Call is one upstream request. Body is already in the provider's dialect with the upstream model set; it is
@@ -55,6 +71,29 @@ type Provider interface {
 	// Send performs the call and returns the upstream's response whatever its status; the caller reads and
 	// closes the body. An error means no response was had (connection refused, reset, timeout).
 	Send(ctx context.Context, c *Call) (*http.Response, error)
+}
+
+// RawCall is a request sent to an upstream path as it is: an upload, a download, or a provider's own API.
+type RawCall struct {
+	Op     Op
+	Method string
+	// Path is below the provider's API root as its own SDK addresses it: "/images/generations" for OpenAI
+	// (whose root ends in /v1), "/v1/messages/batches" for Anthropic, "/v1beta/models/m:generateContent" for
+	// Gemini, "/model/{id}/converse" for Bedrock.
+	Path     string
+	RawQuery string
+	Model    string // the upstream model when the op names one (Azure addresses it as a deployment); may be ""
+	// Header carries the caller headers worth forwarding (Content-Type, Accept, a provider's version headers).
+	Header http.Header
+	// Body is sent as it is; nil for none.
+	Body          io.Reader
+	ContentLength int64 // -1 when unknown
+	Key           *Key
+}
+
+// RawSender is implemented by providers that can pass a call through to any path of their API.
+type RawSender interface {
+	SendRaw(ctx context.Context, c *RawCall) (*http.Response, error)
 }
 
 // ModelLister is implemented by providers that can list their upstream's models; key may be nil.

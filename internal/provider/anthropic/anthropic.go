@@ -81,7 +81,7 @@ func (p *Provider) Dialect() provider.Dialect { return provider.Anthropic }
 // Supports reports chat and messages (both /v1/messages) and count_tokens.
 func (p *Provider) Supports(op provider.Op) bool {
 	switch op {
-	case provider.OpChat, provider.OpMessages, provider.OpCountTokens:
+	case provider.OpChat, provider.OpMessages, provider.OpCountTokens, provider.OpMessageBatches, provider.OpNative:
 		return true
 	}
 	return false
@@ -190,4 +190,24 @@ func unused(cfg config.Provider) config.Problems {
 		}
 	}
 	return ps
+}
+
+// SendRaw sends a call to a path of the Anthropic API (message batches, the provider's own routes) with the
+// same headers as Send.
+func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Response, error) {
+	req, err := provider.NewRawRequest(ctx, c, p.base+c.Path)
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	if len(h["Anthropic-Version"]) == 0 {
+		h["Anthropic-Version"] = p.version
+	}
+	for k, v := range p.headers {
+		h[k] = v
+	}
+	if c.Key != nil {
+		h["X-Api-Key"] = []string{c.Key.Value}
+	}
+	return p.client.Do(req)
 }

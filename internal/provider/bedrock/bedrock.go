@@ -110,9 +110,10 @@ func (p *Provider) Name() string { return p.name }
 // Dialect is Bedrock Converse.
 func (p *Provider) Dialect() provider.Dialect { return provider.Bedrock }
 
-// Supports reports chat (Converse) and embeddings (InvokeModel with the embedding model's native body).
+// Supports reports chat (Converse), embeddings (InvokeModel with the embedding model's native body) and the
+// native /bedrock routes (SendRaw).
 func (p *Provider) Supports(op provider.Op) bool {
-	return op == provider.OpChat || op == provider.OpEmbeddings
+	return op == provider.OpChat || op == provider.OpEmbeddings || op == provider.OpNative
 }
 
 // URL returns the endpoint of op for model.

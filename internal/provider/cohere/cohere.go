@@ -21,10 +21,6 @@ func init() { provider.Register("cohere", New) }
 // DefaultBaseURL is used when base_url is unset.
 const DefaultBaseURL = "https://api.cohere.com"
 
-// opRerank is the operation name the gateway will use for /v2/rerank. It is routed by Send but not yet
-// reported by Supports, since the gateway has no rerank endpoint.
-const opRerank provider.Op = "rerank"
-
 // Provider sends Cohere-dialect calls to one upstream.
 type Provider struct {
 	name    string
@@ -37,7 +33,7 @@ type Provider struct {
 var opPaths = map[provider.Op]string{
 	provider.OpChat:       "/v2/chat",
 	provider.OpEmbeddings: "/v2/embed",
-	opRerank:              "/v2/rerank",
+	provider.OpRerank:     "/v2/rerank",
 }
 
 // New builds a cohere provider. Fields used: base_url, keys, headers and the timeouts.
@@ -82,7 +78,26 @@ func (p *Provider) Dialect() provider.Dialect { return provider.Cohere }
 
 // Supports reports chat and embeddings.
 func (p *Provider) Supports(op provider.Op) bool {
-	return op == provider.OpChat || op == provider.OpEmbeddings
+	return op == provider.OpChat || op == provider.OpEmbeddings || op == provider.OpRerank || op == provider.OpNative
+}
+
+// SendRaw sends a rerank (at /v2/rerank unless the call names a path) or a call to the provider's own routes.
+func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Response, error) {
+	u := p.base + c.Path
+	if c.Path == "" {
+		u = p.urls[provider.OpRerank]
+	}
+	req, err := provider.NewRawRequest(ctx, c, u)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range p.headers {
+		req.Header[k] = v
+	}
+	if c.Key != nil {
+		req.Header["Authorization"] = []string{"Bearer " + c.Key.Value}
+	}
+	return p.client.Do(req)
 }
 
 var (

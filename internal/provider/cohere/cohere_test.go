@@ -84,7 +84,7 @@ func TestSend(t *testing.T) {
 		{"chat stream", "", provider.Call{Op: provider.OpChat, Stream: true},
 			"/v2/chat", map[string]string{"Authorization": "Bearer co-1", "Accept": "text/event-stream"}},
 		{"embed", "", provider.Call{Op: provider.OpEmbeddings}, "/v2/embed", map[string]string{"Authorization": "Bearer co-1"}},
-		{"rerank", "", provider.Call{Op: opRerank}, "/v2/rerank", map[string]string{"Authorization": "Bearer co-1"}},
+		{"rerank", "", provider.Call{Op: provider.OpRerank}, "/v2/rerank", map[string]string{"Authorization": "Bearer co-1"}},
 		{"base with /v2", "/v2/", provider.Call{Op: provider.OpChat}, "/v2/chat", nil},
 		{"trace", "", provider.Call{Op: provider.OpChat, Header: http.Header{"Traceparent": {"00-a-b-01"}}},
 			"/v2/chat", map[string]string{"Traceparent": "00-a-b-01", "X-Client-Name": "weir"}},
@@ -116,7 +116,7 @@ func TestSend(t *testing.T) {
 func TestSupports(t *testing.T) {
 	p := build(t, config.Provider{Keys: []config.Key{{Value: "k"}}})
 	for op, want := range map[provider.Op]bool{
-		provider.OpChat: true, provider.OpEmbeddings: true, opRerank: false,
+		provider.OpChat: true, provider.OpEmbeddings: true, provider.OpRerank: true,
 		provider.OpMessages: false, provider.OpCountTokens: false, provider.OpResponses: false,
 	} {
 		if p.Supports(op) != want {
@@ -159,7 +159,7 @@ func TestMockUpstream(t *testing.T) {
 		{Op: provider.OpChat, Body: []byte(`{"model":"command-a","messages":[{"role":"user","content":"hi"}]}`)},
 		{Op: provider.OpChat, Stream: true, Body: []byte(`{"model":"command-a","stream":true,"messages":[{"role":"user","content":"hi"}]}`)},
 		{Op: provider.OpEmbeddings, Body: []byte(`{"model":"embed-v4.0","texts":["hi"],"input_type":"search_document","embedding_types":["float"]}`)},
-		{Op: opRerank, Body: []byte(`{"model":"rerank-v3.5","query":"q","documents":["a","b"]}`)},
+		{Op: provider.OpRerank, Body: []byte(`{"model":"rerank-v3.5","query":"q","documents":["a","b"]}`)},
 	} {
 		c.Key = &provider.Key{Value: "co-mock"}
 		resp, err := p.Send(context.Background(), &c)

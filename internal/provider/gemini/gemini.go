@@ -72,10 +72,10 @@ func (p *Provider) Name() string { return p.name }
 // Dialect is Gemini generateContent.
 func (p *Provider) Dialect() provider.Dialect { return provider.Gemini }
 
-// Supports reports chat, embeddings and count_tokens.
+// Supports reports chat, embeddings and count_tokens, and the native /gemini routes (SendRaw).
 func (p *Provider) Supports(op provider.Op) bool {
 	switch op {
-	case provider.OpChat, provider.OpEmbeddings, provider.OpCountTokens:
+	case provider.OpChat, provider.OpEmbeddings, provider.OpCountTokens, provider.OpNative:
 		return true
 	}
 	return false

@@ -33,6 +33,7 @@ type Provider struct {
 	headers    http.Header
 	client     *http.Client
 	paths      map[provider.Op]string // full URLs per operation, computed once
+	ops        map[provider.Op]bool   // what this upstream offers
 }
 
 var opPaths = map[provider.Op]string{
@@ -71,6 +72,8 @@ func New(cfg config.Provider) (provider.Provider, error) {
 	if cfg.Type != "azure" && (cfg.APIVersion != "" || len(cfg.Deployments) > 0) {
 		ps = append(ps, config.Problem{Path: "api_version", Msg: "only for type azure"})
 	}
+	ops, opsProblems := opsFor(cfg)
+	ps = append(ps, opsProblems...)
 	if len(ps) > 0 {
 		return nil, ps
 	}
@@ -84,6 +87,7 @@ func New(cfg config.Provider) (provider.Provider, error) {
 		headers:    http.Header{},
 		client:     provider.NewHTTPClient(cfg),
 		paths:      map[provider.Op]string{},
+		ops:        ops,
 	}
 	if p.azure && p.apiVersion == "" {
 		p.apiVersion = DefaultAzureAPIVersion
@@ -104,10 +108,7 @@ func (p *Provider) Name() string { return p.name }
 func (p *Provider) Dialect() provider.Dialect { return provider.OpenAI }
 
 // Supports reports the operations this upstream has.
-func (p *Provider) Supports(op provider.Op) bool {
-	_, ok := opPaths[op]
-	return ok
-}
+func (p *Provider) Supports(op provider.Op) bool { return p.ops[op] }
 
 // Send posts the call's body to the operation's endpoint.
 func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {

@@ -213,10 +213,11 @@ func (p *Provider) DialectFor(model string) provider.Dialect {
 
 func isClaude(model string) bool { return strings.HasPrefix(model, "claude") }
 
-// Supports reports chat, messages (Claude models) and count_tokens.
+// Supports reports chat, messages (Claude models) and count_tokens, and the native /gemini routes (SendRaw,
+// Gemini models only).
 func (p *Provider) Supports(op provider.Op) bool {
 	switch op {
-	case provider.OpChat, provider.OpMessages, provider.OpCountTokens:
+	case provider.OpChat, provider.OpMessages, provider.OpCountTokens, provider.OpNative:
 		return true
 	}
 	return false
