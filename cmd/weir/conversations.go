@@ -7,19 +7,21 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/requestlog"
 )
 
-// conversationRetention is how long stored Responses API responses are kept. There is no setting for it yet:
-// expired responses are removed once, when the gateway starts.
-const conversationRetention = 30 * 24 * time.Hour
+// expiryInterval is how often stored responses and upstream-object records older than the retention are removed.
+const expiryInterval = time.Hour
 
-// openConversations opens the store of translated Responses API responses beside the governance store and the
-// request log (the same SQLite file or the same Postgres database) and gives it to the engine. The caller closes
-// the returned database.
+// openConversations opens the store of translated Responses API responses and the store of upstream objects Weir
+// passed through (which provider and key made each response, file or batch) beside the governance store and the
+// request log (the same SQLite file or the same Postgres database) and gives them to the engine. Records older
+// than responses.retention are removed now and then hourly until ctx ends. The caller closes the returned
+// database.
 func openConversations(ctx context.Context, cfg *config.Config, eng *gateway.Engine, log *slog.Logger) (*sql.DB, error) {
 	gs := cfg.Governance.Store
 	dialect := requestlog.SQLite
@@ -45,11 +47,45 @@ func openConversations(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 		db.Close()
 		return nil, err
 	}
-	if n, err := st.DeleteBefore(ctx, time.Now().Add(-conversationRetention)); err != nil {
-		log.Error("expiring stored responses", "err", err)
-	} else if n > 0 {
-		log.Info("expired stored responses", "count", n, "retention", conversationRetention)
+	objs, err := affinity.NewSQLStore(ctx, db, dialect)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
+	retention := cfg.Responses.RetentionOrDefault()
+	expire := func() {
+		ectx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		cutoff := time.Now().Add(-retention)
+		if n, err := st.DeleteBefore(ectx, cutoff); err != nil {
+			if ctx.Err() == nil {
+				log.Error("expiring stored responses", "err", err)
+			}
+		} else if n > 0 {
+			log.Info("expired stored responses", "count", n, "retention", retention.String())
+		}
+		if n, err := objs.DeleteBefore(ectx, cutoff); err != nil {
+			if ctx.Err() == nil {
+				log.Error("expiring upstream object records", "err", err)
+			}
+		} else if n > 0 {
+			log.Info("expired upstream object records", "count", n, "retention", retention.String())
+		}
+	}
+	expire()
+	go func() {
+		t := time.NewTicker(expiryInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				expire()
+			}
+		}
+	}()
 	eng.SetConversations(st)
+	eng.SetObjects(objs)
 	return db, nil
 }

@@ -74,6 +74,9 @@ func serve(args []string) int {
 		log.Error("could not start observability", "err", err)
 		return 1
 	}
+	if eng.Objects() != nil {
+		go eng.RunBatchSettler(ctx, batchPollInterval)
+	}
 	if clusterNode != nil {
 		obs.api.Cluster = func() any { return clusterNode.Snapshot() }
 		registerClusterMetrics(obs.api.Metrics, clusterNode)
@@ -124,3 +127,7 @@ func serve(args []string) int {
 	log.Info("stopped")
 	return 0
 }
+
+// batchPollInterval is how often batches not yet billed are asked how they stand; a caller polling its own batch
+// bills it at once.
+const batchPollInterval = time.Minute

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
@@ -24,6 +26,28 @@ func (s *Server) anthropic(op provider.Op) http.Handler {
 // inference serves one inference route of a dialect: authenticate, read the body, run the pipeline, and
 // answer errors in the dialect's own format.
 func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError func(http.ResponseWriter, *gateway.Error)) http.Handler {
+	return s.governed(writeError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
+		f *finished, sink *sink) (gateway.Outcome, error) {
+		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
+		x.In = body
+		if gerr != nil {
+			return gateway.Outcome{}, gerr
+		}
+		if s.obs.LogContent {
+			f.body = body
+		}
+		req := gateway.Request{Op: op, Dialect: dialect, Body: body, Header: r.Header, Principal: p}
+		return s.eng.Serve(ctx, x, &req, sink)
+	})
+}
+
+// serveFunc runs one governed request's work after authentication.
+type serveFunc func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal, f *finished,
+	w *sink) (gateway.Outcome, error)
+
+// governed wraps every governed route: trace, authenticate, serve, answer a failure in the dialect's format
+// (unless the answer had begun), and record the request in metrics and the log.
+func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), serve serveFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := finished{r: r, start: time.Now()}
 		var x *gateway.Exchange
@@ -42,41 +66,32 @@ func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError 
 				InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, Status: f.status,
 				Attempts: len(f.out.Attempts), Err: f.err})
 		}()
-		fail := func(ge *gateway.Error) {
-			f.status, f.err = ge.Status, ge
-			if ge.Status != 499 {
-				writeError(w, ge)
-			}
-		}
 		p, gerr := s.principal(r)
 		f.principal = p
 		if gerr != nil {
-			fail(gerr)
+			f.status, f.err = gerr.Status, gerr
+			writeError(w, gerr)
 			return
 		}
 		x = s.eng.AcquireExchange()
-		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
-		x.In = body
-		if gerr != nil {
-			fail(gerr)
-			return
-		}
-		if s.obs.LogContent {
-			f.body = body
-		}
-		req := gateway.Request{Op: op, Dialect: dialect, Body: body, Header: r.Header, Principal: p}
-		out, err := s.eng.Serve(ctx, x, &req, newSink(w))
+		out, err := serve(ctx, r, x, p, &f, newSink(w))
 		f.out = out
 		if err != nil {
 			var ge *gateway.Error
 			if errors.As(err, &ge) && !out.Committed {
-				fail(ge)
+				f.status, f.err = ge.Status, ge
+				if ge.Status != 499 {
+					writeError(w, ge)
+				}
 				return
 			}
 			f.status, f.err = http.StatusOK, err // the answer had begun: the stream was cut
 			return
 		}
 		f.status = http.StatusOK
+		if out.Status > 200 && out.Status < 400 {
+			f.status = out.Status // a pass-through answer's own success status (201, 204)
+		}
 	})
 }
 

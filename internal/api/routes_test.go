@@ -4,15 +4,19 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	_ "github.com/weir-gateway/weir/internal/provider/mock"
+	"github.com/weir-gateway/weir/internal/requestlog"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/store/sqlite"
 )
@@ -21,7 +25,7 @@ import (
 // deliberately, or be registered as inference or admin.
 var publicRoutes = map[string]bool{
 	"GET /v1/models": true, "GET /models": true, "GET /metrics": true, "GET /healthz": true, "GET /readyz": true,
-	"GET /debug/pools": true, "/": true,
+	"GET /debug/pools": true, "/": true, "GET /v1/models/{id}": true, "GET /models/{id}": true,
 }
 
 // TestEveryRouteIsProtected walks every registered route: inference routes refuse a caller without a virtual
@@ -61,6 +65,16 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.SetGovernance(gov)
+	db, err := requestlog.OpenSQLite(ctx, filepath.Join(t.TempDir(), "objects.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	objs, err := affinity.NewSQLStore(ctx, db, requestlog.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.SetObjects(objs)
 	s := New(eng, Governance{Service: gov, Enforce: true, AdminToken: "admin-token", Store: st}, Observability{}, log)
 
 	seen := map[RouteKind]int{}
@@ -70,10 +84,17 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		if !ok {
 			method, path = "GET", rt.Pattern
 		}
-		path = strings.NewReplacer("{id}", "x", "{name}", "x").Replace(path)
+		path = strings.NewReplacer("{id}", "x", "{name}", "x", "{call...}", "mock/echo:generateContent", "{model}", "mock%2Fecho",
+			"{action}", "converse", "{path...}", "v1/anything", "{version}", "v1beta").Replace(path)
+		upload := method == "POST" && (strings.HasSuffix(path, "/edits") || strings.HasSuffix(path, "/transcriptions") ||
+			strings.HasSuffix(path, "/translations") || strings.HasSuffix(path, "/files"))
 		send := func(header ...string) (int, string) {
-			body := `{"model":"mock/echo","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"input":"hi","prompt":"hi"}`
+			body, ct := `{"model":"mock/echo","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"input":"hi","prompt":"hi"}`, "application/json"
+			if upload {
+				body, ct = multipartBody(t)
+			}
 			r := httptest.NewRequest(method, path, strings.NewReader(body))
+			r.Header.Set("Content-Type", ct)
 			r.RemoteAddr = "192.0.2.1:1234" // not loopback
 			r.Pattern = rt.Pattern
 			for i := 0; i+1 < len(header); i += 2 {
@@ -86,7 +107,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		}
 		switch rt.Kind {
 		case RouteInference:
-			anthropic := strings.Contains(rt.Pattern, "/messages")
+			anthropic := strings.Contains(rt.Pattern, "/messages") || strings.HasPrefix(path, "/anthropic")
 			code, body := send()
 			if code != http.StatusUnauthorized || (anthropic != strings.Contains(body, `"type":"error"`)) {
 				t.Errorf("%s without a key: %d %s", rt.Pattern, code, body)
@@ -108,4 +129,19 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if seen[RouteInference] < 10 || seen[RouteAdmin] < 5 {
 		t.Fatalf("routes by kind: %v", seen)
 	}
+}
+
+// multipartBody is an upload naming the model mock/echo, with a small file.
+func multipartBody(t *testing.T) (string, string) {
+	var b strings.Builder
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("model", "mock/echo")
+	_ = mw.WriteField("purpose", "batch")
+	fw, err := mw.CreateFormFile("file", "a.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte("RIFF"))
+	_ = mw.Close()
+	return b.String(), mw.FormDataContentType()
 }

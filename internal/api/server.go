@@ -26,19 +26,17 @@ type Server struct {
 func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logger) *Server {
 	s := &Server{eng: eng, gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", ""} {
-		s.handle(RouteInference, "POST "+prefix+"/chat/completions", s.openAI(provider.OpChat))
-		s.handle(RouteInference, "POST "+prefix+"/completions", s.openAI(provider.OpCompletions))
-		s.handle(RouteInference, "POST "+prefix+"/embeddings", s.openAI(provider.OpEmbeddings))
-		s.handle(RouteInference, "POST "+prefix+"/responses", s.openAI(provider.OpResponses))
-		s.handle(RouteInference, "GET "+prefix+"/responses/{id}", s.storedResponses("get"))
-		s.handle(RouteInference, "DELETE "+prefix+"/responses/{id}", s.storedResponses("delete"))
-		s.handle(RouteInference, "GET "+prefix+"/responses/{id}/input_items", s.storedResponses("input_items"))
+		s.mountOpenAI(prefix)
 		s.handle(RoutePublic, "GET "+prefix+"/models", http.HandlerFunc(s.models))
+		s.handle(RoutePublic, "GET "+prefix+"/models/{id}", http.HandlerFunc(s.model))
 	}
+	s.handle(RouteInference, "POST /v2/rerank", s.passThrough(rawRoute{op: provider.OpRerank, meter: gateway.MeterRerank, needModel: true}))
 	for _, prefix := range []string{"/v1", "/anthropic/v1"} {
 		s.handle(RouteInference, "POST "+prefix+"/messages", s.anthropic(provider.OpMessages))
 		s.handle(RouteInference, "POST "+prefix+"/messages/count_tokens", s.anthropic(provider.OpCountTokens))
 	}
+	s.mountMessageBatches("/v1")
+	s.mountNative()
 	if obs.Metrics != nil {
 		s.handle(RoutePublic, "GET /metrics", obs.Metrics.Handler())
 	}
@@ -48,6 +46,27 @@ func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logge
 	s.handle(RoutePublic, "/", http.HandlerFunc(s.notFound))
 	s.mountAdmin()
 	return s
+}
+
+// mountOpenAI registers the OpenAI-dialect endpoints under prefix ("/v1", "", and "/openai/v1" for callers
+// that point an OpenAI SDK at the provider-native prefix).
+func (s *Server) mountOpenAI(prefix string) {
+	s.handle(RouteInference, "POST "+prefix+"/chat/completions", s.openAI(provider.OpChat))
+	s.handle(RouteInference, "POST "+prefix+"/completions", s.openAI(provider.OpCompletions))
+	s.handle(RouteInference, "POST "+prefix+"/embeddings", s.openAI(provider.OpEmbeddings))
+	s.handle(RouteInference, "POST "+prefix+"/responses", s.openAI(provider.OpResponses))
+	s.handle(RouteInference, "GET "+prefix+"/responses/{id}", s.storedResponses("get"))
+	s.handle(RouteInference, "DELETE "+prefix+"/responses/{id}", s.storedResponses("delete"))
+	s.handle(RouteInference, "GET "+prefix+"/responses/{id}/input_items", s.storedResponses("input_items"))
+	s.handle(RouteInference, "POST "+prefix+"/responses/input_tokens", s.responsesInputTokens())
+	s.handle(RouteInference, "POST "+prefix+"/images/generations", s.passThrough(rawRoute{op: provider.OpImages, meter: gateway.MeterImages}))
+	s.handle(RouteInference, "POST "+prefix+"/images/edits", s.passThrough(rawRoute{op: provider.OpImageEdits, meter: gateway.MeterImages, multipart: true}))
+	s.handle(RouteInference, "POST "+prefix+"/audio/speech", s.passThrough(rawRoute{op: provider.OpSpeech, meter: gateway.MeterSpeech, needModel: true}))
+	s.handle(RouteInference, "POST "+prefix+"/audio/transcriptions", s.passThrough(rawRoute{op: provider.OpTranscriptions, meter: gateway.MeterAudio, multipart: true, needModel: true}))
+	s.handle(RouteInference, "POST "+prefix+"/audio/translations", s.passThrough(rawRoute{op: provider.OpTranslations, meter: gateway.MeterAudio, multipart: true, needModel: true}))
+	s.handle(RouteInference, "POST "+prefix+"/moderations", s.passThrough(rawRoute{op: provider.OpModerations}))
+	s.handle(RouteInference, "POST "+prefix+"/rerank", s.passThrough(rawRoute{op: provider.OpRerank, meter: gateway.MeterRerank, needModel: true}))
+	s.mountObjects(prefix)
 }
 
 // RouteKind says how a route is protected. Every route declares one, so a test can check each kind's rule on

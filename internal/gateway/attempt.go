@@ -22,10 +22,20 @@ import (
 func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
 	out.Status = 0
-	dialect := provider.DialectOf(up.Provider, model)
-	if req.Op == provider.OpResponses && !nativeResponses(up, dialect) {
-		return e.attemptResponses(ctx, x, req, reqBody, up, model, timeout, w, out)
+	if req.Raw != nil {
+		return e.attemptRaw(ctx, x, req, up, model, nil, timeout, w, out)
 	}
+	if req.Op == provider.OpResponses || req.Op == OpInputTokens {
+		return e.attemptResponsesOp(ctx, x, req, reqBody, ess, up, model, timeout, w, out)
+	}
+	return e.attemptKey(ctx, x, req, reqBody, ess, up, model, nil, timeout, w, out)
+}
+
+// attemptKey is attempt with the upstream key to use (nil: a weighted pick among the provider's keys); a
+// Responses request whose previous response Weir passed through goes back with the key that made it.
+func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
+	model string, key *provider.Key, timeout time.Duration, w relay.Sink, out *Outcome) error {
+	dialect := provider.DialectOf(up.Provider, model)
 	translated := dialect != req.Dialect
 	callOp, gerr := upstreamOp(req, up, dialect)
 	if gerr != nil {
@@ -40,7 +50,10 @@ func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody
 	if gerr != nil {
 		return gerr
 	}
-	call := provider.Call{Op: callOp, Model: model, Body: body, Stream: ess.stream, Key: up.Keys.Pick(model)}
+	if key == nil {
+		key = up.Keys.Pick(model)
+	}
+	call := provider.Call{Op: callOp, Model: model, Body: body, Stream: ess.stream, Key: key}
 	if up.Keys.Len() > 0 && call.Key == nil {
 		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 			"no key of provider %s is allowed to use model %q", up.Config.Name, model)

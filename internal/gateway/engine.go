@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync/atomic"
 
+	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/dispatch"
@@ -43,7 +44,9 @@ type Engine struct {
 	router    *router.Router
 	gov       *governance.Service // nil: ungoverned
 	convs     conversation.Store  // nil: no stored responses
+	objects   affinity.Store      // nil: passed-through objects (responses, files, batches) are not remembered
 	maxBody   int64
+	maxUpload int64
 }
 
 // SetGovernance makes the engine admit and charge requests that carry a principal.
@@ -63,6 +66,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 		upstreams: make(map[string]*Upstream, len(cfg.Providers)),
 		exchanges: newExchangePool(cfg.Client.InitialPoolSize),
 		maxBody:   cfg.Server.MaxBodyBytes,
+		maxUpload: cfg.Server.MaxUploadBytes,
 	}
 	var probs config.Problems
 	for i, pc := range cfg.Providers {
@@ -143,6 +147,8 @@ type Request struct {
 	Header  http.Header      // the caller's headers
 	// Principal is the caller's virtual key, resolved by the api layer; nil for an ungoverned request.
 	Principal *governance.Principal
+	// Raw, when set, makes this a pass-through request (ServeRaw): Body is then unused.
+	Raw *RawRequest
 }
 
 // Pools returns each provider's worker-pool counters.

@@ -68,3 +68,6 @@ func (e *Engine) ReleaseExchange(x *Exchange) { e.exchanges.put(x) }
 
 // MaxBody is the largest request body accepted.
 func (e *Engine) MaxBody() int64 { return e.maxBody }
+
+// MaxUpload is the largest multipart upload accepted.
+func (e *Engine) MaxUpload() int64 { return e.maxUpload }

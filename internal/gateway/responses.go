@@ -34,29 +34,10 @@ func nativeResponses(up *Upstream, dialect provider.Dialect) bool {
 // items and events.
 func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request, reqBody []byte, up *Upstream,
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	keyID := ""
-	if req.Principal != nil {
-		keyID = req.Principal.ID()
-	}
-	prevID := gjson.GetBytes(reqBody, "previous_response_id").String()
-	var history []json.RawMessage
-	if prevID != "" {
-		if e.convs == nil {
-			return &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Code: "previous_response_not_found",
-				Param: "previous_response_id", Message: fmt.Sprintf(
-					"previous_response_id %q not found: this gateway keeps no stored responses for provider %s", prevID, up.Config.Name)}
-		}
-		var err error
-		history, err = e.convs.Chain(ctx, prevID, keyID)
-		if errors.Is(err, conversation.ErrNotFound) {
-			return &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Code: "previous_response_not_found",
-				Param: "previous_response_id", Message: fmt.Sprintf("previous_response_id %q not found", prevID)}
-		}
-		if err != nil {
-			e.log.Error("loading a stored conversation", "previous_response_id", prevID, "err", err)
-			return errorf(http.StatusInternalServerError, TypeAPI, "conversation_store_error",
-				"the conversation of previous_response_id %q could not be loaded", prevID)
-		}
+	keyID := ownerOf(req.Principal)
+	prevID, history, gerr := e.history(ctx, reqBody, keyID, up)
+	if gerr != nil {
+		return gerr
 	}
 	chatBody, stream, err := translate.ResponsesToChat(reqBody, model, history)
 	if err != nil {
@@ -107,6 +88,36 @@ func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request
 		e.storeResponse(ctx, reqBody, respID, keyID, prevID, up.Config.Name, model, rs.st.Output(), rs.st.Response())
 	}
 	return err
+}
+
+// history loads the earlier turns a translated request's previous_response_id names from the stored responses of
+// keyID: prevID is "" when the request names none.
+func (e *Engine) history(ctx context.Context, reqBody []byte, keyID string, up *Upstream) (prevID string, history []json.RawMessage, gerr *Error) {
+	prevID = gjson.GetBytes(reqBody, "previous_response_id").String()
+	if prevID == "" {
+		return "", nil, nil
+	}
+	if e.convs == nil {
+		return "", nil, &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Code: "previous_response_not_found",
+			Param: "previous_response_id", Message: fmt.Sprintf(
+				"previous_response_id %q not found: this gateway keeps no stored responses for provider %s", prevID, up.Config.Name)}
+	}
+	history, err := e.convs.Chain(ctx, prevID, keyID)
+	if errors.Is(err, conversation.ErrNotFound) {
+		return "", nil, previousNotFound(prevID)
+	}
+	if err != nil {
+		e.log.Error("loading a stored conversation", "previous_response_id", prevID, "err", err)
+		return "", nil, errorf(http.StatusInternalServerError, TypeAPI, "conversation_store_error",
+			"the conversation of previous_response_id %q could not be loaded", prevID)
+	}
+	return prevID, history, nil
+}
+
+// previousNotFound is the 404 for a previous_response_id that is unknown or belongs to another virtual key.
+func previousNotFound(prevID string) *Error {
+	return &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Code: "previous_response_not_found",
+		Param: "previous_response_id", Message: fmt.Sprintf("previous_response_id %q not found", prevID)}
 }
 
 // storeResponse keeps a translated response for previous_response_id and the stored-response routes, unless the

@@ -20,15 +20,28 @@ func (e *Engine) AdmitRead(ctx context.Context, p *governance.Principal, model s
 			return nil
 		}
 		d.SetHeaders(h)
-		typ := TypeRateLimit
-		switch d.Status {
-		case http.StatusForbidden:
-			typ = TypePermission
-		case http.StatusUnauthorized:
-			typ = TypeAuthentication
-		}
-		return &Error{Status: d.Status, Type: typ, Code: d.Code, Message: d.Message, RetryAfter: d.RetryAfter}
+		return denialError(d)
 	}
 	res.Release()
 	return nil
+}
+
+// admitCount admits a request that is counted but not charged (POST /v1/responses/input_tokens): the model
+// allow-list applies and one request is reserved against every limit, with no tokens and no cost. Settle the
+// reservation with zero usage when the request succeeds (it stays counted), else Release it. nil: ungoverned.
+func (e *Engine) admitCount(ctx context.Context, p *governance.Principal, model string, h http.Header) (*governance.Reservation, *Error) {
+	if p == nil || e.gov == nil {
+		return nil, nil
+	}
+	if !p.AllowsModel(model) {
+		return nil, errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
+			"virtual key %s may not use model %q", p.ID(), model)
+	}
+	res, d := e.gov.Admit(ctx, p, model, governance.Estimate{})
+	if d != nil {
+		d.SetHeaders(h)
+		return nil, denialError(d)
+	}
+	res.SetHeaders(h)
+	return res, nil
 }

@@ -1,0 +1,145 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/provider"
+)
+
+// Provider-native routes serve callers that use a provider's own SDK pointed at Weir: /openai/..., /anthropic/...,
+// /gemini/... and /bedrock/.... The unified endpoints are mounted under /openai/v1 and /anthropic/v1 as they are;
+// everything else under a prefix passes through to a provider of that dialect. Each is governed like the
+// unified routes: the caller presents a virtual key, and the usage in the native answer is charged.
+
+// mountNative registers the provider-native routes.
+func (s *Server) mountNative() {
+	s.mountOpenAI("/openai/v1")
+	s.handle(RouteInference, "/openai/{path...}", s.native(provider.OpenAI, writeOpenAIError, s.nativePath("/openai/v1", "/openai")))
+	s.mountMessageBatches("/anthropic/v1")
+	s.handle(RouteInference, "/anthropic/{path...}", s.native(provider.Anthropic, writeAnthropicError, s.nativePath("/anthropic", "")))
+	s.handle(RouteInference, "POST /gemini/{version}/models/{call...}", s.native(provider.Gemini, writeGeminiError, geminiCall))
+	s.handle(RouteInference, "POST /bedrock/model/{model}/{action}", s.native(provider.Bedrock, writeBedrockError, bedrockCall))
+}
+
+// nativeTarget fills a native request's upstream path and model from the caller's request.
+type nativeTarget func(r *http.Request, raw *gateway.RawRequest) *gateway.Error
+
+// nativePath forwards the path below prefix; the body's "model" (if any) picks the provider. root is the part
+// of the caller's path the provider's own base URL already holds.
+func (s *Server) nativePath(root, prefix string) nativeTarget {
+	return func(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
+		p := r.URL.Path
+		if strings.Contains(p, "..") || strings.ContainsAny(p, "?#\\") {
+			return badPath() // an escaped ../ must not walk Weir's credentials to another API of the provider
+		}
+		if strings.HasPrefix(p, root+"/") {
+			raw.Path = strings.TrimPrefix(p, root)
+		} else {
+			raw.Path = strings.TrimPrefix(p, prefix)
+		}
+		return nil
+	}
+}
+
+// geminiCall reads /gemini/{version}/models/{model}:{method}; the model may carry a provider prefix.
+func geminiCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
+	call := r.PathValue("call")
+	model, method, ok := strings.Cut(call, ":")
+	if !ok || model == "" {
+		return &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
+			Message: "expected /gemini/{version}/models/{model}:{method}, for example :generateContent"}
+	}
+	if !apiVersion.MatchString(r.PathValue("version")) || !methodName.MatchString(method) || strings.Contains(model, "..") {
+		return badPath()
+	}
+	raw.Model = model
+	raw.Path = "/" + r.PathValue("version") + "/models/{model}:" + method
+	raw.Meter, raw.TailMeter = gateway.MeterGemini, gateway.GeminiTailUsage
+	return nil
+}
+
+// bedrockCall reads /bedrock/model/{modelId}/{converse|converse-stream|invoke|invoke-with-response-stream}.
+func bedrockCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
+	switch a := r.PathValue("action"); a {
+	case "converse", "converse-stream", "invoke", "invoke-with-response-stream":
+		raw.Path = "/model/{model}/" + a
+	default:
+		return &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
+			Message: "Bedrock action " + a + " is not served: use converse, converse-stream, invoke or invoke-with-response-stream"}
+	}
+	raw.Model = r.PathValue("model")
+	if strings.Contains(raw.Model, "..") {
+		return badPath()
+	}
+	raw.Meter, raw.TailMeter = gateway.MeterBedrock, gateway.BedrockTailUsage
+	return nil
+}
+
+// native serves a provider-native route.
+func (s *Server) native(dialect provider.Dialect, writeError func(http.ResponseWriter, *gateway.Error), target nativeTarget) http.Handler {
+	return s.governed(writeError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
+		f *finished, w *sink) (gateway.Outcome, error) {
+		raw, gerr := s.readRaw(r, x, false)
+		if gerr != nil {
+			return gateway.Outcome{}, gerr
+		}
+		if raw.Form != nil {
+			defer raw.Form.Close()
+		} else if s.obs.LogContent {
+			f.body = raw.Body
+		}
+		raw.Method, raw.Native = r.Method, dialect
+		switch dialect {
+		case provider.OpenAI:
+			raw.Meter = gateway.MeterOpenAI
+		case provider.Anthropic:
+			raw.Meter = gateway.MeterAnthropic
+		}
+		if gerr := target(r, raw); gerr != nil {
+			return gateway.Outcome{}, gerr
+		}
+		raw.Header = nativeHeaders(r.Header, raw.Header)
+		if raw.Model == "" {
+			if name := r.Header.Get("X-Weir-Provider"); name != "" {
+				raw.Pin = &gateway.Pin{Provider: name}
+			}
+		}
+		req := gateway.Request{Op: provider.OpNative, Dialect: dialect, Header: r.Header, Principal: p, Raw: raw}
+		return s.eng.ServeRaw(ctx, x, &req, w)
+	})
+}
+
+// nativeHeaders keeps the caller headers a provider's own API reads (content type, accept, version and beta
+// flags); credentials are never forwarded: Weir signs with its own.
+func nativeHeaders(in, base http.Header) http.Header {
+	h := http.Header{}
+	for k, v := range base {
+		h[k] = v
+	}
+	for _, k := range []string{"Content-Type", "Accept", "Anthropic-Version", "Anthropic-Beta", "Openai-Beta"} {
+		if v := in[k]; len(v) > 0 {
+			h[k] = v
+		}
+	}
+	for k, v := range in {
+		if strings.HasPrefix(k, "X-Amzn-Bedrock-") { // guardrails, trace, performance settings
+			h[k] = v
+		}
+	}
+	return h
+}
+
+var (
+	apiVersion = regexp.MustCompile(`^v[0-9]+(alpha|beta)?[0-9]*$`)
+	methodName = regexp.MustCompile(`^[a-zA-Z]+$`)
+)
+
+func badPath() *gateway.Error {
+	return &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "invalid_path",
+		Message: "the path may not contain '..', a query or an escaped separator"}
+}

@@ -1,0 +1,106 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/schema"
+	"github.com/weir-gateway/weir/internal/upload"
+)
+
+// rawRoute describes a route whose body goes upstream as it is (images, audio, moderations, rerank).
+type rawRoute struct {
+	op        provider.Op
+	meter     func(*gateway.RawRequest, []byte) schema.Usage
+	multipart bool // the body must be multipart/form-data (an upload)
+	needModel bool
+}
+
+// passThrough serves a raw route in the OpenAI dialect.
+func (s *Server) passThrough(rt rawRoute) http.Handler {
+	return s.governed(writeOpenAIError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
+		f *finished, w *sink) (gateway.Outcome, error) {
+		raw, gerr := s.readRaw(r, x, rt.multipart)
+		if gerr != nil {
+			return gateway.Outcome{}, gerr
+		}
+		if raw.Form != nil {
+			defer raw.Form.Close()
+		} else if s.obs.LogContent {
+			f.body = raw.Body
+		}
+		if rt.needModel && raw.Model == "" {
+			return gateway.Outcome{}, badRequest("missing_model", `"model" is required: name a model as "provider/model" or an alias`)
+		}
+		raw.Method, raw.Meter = http.MethodPost, rt.meter
+		req := gateway.Request{Op: rt.op, Dialect: provider.OpenAI, Header: r.Header, Principal: p, Raw: raw}
+		return s.eng.ServeRaw(ctx, x, &req, w)
+	})
+}
+
+// readRaw reads a raw route's body: a multipart upload is spooled (see internal/upload), a JSON body read
+// whole (up to the body limit). Its "model" is found either way.
+func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (*gateway.RawRequest, *gateway.Error) {
+	raw := &gateway.RawRequest{RawQuery: r.URL.RawQuery}
+	if boundary, ok := upload.IsMultipart(r.Header.Get("Content-Type")); ok {
+		if r.ContentLength > s.eng.MaxUpload() {
+			return nil, tooLarge(s.eng.MaxUpload())
+		}
+		form, err := upload.Read(r.Body, boundary, s.eng.MaxUpload(), "")
+		if errors.Is(err, upload.ErrTooLarge) {
+			return nil, tooLarge(s.eng.MaxUpload())
+		}
+		if err != nil {
+			return nil, badRequest("invalid_multipart", err.Error())
+		}
+		raw.Form, raw.Model = form, form.Value("model")
+		return raw, nil
+	}
+	if multipart {
+		return nil, badRequest("invalid_content_type", "this endpoint takes a multipart/form-data upload")
+	}
+	body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
+	x.In = body
+	if gerr != nil {
+		return nil, gerr
+	}
+	if len(body) > 0 {
+		if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+			return nil, badRequest("invalid_json", "the request body must be a JSON object")
+		}
+		m := gjson.GetBytes(body, "model")
+		if m.Exists() && m.Type != gjson.String {
+			return nil, badRequest("invalid_model", `"model" must be a string`)
+		}
+		raw.Model = strings.Clone(m.Str)
+		raw.Header = jsonHeader
+	}
+	raw.Body = body
+	return raw, nil
+}
+
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
+
+func badRequest(code, msg string) *gateway.Error {
+	return &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: code, Message: msg}
+}
+
+// model serves GET /v1/models/{id} from the gateway's own listing (providers' models and aliases).
+func (s *Server) model(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	for _, m := range s.eng.Models() {
+		if m.ID == id {
+			writeJSON(w, http.StatusOK, m)
+			return
+		}
+	}
+	writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "model_not_found",
+		Message: "the model " + id + " does not exist here (see GET /v1/models)"})
+}

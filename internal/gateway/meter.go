@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/base64"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/schema"
+)
+
+// Meters read what a pass-through answer costs. Each is handed the request and the buffered JSON answer (nil
+// when the answer was not JSON, such as audio bytes).
+
+// MeterImages counts the images generated, plus the tokens of models billed by the token (gpt-image-1).
+func MeterImages(_ *RawRequest, answer []byte) schema.Usage {
+	u := relay.OpenAIUsage(answer)
+	u.Images = int64(len(gjson.GetBytes(answer, "data").Array()))
+	return u
+}
+
+// MeterSpeech counts the characters turned into speech.
+func MeterSpeech(r *RawRequest, _ []byte) schema.Usage {
+	return schema.Usage{Characters: int64(utf8.RuneCountInString(gjson.GetBytes(r.Body, "input").String()))}
+}
+
+// MeterAudio reads the seconds transcribed (usage.seconds, or verbose_json's duration) or, for models billed
+// by the token, the tokens.
+func MeterAudio(_ *RawRequest, answer []byte) schema.Usage {
+	usage := gjson.GetBytes(answer, "usage")
+	if usage.Get("type").Str == "duration" {
+		return schema.Usage{AudioMillis: int64(usage.Get("seconds").Float() * 1000)}
+	}
+	if usage.Exists() {
+		return relay.OpenAIUsage(answer)
+	}
+	if d := gjson.GetBytes(answer, "duration"); d.Exists() {
+		return schema.Usage{AudioMillis: int64(d.Float() * 1000)}
+	}
+	return schema.Usage{}
+}
+
+// MeterRerank counts search units (Cohere reports them; one query is one unit elsewhere) and any tokens.
+func MeterRerank(_ *RawRequest, answer []byte) schema.Usage {
+	u := relay.OpenAIUsage(answer)
+	u.Queries = 1
+	if su := gjson.GetBytes(answer, "meta.billed_units.search_units"); su.Exists() {
+		u.Queries = su.Int()
+	}
+	return u
+}
+
+// lastMember finds the last `"name":` member in b — a whole answer, or the tail of a stream — and returns its
+// value.
+func lastMember(b []byte, name string) gjson.Result {
+	key := []byte(`"` + name + `"`)
+	for end := len(b); end > 0; {
+		i := bytes.LastIndex(b[:end], key)
+		if i < 0 {
+			return gjson.Result{}
+		}
+		if v := gjson.GetBytes(append([]byte("{"), b[i:]...), name); v.IsObject() {
+			return v
+		}
+		end = i
+	}
+	return gjson.Result{}
+}
+
+// MeterGemini reads a Gemini answer's usageMetadata: a whole answer, a streamed JSON array or the tail of an
+// SSE stream (the last chunk carries the totals).
+func MeterGemini(_ *RawRequest, answer []byte) schema.Usage { return GeminiTailUsage(answer) }
+
+// GeminiTailUsage is MeterGemini for a stream's tail.
+func GeminiTailUsage(tail []byte) schema.Usage {
+	m := lastMember(tail, "usageMetadata")
+	if !m.Exists() {
+		return schema.Usage{}
+	}
+	u := schema.Usage{
+		PromptTokens:     m.Get("promptTokenCount").Int(),
+		CompletionTokens: m.Get("candidatesTokenCount").Int() + m.Get("thoughtsTokenCount").Int(),
+		CachedTokens:     m.Get("cachedContentTokenCount").Int(),
+		ReasoningTokens:  m.Get("thoughtsTokenCount").Int(),
+	}
+	u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	return u
+}
+
+// MeterBedrock reads a Bedrock answer's usage: Converse's usage (inputTokens, outputTokens), or the model's own
+// in an InvokeModel answer (Anthropic's input_tokens, output_tokens).
+func MeterBedrock(_ *RawRequest, answer []byte) schema.Usage { return BedrockTailUsage(answer) }
+
+// BedrockTailUsage reads usage from the tail of a Bedrock event stream: ConverseStream's metadata event, or in
+// InvokeModelWithResponseStream the invocation metrics Bedrock adds to the last chunk, whose payloads are
+// base64-encoded.
+//
+// Bedrock (inputTokens) and Anthropic (input_tokens) count the prompt tokens read from or written to the cache
+// apart from the input tokens, so they are added to the prompt, as the translators do (schema.Usage counts
+// cached tokens inside PromptTokens).
+func BedrockTailUsage(tail []byte) schema.Usage {
+	if u := lastMember(tail, "usage"); u.Exists() {
+		in := u.Get("inputTokens").Int() + u.Get("input_tokens").Int()
+		outTok := u.Get("outputTokens").Int() + u.Get("output_tokens").Int()
+		// Converse, Anthropic's Messages, and Nova's own InvokeModel body name the cache counts differently.
+		read := u.Get("cacheReadInputTokens").Int() + u.Get("cache_read_input_tokens").Int() + u.Get("cacheReadInputTokenCount").Int()
+		write := u.Get("cacheWriteInputTokens").Int() + u.Get("cache_creation_input_tokens").Int() + u.Get("cacheWriteInputTokenCount").Int()
+		if in+outTok+read+write > 0 {
+			return meteredBedrockUsage(in, outTok, read, write)
+		}
+	}
+	key := []byte(`"bytes":"`)
+	for end := len(tail); end > 0; {
+		i := bytes.LastIndex(tail[:end], key)
+		if i < 0 {
+			break
+		}
+		end = i
+		rest := tail[i+len(key):]
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			continue
+		}
+		payload, err := base64.StdEncoding.DecodeString(string(rest[:j]))
+		if err != nil {
+			continue
+		}
+		if m := gjson.GetBytes(payload, "amazon-bedrock-invocationMetrics"); m.Exists() {
+			return meteredBedrockUsage(m.Get("inputTokenCount").Int(), m.Get("outputTokenCount").Int(),
+				m.Get("cacheReadInputTokenCount").Int(), m.Get("cacheWriteInputTokenCount").Int())
+		}
+	}
+	return schema.Usage{}
+}
+
+// meteredBedrockUsage is the usage of in fresh input tokens, out output tokens, and read and written cache tokens.
+func meteredBedrockUsage(in, out, read, write int64) schema.Usage {
+	prompt := in + read + write
+	return schema.Usage{PromptTokens: prompt, CompletionTokens: out, TotalTokens: prompt + out, CachedTokens: read}
+}
+
+// MeterOpenAI reads the usage of an OpenAI-dialect answer passed through a native route.
+func MeterOpenAI(_ *RawRequest, answer []byte) schema.Usage { return relay.OpenAIUsage(answer) }
+
+// MeterAnthropic reads the usage of an Anthropic answer passed through a native route.
+func MeterAnthropic(_ *RawRequest, answer []byte) schema.Usage { return relay.AnthropicUsage(answer) }

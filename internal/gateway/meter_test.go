@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"encoding/base64"
+	"testing"
+
+	"github.com/weir-gateway/weir/internal/schema"
+)
+
+func TestMeters(t *testing.T) {
+	invokeMetrics := base64.StdEncoding.EncodeToString([]byte(`{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":12,"outputTokenCount":7}}`))
+	cases := []struct {
+		name   string
+		meter  func(*RawRequest, []byte) schema.Usage
+		req    RawRequest
+		answer string
+		want   schema.Usage
+	}{
+		{"two images", MeterImages, RawRequest{}, `{"created":1,"data":[{"b64_json":"x"},{"b64_json":"y"}]}`, schema.Usage{Images: 2}},
+		{"gpt-image tokens", MeterImages, RawRequest{}, `{"data":[{}],"usage":{"input_tokens":10,"output_tokens":1056,"total_tokens":1066}}`,
+			schema.Usage{Images: 1, PromptTokens: 10, CompletionTokens: 1056, TotalTokens: 1066}},
+		{"speech characters", MeterSpeech, RawRequest{Body: []byte(`{"input":"héllo wörld","voice":"alloy"}`)}, ``, schema.Usage{Characters: 11}},
+		{"transcription seconds", MeterAudio, RawRequest{}, `{"text":"x","usage":{"type":"duration","seconds":61.5}}`, schema.Usage{AudioMillis: 61500}},
+		{"verbose_json duration", MeterAudio, RawRequest{}, `{"text":"x","duration":2.25}`, schema.Usage{AudioMillis: 2250}},
+		{"transcription tokens", MeterAudio, RawRequest{}, `{"text":"x","usage":{"type":"tokens","input_tokens":30,"output_tokens":5,"total_tokens":35}}`,
+			schema.Usage{PromptTokens: 30, CompletionTokens: 5, TotalTokens: 35}},
+		{"cohere rerank", MeterRerank, RawRequest{}, `{"results":[],"meta":{"billed_units":{"search_units":2}}}`, schema.Usage{Queries: 2}},
+		{"jina rerank", MeterRerank, RawRequest{}, `{"results":[],"usage":{"total_tokens":40}}`, schema.Usage{Queries: 1, TotalTokens: 40}},
+		{"gemini answer", MeterGemini, RawRequest{}, `{"candidates":[],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":3,"thoughtsTokenCount":2}}`,
+			schema.Usage{PromptTokens: 5, CompletionTokens: 5, ReasoningTokens: 2, TotalTokens: 10}},
+		{"gemini stream array", MeterGemini, RawRequest{}, `[{"usageMetadata":{"promptTokenCount":5}},{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":9}}]`,
+			schema.Usage{PromptTokens: 5, CompletionTokens: 9, TotalTokens: 14}},
+		{"gemini sse tail", MeterGemini, RawRequest{}, "ens\":1}}\r\n\r\ndata: {\"usageMetadata\":{\"promptTokenCount\":4,\"candidatesTokenCount\":6}}\r\n\r\n",
+			schema.Usage{PromptTokens: 4, CompletionTokens: 6, TotalTokens: 10}},
+		{"bedrock converse", MeterBedrock, RawRequest{}, `{"output":{},"usage":{"inputTokens":8,"outputTokens":4,"totalTokens":12}}`,
+			schema.Usage{PromptTokens: 8, CompletionTokens: 4, TotalTokens: 12}},
+		{"bedrock invoke (anthropic)", MeterBedrock, RawRequest{}, `{"content":[],"usage":{"input_tokens":9,"output_tokens":2}}`,
+			schema.Usage{PromptTokens: 9, CompletionTokens: 2, TotalTokens: 11}},
+		{"bedrock invoke stream", MeterBedrock, RawRequest{}, "\x00\x00binary{\"bytes\":\"" + invokeMetrics + "\"}\x00",
+			schema.Usage{PromptTokens: 12, CompletionTokens: 7, TotalTokens: 19}},
+		{"nothing to read", MeterGemini, RawRequest{}, `not json`, schema.Usage{}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.meter(&c.req, []byte(c.answer)); got != c.want {
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func FuzzTailMeters(f *testing.F) {
+	f.Add([]byte(`{"usage":{"inputTokens":1}}`))
+	f.Add([]byte(`"usageMetadata":{"promptTokenCount":`))
+	f.Add([]byte(`"bytes":"eyJ9"`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = GeminiTailUsage(b)
+		_ = BedrockTailUsage(b)
+		_ = MeterAudio(nil, b)
+		_ = MeterRerank(nil, b)
+	})
+}

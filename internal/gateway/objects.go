@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/governance"
+)
+
+// SetObjects gives the engine the store of upstream objects it passed through (Responses API responses, files,
+// batches), so that requests about them go back to the provider and key that made them. nil removes it.
+func (e *Engine) SetObjects(s affinity.Store) { e.objects = s }
+
+// Objects is the upstream-object store, nil when none is set.
+func (e *Engine) Objects() affinity.Store { return e.objects }
+
+// errForeignObject is returned by lookupObject for an object that belongs to another virtual key.
+var errForeignObject = errors.New("affinity: object owned by another key")
+
+// lookupObject finds the object kind/id of owner. It returns affinity.ErrNotFound for an id the store has never
+// seen and errForeignObject for one another owner holds (when the store can tell, see affinity.Locator): the
+// first may be passed through to an upstream, the second must never be.
+func lookupObject(ctx context.Context, s affinity.Store, kind affinity.Kind, id, owner string) (affinity.Record, error) {
+	if loc, ok := s.(affinity.Locator); ok {
+		rec, err := loc.Locate(ctx, kind, id)
+		if err != nil {
+			return affinity.Record{}, err
+		}
+		if rec.Owner != owner {
+			return affinity.Record{}, errForeignObject
+		}
+		return rec, nil
+	}
+	return s.Get(ctx, kind, id, owner)
+}
+
+// ownerOf is the owner id of objects a principal makes: its virtual key id, "" when ungoverned.
+func ownerOf(p *governance.Principal) string {
+	if p == nil {
+		return ""
+	}
+	return p.ID()
+}

@@ -1,0 +1,348 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/schema"
+	"github.com/weir-gateway/weir/internal/upload"
+)
+
+// RawRequest is a request the gateway passes through without reading it as a chat: images, audio,
+// moderations, rerank, files, batches, and the providers' own routes. Governance, routing, metering and the
+// request log apply to it as to chat; its body and answer are carried as they are.
+type RawRequest struct {
+	Method   string
+	Path     string // below the provider's API root; "" for the op's default path
+	RawQuery string
+	Header   http.Header // caller headers to forward upstream (Content-Type, Accept, version headers)
+	Body     []byte      // a JSON (or empty) body; its "model" is rewritten for the target
+	Form     *upload.Form
+	// Model is the model as the caller named it: "provider/model", an alias or a bare name. "" for calls that
+	// name none (listing files); they go to Pin, or to the first provider that offers the op.
+	Model string
+	// Pin sends the call to one provider (and one of its keys), with no fallback: a file or batch lives in the
+	// account that created it.
+	Pin *Pin
+	// Meter reads the usage of a successful answer (answer is nil when it was streamed, not buffered).
+	Meter func(r *RawRequest, answer []byte) schema.Usage
+	// OnAnswer sees a successful buffered JSON answer before it is written, with the provider and key that
+	// made it (to remember which account owns a new file or batch).
+	OnAnswer func(up *Upstream, key *provider.Key, answer []byte)
+	// TailMeter reads the usage of a successful answer that was not buffered (a native stream) from its last
+	// bytes.
+	TailMeter func(tail []byte) schema.Usage
+	// Native, when set, limits the targets to providers speaking this dialect (a provider's own routes).
+	Native provider.Dialect
+}
+
+// Pin names the provider, and optionally the key, a call must go to.
+type Pin struct {
+	Provider string
+	KeyID    string // provider.Key.ID; "" lets the gateway pick
+}
+
+// ServeRaw runs a pass-through request: resolve its target, admit it, send it, and relay the answer.
+func (e *Engine) ServeRaw(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
+	raw := req.Raw
+	out := Outcome{Attempts: x.attempts[:0]}
+	h := w.Header()
+	if raw.Pin != nil || raw.Model == "" {
+		up, key, model, gerr := e.pinned(req)
+		if gerr != nil {
+			return out, gerr
+		}
+		adm, gerr := e.admitRaw(ctx, req, up.Config.Name, model, h)
+		if gerr != nil {
+			return out, gerr
+		}
+		out.Provider, out.Model = up.Config.Name, model
+		h["X-Weir-Provider"] = up.nameHeader
+		start := time.Now()
+		err := e.attemptRaw(ctx, x, req, up, model, key, 0, w, &out)
+		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: out.Status, Latency: time.Since(start)}
+		if err != nil {
+			info.Err = err.Error()
+		}
+		out.Attempts = append(out.Attempts, info)
+		adm.settle(err == nil, up.Config.Name+"/"+model, out.Usage)
+		return out, err
+	}
+	if raw.Native != "" {
+		raw.Model = e.nativeModel(raw.Model, raw.Native)
+	}
+	plan, gerr := e.plan(raw.Model, nil)
+	if gerr != nil {
+		return out, gerr
+	}
+	if e.router.Has(raw.Model) {
+		out.Alias = strings.Clone(raw.Model)
+	}
+	adm, gerr := e.admitRaw(ctx, req, "", raw.Model, h)
+	if gerr != nil {
+		return out, gerr
+	}
+	ess := essentials{model: gjson.Result{Type: gjson.String, Str: raw.Model}}
+	out, err := e.serveAttempts(ctx, x, req, raw.Body, &ess, plan, w, out)
+	adm.settle(err == nil, out.Provider+"/"+out.Model, out.Usage)
+	return out, err
+}
+
+// nativeModel qualifies a bare model on a provider-native route (the provider's SDK knows no Weir prefixes):
+// unless it is an alias, "provider/model", or listed by a provider, it goes to the first provider (by name) of
+// the route's dialect.
+func (e *Engine) nativeModel(model string, d provider.Dialect) string {
+	if e.router.Has(model) {
+		return model
+	}
+	if p, m, ok := strings.Cut(model, "/"); ok && m != "" && e.upstreams[p] != nil {
+		return model
+	}
+	if _, _, gerr := e.resolve(model); gerr == nil {
+		return model
+	}
+	for _, n := range e.names {
+		if e.upstreams[n].Provider.Dialect() == d {
+			return n + "/" + model
+		}
+	}
+	return model
+}
+
+// pinned finds the provider and key of a call that names no model or is pinned to an account.
+func (e *Engine) pinned(req *Request) (*Upstream, *provider.Key, string, *Error) {
+	raw := req.Raw
+	model := raw.Model
+	if raw.Pin != nil {
+		up := e.upstreams[raw.Pin.Provider]
+		if up == nil {
+			return nil, nil, "", errorf(http.StatusConflict, TypeInvalidRequest, "provider_gone",
+				"the provider %q that holds this object is no longer configured", raw.Pin.Provider)
+		}
+		if p, m, ok := strings.Cut(model, "/"); ok && p == up.Config.Name {
+			model = m
+		}
+		var key *provider.Key
+		if raw.Pin.KeyID != "" {
+			if key = up.Keys.ByID(raw.Pin.KeyID); key == nil {
+				return nil, nil, "", errorf(http.StatusConflict, TypeInvalidRequest, "key_gone",
+					"the API key of provider %s that holds this object is no longer configured", up.Config.Name)
+			}
+		}
+		return up, key, model, nil
+	}
+	for _, n := range e.names {
+		up := e.upstreams[n]
+		if e.offers(up, req, "") {
+			return up, nil, "", nil
+		}
+	}
+	return nil, nil, "", errorf(http.StatusNotFound, TypeNotFound, "unsupported_endpoint",
+		"no configured provider offers the %s endpoint", req.Op)
+}
+
+// offers reports whether up can serve a raw request's op for model (and speaks a native route's dialect).
+func (e *Engine) offers(up *Upstream, req *Request, model string) bool {
+	if _, ok := up.Provider.(provider.RawSender); !ok {
+		return false
+	}
+	if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(req.Op) {
+		return false
+	}
+	return req.Raw.Native == "" || provider.DialectOf(up.Provider, model) == req.Raw.Native
+}
+
+// Resolve maps "provider/model", or a bare model that one provider lists, to the provider and its model id.
+func (e *Engine) Resolve(name string) (*Upstream, string, *Error) { return e.resolve(name) }
+
+// admitRaw admits a raw request: the JSON body sizes the reservation like a chat request's; an upload or an
+// empty body reserves a request and no tokens.
+func (e *Engine) admitRaw(ctx context.Context, req *Request, providerName, model string, h http.Header) (*admission, *Error) {
+	if req.Principal == nil || e.gov == nil {
+		return nil, nil
+	}
+	name := model
+	if providerName != "" && model != "" {
+		name = providerName + "/" + model
+	}
+	if name == "" {
+		if providerName != "" && !req.Principal.AllowsProvider(providerName) {
+			return nil, errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
+				"virtual key %s may not use provider %s", req.Principal.ID(), providerName)
+		}
+		if gerr := e.AdmitRead(ctx, req.Principal, "", h); gerr != nil {
+			return nil, gerr
+		}
+		return nil, nil
+	}
+	body := req.Raw.Body
+	if req.Raw.Form != nil {
+		body = nil
+	}
+	return e.admit(ctx, req.Principal, name, body, h)
+}
+
+// attemptRaw sends a raw request to one upstream and relays the answer as it comes.
+func (e *Engine) attemptRaw(ctx context.Context, x *Exchange, req *Request, up *Upstream, model string, key *provider.Key,
+	timeout time.Duration, w relay.Sink, out *Outcome) error {
+	raw := req.Raw
+	out.Status = 0
+	if !e.offers(up, req, model) {
+		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+			"provider %s (type %s) does not offer the %s endpoint", up.Config.Name, up.Config.Type, req.Op)
+	}
+	rs := up.Provider.(provider.RawSender)
+	if key == nil {
+		key = up.Keys.Pick(model)
+		if up.Keys.Len() > 0 && key == nil {
+			return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
+				"no key of provider %s is allowed to use model %q", up.Config.Name, model)
+		}
+	}
+	if err := up.Pool.Acquire(ctx); err != nil {
+		return poolError(up, err)
+	}
+	defer up.Pool.Release()
+
+	path := raw.Path
+	if strings.Contains(path, "{model}") {
+		path = strings.ReplaceAll(path, "{model}", url.PathEscape(model)) // a native route names the model in its path
+	}
+	call := provider.RawCall{Op: req.Op, Method: raw.Method, Path: path, RawQuery: raw.RawQuery, Model: model,
+		Header: raw.Header, Key: key}
+	switch {
+	case raw.Form != nil:
+		if model != "" && raw.Form.Value("model") != "" {
+			raw.Form.Set("model", model)
+		}
+		body, ct, n := raw.Form.Body()
+		call.Body, call.ContentLength = body, n
+		call.Header = http.Header{"Content-Type": {ct}}
+		for k, v := range raw.Header {
+			if k != "Content-Type" {
+				call.Header[k] = v
+			}
+		}
+	case len(raw.Body) > 0:
+		body := raw.Body
+		if model != "" && gjson.GetBytes(body, "model").Type == gjson.String {
+			body, _ = sjson.SetBytes(append(x.out[:0], raw.Body...), "model", model)
+			x.out = body
+		}
+		call.Body, call.ContentLength = bytes.NewReader(body), int64(len(body))
+	}
+
+	upCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if timeout <= 0 {
+		timeout = up.Config.Timeout.D()
+	}
+	var timer *time.Timer
+	if timeout > 0 {
+		timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
+		defer timer.Stop()
+	}
+	start := time.Now()
+	resp, err := rs.SendRaw(upCtx, &call)
+	if err != nil {
+		return sendError(ctx, upCtx, up, err)
+	}
+	defer resp.Body.Close()
+	out.Status = resp.StatusCode
+	out.TTFB = time.Since(start)
+	if resp.StatusCode >= 400 {
+		return e.upstreamError(up, req.Dialect, provider.DialectOf(up.Provider, model), &provider.Call{Key: key}, resp)
+	}
+	if timer != nil {
+		timer.Stop() // a long answer (audio, a file) is bounded by the idle timeout instead
+	}
+	src := io.Reader(resp.Body)
+	if idle := up.Config.StreamIdleTimeout.D(); idle > 0 {
+		ir := newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
+		defer ir.stop()
+		src = ir
+	}
+	return e.relayRaw(w, resp, src, x, req, up, key, out)
+}
+
+// relayRaw writes a raw answer: a JSON one is read whole (up to a bound) so its usage and ids can be read; any
+// other (audio, a file's content, a stream) goes through as it arrives, flushed chunk by chunk.
+func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *Exchange, req *Request, up *Upstream,
+	key *provider.Key, out *Outcome) error {
+	raw := req.Raw
+	h := w.Header()
+	copyUpstreamHeaders(h, resp.Header)
+	for _, k := range []string{"Content-Type", "Content-Disposition"} {
+		if v := resp.Header[k]; len(v) > 0 {
+			h[k] = v
+		}
+	}
+	ct := resp.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/json") {
+		buf, complete, err := readUpTo(src, x.resp[:0], maxBufferedAnswer)
+		x.resp = buf
+		if err != nil {
+			return errorf(http.StatusBadGateway, TypeAPI, "upstream_read_error", "reading the answer of provider %s: %s", up.Config.Name, err)
+		}
+		if complete {
+			if raw.Meter != nil {
+				out.Usage = raw.Meter(raw, buf)
+			}
+			if raw.OnAnswer != nil {
+				raw.OnAnswer(up, key, buf)
+			}
+		}
+		w.WriteHeader(resp.StatusCode)
+		out.Committed = true
+		if _, err := w.Write(buf); err != nil || complete {
+			return err
+		}
+	} else {
+		if raw.Meter != nil {
+			out.Usage = raw.Meter(raw, nil)
+		}
+		w.WriteHeader(resp.StatusCode)
+		out.Committed = true
+	}
+	var tail *tailWriter
+	dst := io.Writer(w)
+	if raw.TailMeter != nil {
+		tail = &tailWriter{w: w, keep: 64 << 10}
+		dst = tail
+	}
+	buf := x.resp[:cap(x.resp)]
+	if len(buf) < 32<<10 {
+		buf = make([]byte, 32<<10)
+		x.resp = buf[:0]
+	}
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if ferr := w.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			if tail != nil {
+				out.Usage = raw.TailMeter(tail.tail)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

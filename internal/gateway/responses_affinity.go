@@ -1,0 +1,258 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/telemetry"
+)
+
+// A Responses API response that Weir passes through lives in the upstream account that made it: a later
+// previous_response_id, GET, DELETE or input_items only works there. Weir remembers the provider and key of
+// each one (internal/affinity) and sends those requests back to them, whatever the router would choose.
+
+// attemptResponsesOp serves a Responses API request (create or input_tokens) on one target: pinned to the
+// provider and key of a passed-through previous response when there is one, then translated when the target has
+// no Responses API, or passed through, remembering the new response.
+func (e *Engine) attemptResponsesOp(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
+	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
+	pin, gerr := e.pinResponse(ctx, req, reqBody)
+	if gerr != nil {
+		return gerr
+	}
+	var key *provider.Key
+	if pin != nil {
+		if pin.up != up {
+			// The router chose another target: the previous response only exists in the pinned account.
+			if req.Principal != nil && !req.Principal.AllowsProvider(pin.up.Config.Name) {
+				return errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
+					"virtual key %s may not use provider %s, which holds the previous response", req.Principal.ID(), pin.up.Config.Name)
+			}
+			up = pin.up
+			if pin.model != "" {
+				model = pin.model
+			}
+			out.Provider, out.Model = up.Config.Name, model
+			h := w.Header()
+			h["X-Weir-Provider"] = up.nameHeader
+			h["X-Weir-Model"] = []string{model}
+		}
+		if key = pin.key; key != nil && !key.Allows(model) {
+			return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
+				"the key of provider %s that made the previous response is not allowed to use model %q", up.Config.Name, model)
+		}
+	}
+	if req.Op == OpInputTokens {
+		return e.attemptInputTokens(ctx, x, req, reqBody, ess, up, model, key, timeout, w, out)
+	}
+	if !nativeResponses(up, provider.DialectOf(up.Provider, model)) {
+		return e.attemptResponses(ctx, x, req, reqBody, up, model, timeout, w, out)
+	}
+	if key == nil {
+		key = up.Keys.Pick(model)
+	}
+	ids := &responseIDSink{Sink: w}
+	err := e.attemptKey(ctx, x, req, reqBody, ess, up, model, key, timeout, ids, out)
+	if ids.id != "" {
+		e.rememberResponse(ctx, req, reqBody, ids.id, up, key, model)
+	}
+	return err
+}
+
+// responsePin is where a previous response Weir passed through lives.
+type responsePin struct {
+	up    *Upstream
+	key   *provider.Key // nil: the provider has no keys
+	model string
+}
+
+// pinResponse finds the provider and key of the response a request's previous_response_id names, when Weir
+// passed it through. nil and no error: the request names none, or one Weir did not pass through (a translated
+// response, or one it never saw), which is served as before.
+func (e *Engine) pinResponse(ctx context.Context, req *Request, body []byte) (*responsePin, *Error) {
+	objs := e.Objects()
+	if objs == nil {
+		return nil, nil
+	}
+	prev := gjson.GetBytes(body, "previous_response_id")
+	if prev.Type != gjson.String || prev.Str == "" {
+		return nil, nil
+	}
+	rec, err := lookupObject(ctx, objs, affinity.KindResponse, prev.Str, ownerOf(req.Principal))
+	switch {
+	case errors.Is(err, affinity.ErrNotFound):
+		return nil, nil
+	case errors.Is(err, errForeignObject):
+		return nil, previousNotFound(prev.Str)
+	case err != nil:
+		e.log.Error("looking up a previous response", "previous_response_id", prev.Str, "err", err)
+		return nil, errorf(http.StatusInternalServerError, TypeAPI, "object_store_error",
+			"the provider of previous_response_id %q could not be looked up", prev.Str)
+	}
+	up, key, gerr := e.objectAccount(rec, "previous_response_id "+strconv.Quote(rec.ID))
+	if gerr != nil {
+		gerr.Param = "previous_response_id"
+		return nil, gerr
+	}
+	return &responsePin{up: up, key: key, model: rec.Model}, nil
+}
+
+// objectAccount returns the provider and key a remembered object lives in, or a 409 saying which is gone.
+func (e *Engine) objectAccount(rec affinity.Record, what string) (*Upstream, *provider.Key, *Error) {
+	up := e.upstreams[rec.Provider]
+	if up == nil {
+		return nil, nil, errorf(http.StatusConflict, TypeInvalidRequest, "provider_gone",
+			"%s was made by provider %q, which is no longer configured: it cannot be reached", what, rec.Provider)
+	}
+	if rec.KeyID == "" {
+		return up, nil, nil
+	}
+	key := up.Keys.ByID(rec.KeyID)
+	if key == nil {
+		return nil, nil, errorf(http.StatusConflict, TypeInvalidRequest, "key_gone",
+			"%s was made with an API key of provider %s that is no longer configured: it cannot be reached", what, up.Config.Name)
+	}
+	return up, key, nil
+}
+
+// rememberResponse records which provider and key made a passed-through response, unless the request said
+// "store": false (then the upstream keeps nothing to come back to). A failure is logged: the caller already has
+// the answer.
+func (e *Engine) rememberResponse(ctx context.Context, req *Request, reqBody []byte, id string, up *Upstream, key *provider.Key, model string) {
+	objs := e.Objects()
+	if objs == nil {
+		return
+	}
+	if gjson.GetBytes(reqBody, "store").Type == gjson.False {
+		return
+	}
+	rec := affinity.Record{ID: id, Kind: affinity.KindResponse, Owner: ownerOf(req.Principal), Provider: up.Config.Name,
+		Model: model, CreatedAt: time.Now()}
+	if key != nil {
+		rec.KeyID = key.ID
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := objs.Put(sctx, rec); err != nil {
+		e.log.Error("remembering a passed-through response", "response", id, "provider", up.Config.Name, "err", err)
+	}
+}
+
+// responseIDSink passes an answer through while reading the response id from it: from the first event of a
+// stream (response.created carries the response) or from the top of a JSON answer. It looks at the first data
+// line or JSON write only.
+type responseIDSink struct {
+	relay.Sink
+	id     string
+	looked bool
+}
+
+var dataPrefix = []byte("data:")
+
+func (s *responseIDSink) Write(p []byte) (int, error) {
+	if !s.looked {
+		if rest, ok := bytes.CutPrefix(p, dataPrefix); ok {
+			s.looked = true
+			if v := gjson.GetBytes(rest, "response.id"); v.Type == gjson.String {
+				s.id = strings.Clone(v.Str)
+			}
+		} else if t := bytes.TrimLeft(p, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+			s.looked = true
+			if v := gjson.GetBytes(t, "id"); v.Type == gjson.String {
+				s.id = strings.Clone(v.Str)
+			}
+		}
+	}
+	return s.Sink.Write(p)
+}
+
+// ResponseObject forwards GET or DELETE /v1/responses/{id}, or GET /v1/responses/{id}/input_items (suffix
+// "/input_items", with the caller's query), for a response Weir passed through, to the provider and key that
+// made it, and relays the answer as the upstream wrote it (an error answer as an *Error carrying the upstream's
+// body). A DELETE the upstream accepts (or answers 404: the response is gone there) also forgets the record. The
+// caller has checked that rec belongs to it.
+func (e *Engine) ResponseObject(ctx context.Context, rec affinity.Record, method, suffix, rawQuery string, w relay.Sink) (Outcome, error) {
+	out := Outcome{Provider: rec.Provider, Model: rec.Model}
+	up, key, gerr := e.objectAccount(rec, "response "+strconv.Quote(rec.ID))
+	if gerr != nil {
+		return out, gerr
+	}
+	rs, ok := up.Provider.(provider.RawSender)
+	if !ok {
+		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+			"provider %s (type %s) cannot be asked about stored responses", up.Config.Name, up.Config.Type)
+	}
+	if err := up.Pool.Acquire(ctx); err != nil {
+		return out, poolError(up, err)
+	}
+	defer up.Pool.Release()
+	upCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if t := up.Config.Timeout.D(); t > 0 {
+		timer := time.AfterFunc(t, func() { cancel(errUpstreamTimeout) })
+		defer timer.Stop()
+	}
+	call := provider.RawCall{Op: provider.OpResponses, Method: method, Path: "/responses/" + url.PathEscape(rec.ID) + suffix,
+		RawQuery: rawQuery, Model: rec.Model, Header: http.Header{"Accept": jsonContentType}, Key: key}
+	if telemetry.TracingEnabled() {
+		telemetry.InjectHeaders(ctx, call.Header) // the upstream call continues the request's span
+	}
+	start := time.Now()
+	up.usage.requests.Add(1)
+	resp, err := rs.SendRaw(upCtx, &call)
+	info := AttemptInfo{Provider: up.Config.Name, Model: rec.Model, Latency: time.Since(start)}
+	if err != nil {
+		up.usage.errors.Add(1)
+		ge := sendError(ctx, upCtx, up, err)
+		info.Err = ge.Error()
+		out.Attempts = append(out.Attempts, info)
+		return out, ge
+	}
+	defer resp.Body.Close()
+	out.Status, out.TTFB, info.Status = resp.StatusCode, time.Since(start), resp.StatusCode
+	if method == http.MethodDelete && (resp.StatusCode < 300 || resp.StatusCode == http.StatusNotFound) {
+		if objs := e.Objects(); objs != nil {
+			dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			if err := objs.Delete(dctx, affinity.KindResponse, rec.ID, rec.Owner); err != nil && !errors.Is(err, affinity.ErrNotFound) {
+				e.log.Error("forgetting a deleted response", "response", rec.ID, "err", err)
+			}
+			dcancel()
+		}
+	}
+	h := w.Header()
+	h["X-Weir-Provider"] = up.nameHeader
+	if resp.StatusCode >= 400 {
+		up.usage.errors.Add(1)
+		ge := e.upstreamError(up, provider.OpenAI, provider.OpenAI, &provider.Call{Key: key}, resp)
+		info.Err = ge.Error()
+		out.Attempts = append(out.Attempts, info)
+		return out, ge // the upstream's own error body, passed through
+	}
+	copyUpstreamHeaders(h, resp.Header)
+	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
+		h["Content-Type"] = ct
+	} else {
+		h["Content-Type"] = jsonContentType
+	}
+	w.WriteHeader(resp.StatusCode)
+	out.Committed = true
+	_, err = io.Copy(w, resp.Body)
+	info.Latency = time.Since(start)
+	if err != nil {
+		info.Err = err.Error()
+	}
+	out.Attempts = append(out.Attempts, info)
+	return out, err
+}
