@@ -29,6 +29,7 @@ providers:
   - {name: aws, type: bedrock, base_url: %[1]s, region: us-east-1, access_key_id: %[2]s, secret_access_key: %[3]s}
   - {name: co, type: cohere, base_url: %[1]s, keys: [{value: co-test}]}
   - {name: oai, type: openai, base_url: %[1]s/v1, keys: [{value: sk-test}]}
+  - {name: chatonly, type: vllm, base_url: %[1]s/v1, endpoints: [chat]}
 routing:
   retries: {max: 0}
 `, url, awsKeyID, awsSecret)

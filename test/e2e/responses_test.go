@@ -61,14 +61,19 @@ func openaiString(s string) param.Opt[string] { return param.NewOpt(s) }
 // TestResponsesTranslated serves /v1/responses on targets without a Responses API (the built-in mock, Anthropic,
 // Gemini, a chat-only OpenAI-compatible server): text, stream, and a two-turn function call sent as input items.
 func TestResponsesTranslated(t *testing.T) {
-	_, url := startUpstream(t, mockupstream.Options{})
+	up, url := startUpstream(t, mockupstream.Options{})
 	g := startGateway(t, strings.Replace(nativeConfig(url), "providers:\n", "providers:\n  - {name: mk, type: mock}\n", 1))
 	c := client(g)
 	ctx := context.Background()
 	tool := responses.ToolUnionParam{OfFunction: &responses.FunctionToolParam{Name: "get_weather",
 		Parameters: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}}
-	for _, model := range []string{"mk/echo", "claude/claude-sonnet-4-5", "gem/gemini-2.5-flash", "oai/mock-model"} {
+	for _, model := range []string{"mk/echo", "claude/claude-sonnet-4-5", "gem/gemini-2.5-flash", "chatonly/mock-model"} {
 		t.Run(model, func(t *testing.T) {
+			defer func() {
+				if n := up.Stats().ByPath["/v1/responses"]; n != 0 {
+					t.Fatalf("%d requests reached the upstream's /v1/responses: not translated", n)
+				}
+			}()
 			resp, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: model, Instructions: openaiString("be brief"),
 				Input: responses.ResponseNewParamsInputUnion{OfString: openaiString("hello")}})
 			if err != nil {
