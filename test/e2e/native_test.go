@@ -452,11 +452,11 @@ func TestNativeGovernanceRefusals(t *testing.T) {
 		if ok == 0 || !strings.Contains(e.Message, "budget $0.0015/1d") || nativeSpent(t, g, "gem-budget") <= 0.0015 {
 			t.Fatalf("after %d streams (spend $%v): %v", ok, nativeSpent(t, g, "gem-budget"), e)
 		}
-		status, h, body := post(t, geminiURL, geminiBody, "X-Goog-Api-Key", vk(44))
+		status, _, body := post(t, geminiURL, geminiBody, "X-Goog-Api-Key", vk(44))
 		if status != 429 || gjson.Get(body, "error.status").Str != "RESOURCE_EXHAUSTED" || !strings.Contains(body, "budget") {
 			t.Fatalf("/gemini over budget: %d %s", status, body)
 		}
-		status, h, body = bedrockStreamCall(vk(44))
+		status, h, body := bedrockStreamCall(vk(44))
 		bedrockErr(t, status, h, body, 429, "ThrottlingException")
 
 		status, _, body = bedrockStreamCall(vk(45))

@@ -51,17 +51,17 @@ func TestOpenAISDKSurface(t *testing.T) {
 		t.Fatalf("list %v %+v", err, page)
 	}
 
-	img, err := client.Images.Generate(ctx, openai.ImageGenerateParams{Prompt: "a cat", Model: openai.ImageModelGPTImage1})
+	img, err := client.Images.Generate(ctx, openai.ImageGenerateParams{Prompt: "a cat", Model: "gpt-image-1"})
 	if err != nil || len(img.Data) != 1 || img.Data[0].B64JSON == "" || img.Usage.OutputTokens == 0 {
 		t.Fatalf("image %v %+v", err, img)
 	}
-	speech, err := client.Audio.Speech.New(ctx, openai.AudioSpeechNewParams{Model: openai.SpeechModelTTS1, Input: "hello", Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")}, ResponseFormat: openai.AudioSpeechNewParamsResponseFormatWAV})
+	speech, err := client.Audio.Speech.New(ctx, openai.AudioSpeechNewParams{Model: "tts-1", Input: "hello", Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")}, ResponseFormat: openai.AudioSpeechNewParamsResponseFormatWAV})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wav, _ := io.ReadAll(speech.Body)
 	speech.Body.Close()
-	tr, err := client.Audio.Transcriptions.New(ctx, openai.AudioTranscriptionNewParams{File: openai.File(bytes.NewReader(wav), "s.wav", "audio/wav"), Model: openai.AudioModelWhisper1})
+	tr, err := client.Audio.Transcriptions.New(ctx, openai.AudioTranscriptionNewParams{File: openai.File(bytes.NewReader(wav), "s.wav", "audio/wav"), Model: "whisper-1"})
 	if err != nil || !strings.Contains(tr.Text, "s.wav") || tr.Usage.Type != "duration" {
 		t.Fatalf("transcription %v %+v", err, tr)
 	}
