@@ -197,6 +197,10 @@ func (e *Engine) attemptRaw(ctx context.Context, x *Exchange, req *Request, up *
 	timeout time.Duration, w relay.Sink, out *Outcome) error {
 	raw := req.Raw
 	out.Status = 0
+	if d := provider.DialectOf(up.Provider, model); raw.Native != "" && d != raw.Native {
+		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+			"provider %s (type %s) serves %s in the %s dialect, not on the provider-native %s route", up.Config.Name, up.Config.Type, model, d, raw.Native)
+	}
 	if !e.offers(up, req, model) {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
 			"provider %s (type %s) does not offer the %s endpoint", up.Config.Name, up.Config.Type, req.Op)

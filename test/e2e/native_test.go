@@ -560,8 +560,8 @@ func TestNativeMeters(t *testing.T) {
 }
 
 // TestNativeGeminiPathStaysOnModel: segments a caller escapes into the /gemini route ("%2F..", "%3F") cannot
-// point Weir's API key at another resource of the upstream API (files, cached contents, tuned models): the
-// provider answers 404 as Google would, without sending them.
+// point Weir's API key at another resource of the upstream API (files, cached contents, tuned models): the route
+// refuses them with 400 in Google's format, without sending them (and the providers refuse them too).
 func TestNativeGeminiPathStaysOnModel(t *testing.T) {
 	up, upURL := nativeUpstream(t, 0)
 	g := startGateway(t, nativeGovConfig(t, upURL, `    - {id: native, value: `+vk(47)+`}`))
@@ -572,7 +572,7 @@ func TestNativeGeminiPathStaysOnModel(t *testing.T) {
 	} {
 		before := up.Stats().Received
 		status, _, body := post(t, g.URL+p, `{"contents":[{"parts":[{"text":"hi"}]}]}`, "X-Goog-Api-Key", vk(47))
-		if status != 404 || gjson.Get(body, "error.status").Str != "NOT_FOUND" {
+		if status != 400 || gjson.Get(body, "error.status").Str != "INVALID_ARGUMENT" {
 			t.Errorf("%s: %d %s", p, status, body)
 		}
 		if got := up.Stats().Received; got != before {
@@ -669,13 +669,12 @@ governance:
 	}
 	mu.Unlock()
 
-	// A Claude model is refused with a 400 naming the reason. (The body is not in Google's format: the gateway takes
-	// the answer for a Claude model to be Anthropic's and translates its error to OpenAI's, having no Gemini error
-	// writer; see the report.)
+	// A Claude model on Vertex speaks Anthropic's dialect, not Gemini's: the /gemini route refuses it with a 400 in
+	// Google's format, naming the provider, without sending it.
 	before := up.Stats().Received
 	status, _, body := post(t, g.URL+"/gemini/v1beta/models/gcp%2Fclaude-sonnet-4-5@20250929:generateContent",
 		`{"contents":[{"parts":[{"text":"hi"}]}]}`, "X-Goog-Api-Key", vk(48))
-	if status != 400 || !strings.Contains(gjson.Get(body, "error.message").Str, "is a Claude model") {
+	if status != 400 || gjson.Get(body, "error.status").Str != "INVALID_ARGUMENT" || !strings.Contains(gjson.Get(body, "error.message").Str, "gcp") {
 		t.Fatalf("a Claude model on /gemini: %d %s", status, body)
 	}
 	if up.Stats().Received != before {
