@@ -293,7 +293,7 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 	}
 	ct := resp.Header.Get("Content-Type")
 	if strings.HasPrefix(ct, "application/json") {
-		buf, complete, err := readUpTo(src, x.resp[:0], maxBufferedAnswer)
+		buf, complete, err := readUpTo(src, x.resp[:0], maxRawAnswer)
 		x.resp = buf
 		if err != nil {
 			return errorf(http.StatusBadGateway, TypeAPI, "upstream_read_error", "reading the answer of provider %s: %s", up.Config.Name, err)
@@ -350,3 +350,7 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 		}
 	}
 }
+
+// maxRawAnswer bounds a pass-through JSON answer read whole to meter it: generated images come back base64 in
+// the answer (1–2 MiB each), and ten of them must still be counted. Larger answers go through unmetered.
+const maxRawAnswer = 64 << 20

@@ -157,9 +157,15 @@ func (s *Server) bedrockInvoke(c *call) {
 			return
 		}
 		// Bedrock wraps each Anthropic event as a "chunk" whose bytes are
-		// the base64 of the event JSON.
+		// the base64 of the event JSON, and adds its invocation metrics to
+		// the last one (message_stop).
 		emit := c.eventStream()
-		chunk := func(_ string, data []byte) bool {
+		chunk := func(typ string, data []byte) bool {
+			if typ == "message_stop" {
+				ms := s.o.Latency.Milliseconds()
+				data = mustJSON(obj{"type": typ, "amazon-bedrock-invocationMetrics": obj{"inputTokenCount": a.in,
+					"outputTokenCount": a.out, "invocationLatency": ms, "firstByteLatency": ms}})
+			}
 			return emit("chunk", mustJSON(obj{"bytes": base64.StdEncoding.EncodeToString(data)}))
 		}
 		c.startStream("application/vnd.amazon.eventstream")

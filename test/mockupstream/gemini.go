@@ -32,7 +32,12 @@ func (s *Server) routeGoogle(c *call) handler {
 	c.dialect = dialectGemini
 	switch c.action {
 	case "generateContent", "streamGenerateContent":
+		if c.action == "generateContent" && geminiWantsImage(c) {
+			return (*Server).geminiImage // imagen.go
+		}
 		return (*Server).geminiGenerate
+	case "predict": // Imagen (imagen.go)
+		return (*Server).imagenPredict
 	case "embedContent":
 		return (*Server).geminiEmbed
 	case "batchEmbedContents":

@@ -72,10 +72,11 @@ func (p *Provider) Name() string { return p.name }
 // Dialect is Gemini generateContent.
 func (p *Provider) Dialect() provider.Dialect { return provider.Gemini }
 
-// Supports reports chat, embeddings and count_tokens, and the native /gemini routes (SendRaw).
+// Supports reports chat, embeddings and count_tokens, the native /gemini routes, and image generations on
+// Imagen and Gemini image models (SendRaw).
 func (p *Provider) Supports(op provider.Op) bool {
 	switch op {
-	case provider.OpChat, provider.OpEmbeddings, provider.OpCountTokens, provider.OpNative:
+	case provider.OpChat, provider.OpEmbeddings, provider.OpCountTokens, provider.OpNative, provider.OpImages:
 		return true
 	}
 	return false

@@ -17,8 +17,12 @@ import (
 // with the API version the caller's SDK addresses ("/v1beta/models/m:generateContent"), so it replaces the
 // version that ends base_url: the caller's SDK knows which version its request is written for. The API key goes
 // in x-goog-api-key as in Send; the caller's own credentials (headers, ?key=) are never forwarded. A native path
-// that does not name a model's method is answered 404 without being sent (see refusal).
+// that does not name a model's method is answered 404 without being sent (see refusal). OpenAI's
+// images/generations is translated for Google's image models instead (see SendImages).
 func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Response, error) {
+	if c.Op == provider.OpImages {
+		return p.sendImages(ctx, c)
+	}
 	if c.Op == provider.OpNative {
 		if err := checkModelPath(c.Path); err != nil {
 			return refusal(http.StatusNotFound, err.Error()), nil

@@ -18,8 +18,12 @@ import (
 // "{base}/publishers/google/models/{model}:{method}", with its own API version in base. The bearer token is
 // minted as in Send; the caller's own credentials (headers, ?key=) are never forwarded. Claude models are not
 // served here (their native API is Anthropic's): they are refused 400, and any other path 404, without being
-// sent (see refusal).
+// sent (see refusal). OpenAI's images/generations is translated for Google's image models instead (see
+// sendImages).
 func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Response, error) {
+	if c.Op == provider.OpImages {
+		return p.sendImages(ctx, c)
+	}
 	u, status, err := p.rawURL(c)
 	if err != nil {
 		return refusal(status, err.Error()), nil

@@ -213,11 +213,11 @@ func (p *Provider) DialectFor(model string) provider.Dialect {
 
 func isClaude(model string) bool { return strings.HasPrefix(model, "claude") }
 
-// Supports reports chat, messages (Claude models) and count_tokens, and the native /gemini routes (SendRaw,
-// Gemini models only).
+// Supports reports chat, messages (Claude models) and count_tokens, and the native /gemini routes and image
+// generations on Imagen and Gemini image models (SendRaw, Google's models only).
 func (p *Provider) Supports(op provider.Op) bool {
 	switch op {
-	case provider.OpChat, provider.OpMessages, provider.OpCountTokens, provider.OpNative:
+	case provider.OpChat, provider.OpMessages, provider.OpCountTokens, provider.OpNative, provider.OpImages:
 		return true
 	}
 	return false
