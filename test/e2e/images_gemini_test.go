@@ -54,7 +54,7 @@ governance:
 	var charged float64
 	t.Run("imagen per image", func(t *testing.T) {
 		img, err := c.Images.Generate(ctx, openai.ImageGenerateParams{Model: "gem/imagen-4.0-generate-001", Prompt: "a weir at dusk",
-			N: param.NewOpt[int64](2), Size: openai.ImageGenerateParamsSize1792x1024, ResponseFormat: openai.ImageGenerateParamsResponseFormatB64JSON})
+			N: param.NewOpt[int64](2), Size: "1792x1024", ResponseFormat: openai.ImageGenerateParamsResponseFormatB64JSON})
 		if err != nil {
 			t.Fatal(err)
 		}
