@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/requestlog"
@@ -37,45 +36,14 @@ func NewSQLStore(ctx context.Context, db *sql.DB, d requestlog.Dialect) (*SQLSto
 			response TEXT NOT NULL DEFAULT '{}')`,
 		`CREATE INDEX IF NOT EXISTS stored_responses_created ON stored_responses (created_at)`,
 	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("conversation: create table: %w", err)
-	}
-	defer tx.Rollback()
-	if d == requestlog.Postgres {
-		// Concurrent CREATE … IF NOT EXISTS can still collide in the catalog: serialise.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283429913)`); err != nil {
-			return nil, fmt.Errorf("conversation: create table: %w", err)
-		}
-	}
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("conversation: create table: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
+	if err := requestlog.CreateTables(ctx, db, d, 7283429913, stmts); err != nil {
 		return nil, fmt.Errorf("conversation: create table: %w", err)
 	}
 	return s, nil
 }
 
 // q rewrites ? placeholders as $n for PostgreSQL.
-func (s *SQLStore) q(query string) string {
-	if s.d != requestlog.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func (s *SQLStore) q(query string) string { return s.d.Rebind(query) }
 
 func marshalItems(items []json.RawMessage) (string, error) {
 	if items == nil {
