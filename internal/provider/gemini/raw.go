@@ -25,12 +25,12 @@ func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Resp
 	}
 	if c.Op == provider.OpNative {
 		if err := checkModelPath(c.Path); err != nil {
-			return refusal(http.StatusNotFound, err.Error()), nil
+			return Refusal(http.StatusNotFound, err.Error()), nil
 		}
 	}
 	rc := *c
-	rc.Header = rawHeaders(c.Header, c.Method, c.RawQuery)
-	rc.RawQuery = dropQueryKey(c.RawQuery)
+	rc.Header = RawHeaders(c.Header, c.Method, c.RawQuery)
+	rc.RawQuery = DropQueryKey(c.RawQuery)
 	req, err := provider.NewRawRequest(ctx, &rc, p.rawURL(c.Path))
 	if err != nil {
 		return nil, err
@@ -54,14 +54,14 @@ func checkModelPath(path string) error {
 	ver, rest, ok2 := strings.Cut(rest, "/")
 	rest, ok3 := strings.CutPrefix(rest, "models/")
 	i := strings.LastIndexByte(rest, ':')
-	if !ok || !ok2 || !ok3 || !isAPIVersion(ver) || i <= 0 || strings.ContainsAny(rest[:i], "/?#") || !isMethod(rest[i+1:]) {
+	if !ok || !ok2 || !ok3 || !isAPIVersion(ver) || i <= 0 || strings.ContainsAny(rest[:i], "/?#") || !IsMethod(rest[i+1:]) {
 		return bad
 	}
 	return nil
 }
 
-// isMethod reports whether s is a custom method name: generateContent, streamGenerateContent, countTokens.
-func isMethod(s string) bool {
+// IsMethod reports whether s is a custom method name: generateContent, streamGenerateContent, countTokens.
+func IsMethod(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
 			return false
@@ -70,11 +70,11 @@ func isMethod(s string) bool {
 	return s != ""
 }
 
-// refusal is the answer to a call SendRaw does not send because the upstream could only refuse it (or must not
+// Refusal is the answer to a call SendRaw does not send because the upstream could only refuse it (or must not
 // see it): an error written as Google's APIs write theirs, {"error":{"code","message","status"}}. A caller's
 // mistake thus reaches the gateway as the client error it is, not as a failure of the provider, which would be
 // retried and count against the provider's circuit breaker.
-func refusal(status int, msg string) *http.Response {
+func Refusal(status int, msg string) *http.Response {
 	st := "INVALID_ARGUMENT"
 	if status == http.StatusNotFound {
 		st = "NOT_FOUND"
@@ -127,9 +127,9 @@ func isAPIVersion(s string) bool {
 	return rest == ""
 }
 
-// rawHeaders keeps the caller headers the Gemini API reads (content type, accept, trace context) and nothing
+// RawHeaders keeps the caller headers the Gemini API reads (content type, accept, trace context) and nothing
 // else: no credential of the caller's reaches the upstream.
-func rawHeaders(in http.Header, method, query string) http.Header {
+func RawHeaders(in http.Header, method, query string) http.Header {
 	h := http.Header{}
 	for _, k := range []string{"Content-Type", "Accept", "Traceparent", "Tracestate"} {
 		if v := in[k]; len(v) > 0 {
@@ -147,8 +147,8 @@ func rawHeaders(in http.Header, method, query string) http.Header {
 	return h
 }
 
-// dropQueryKey removes an API key given as ?key= (the caller's, not the provider's) from a query string.
-func dropQueryKey(q string) string {
+// DropQueryKey removes an API key given as ?key= (the caller's, not the provider's) from a query string.
+func DropQueryKey(q string) string {
 	if q == "" {
 		return q
 	}

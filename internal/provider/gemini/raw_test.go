@@ -123,8 +123,8 @@ func TestIsAPIVersion(t *testing.T) {
 func TestDropQueryKey(t *testing.T) {
 	for in, want := range map[string]string{"": "", "alt=sse": "alt=sse", "key=x": "", "key=x&alt=sse": "alt=sse",
 		"alt=sse&key=x": "alt=sse", "apikey=1&alt=sse": "apikey=1&alt=sse", "%6Bey=x&alt=sse": "alt=sse"} {
-		if got := dropQueryKey(in); got != want {
-			t.Errorf("dropQueryKey(%q) = %q, want %q", in, got, want)
+		if got := DropQueryKey(in); got != want {
+			t.Errorf("DropQueryKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // bearer token minted as in Send. Claude models make no images: they are refused 400 without being sent.
 func (p *Provider) sendImages(ctx context.Context, c *provider.RawCall) (*http.Response, error) {
 	if isClaude(c.Model) {
-		return refusal(http.StatusBadRequest, fmt.Sprintf("model %s is a Claude model: it does not generate images", c.Model)), nil
+		return gemini.Refusal(http.StatusBadRequest, fmt.Sprintf("model %s is a Claude model: it does not generate images", c.Model)), nil
 	}
 	return gemini.SendImages(ctx, c, func(ctx context.Context, model, action string, body []byte) (*http.Response, error) {
 		ts := p.tokens

@@ -1,16 +1,14 @@
 package vertex
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/provider/gemini"
 )
 
 // SendRaw passes a Gemini call of the native /gemini route through as it is. The caller's SDK addresses AI
@@ -18,7 +16,7 @@ import (
 // "{base}/publishers/google/models/{model}:{method}", with its own API version in base. The bearer token is
 // minted as in Send; the caller's own credentials (headers, ?key=) are never forwarded. Claude models are not
 // served here (their native API is Anthropic's): they are refused 400, and any other path 404, without being
-// sent (see refusal). OpenAI's images/generations is translated for Google's image models instead (see
+// sent (see gemini.Refusal). OpenAI's images/generations is translated for Google's image models instead (see
 // sendImages).
 func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Response, error) {
 	if c.Op == provider.OpImages {
@@ -26,7 +24,7 @@ func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Resp
 	}
 	u, status, err := p.rawURL(c)
 	if err != nil {
-		return refusal(status, err.Error()), nil
+		return gemini.Refusal(status, err.Error()), nil
 	}
 	ts := p.tokens
 	if c.Key != nil {
@@ -39,8 +37,8 @@ func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Resp
 		return nil, fmt.Errorf("provider %s (vertex): getting an access token: %w", p.name, err)
 	}
 	rc := *c
-	rc.Header = rawHeaders(c.Header, c.Method, c.RawQuery)
-	rc.RawQuery = dropQueryKey(c.RawQuery)
+	rc.Header = gemini.RawHeaders(c.Header, c.Method, c.RawQuery)
+	rc.RawQuery = gemini.DropQueryKey(c.RawQuery)
 	req, err := provider.NewRawRequest(ctx, &rc, u)
 	if err != nil {
 		return nil, err
@@ -64,7 +62,7 @@ func (p *Provider) rawURL(c *provider.RawCall) (string, int, error) {
 		return "", http.StatusNotFound, bad
 	}
 	i := strings.LastIndexByte(rest, ':')
-	if i <= 0 || strings.ContainsAny(rest[:i], "/?#") || !isMethod(rest[i+1:]) {
+	if i <= 0 || strings.ContainsAny(rest[:i], "/?#") || !gemini.IsMethod(rest[i+1:]) {
 		return "", http.StatusNotFound, bad
 	}
 	seg, method := rest[:i], rest[i+1:]
@@ -78,65 +76,6 @@ func (p *Provider) rawURL(c *provider.RawCall) (string, int, error) {
 	return p.base + "/publishers/google/models/" + url.PathEscape(model) + ":" + method, 0, nil
 }
 
-// refusal is the answer to a call SendRaw does not send because the upstream could only refuse it (or must not
-// see it): an error written as Google's APIs write theirs, {"error":{"code","message","status"}}. A caller's
-// mistake thus reaches the gateway as the client error it is, not as a failure of the provider, which would be
-// retried and count against the provider's circuit breaker.
-func refusal(status int, msg string) *http.Response {
-	st := "INVALID_ARGUMENT"
-	if status == http.StatusNotFound {
-		st = "NOT_FOUND"
-	}
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": status, "message": msg, "status": st}})
-	return &http.Response{StatusCode: status, Status: fmt.Sprintf("%d %s", status, http.StatusText(status)),
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{"Content-Type": {"application/json; charset=UTF-8"}},
-		Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b))}
-}
 
-// isMethod reports whether s is a custom method name: generateContent, streamGenerateContent, countTokens. A
-// method is never a path: no '/', '.', '?' the caller could have unescaped into it.
-func isMethod(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return s != ""
-}
 
-// rawHeaders keeps the caller headers the Gemini API reads (content type, accept, trace context) and nothing
-// else: no credential of the caller's reaches the upstream. (The same as the gemini provider's.)
-func rawHeaders(in http.Header, method, query string) http.Header {
-	h := http.Header{}
-	for _, k := range []string{"Content-Type", "Accept", "Traceparent", "Tracestate"} {
-		if v := in[k]; len(v) > 0 {
-			h[k] = v
-		}
-	}
-	if len(h["Content-Type"]) == 0 && method != http.MethodGet && method != http.MethodDelete {
-		h["Content-Type"] = jsonCT
-	}
-	if len(h["Accept"]) == 0 {
-		if q, _ := url.ParseQuery(query); q.Get("alt") == "sse" {
-			h["Accept"] = sseAccept
-		}
-	}
-	return h
-}
 
-// dropQueryKey removes an API key given as ?key= (the caller's, not the provider's) from a query string.
-func dropQueryKey(q string) string {
-	if q == "" {
-		return q
-	}
-	parts := strings.Split(q, "&")
-	kept := parts[:0]
-	for _, s := range parts {
-		name, _, _ := strings.Cut(s, "=")
-		if n, _ := url.QueryUnescape(name); n == "key" {
-			continue
-		}
-		kept = append(kept, s)
-	}
-	return strings.Join(kept, "&")
-}
