@@ -75,7 +75,3 @@ func (p *Provider) rawURL(c *provider.RawCall) (string, int, error) {
 	}
 	return p.base + "/publishers/google/models/" + url.PathEscape(model) + ":" + method, 0, nil
 }
-
-
-
-
