@@ -46,6 +46,14 @@ func tokenEstimate(body []byte) (prompt, maxOut int64) {
 		maxOut = gjson.GetBytes(body, "max_tokens").Int()
 	}
 	if maxOut == 0 {
+		// The Responses API's name, then Gemini's and Bedrock Converse's on the provider-native routes.
+		for _, r := range gjson.GetManyBytes(body, "max_output_tokens", "generationConfig.maxOutputTokens", "inferenceConfig.maxTokens") {
+			if maxOut = r.Int(); maxOut > 0 {
+				break
+			}
+		}
+	}
+	if maxOut == 0 {
 		maxOut = defaultCompletionEstimate
 	}
 	return prompt, maxOut

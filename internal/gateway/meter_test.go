@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/base64"
+	"net/http"
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/schema"
@@ -59,4 +60,26 @@ func FuzzTailMeters(f *testing.F) {
 		_ = MeterAudio(nil, b)
 		_ = MeterRerank(nil, b)
 	})
+}
+
+func TestHeaderUsageAndEstimates(t *testing.T) {
+	h := http.Header{"X-Amzn-Bedrock-Input-Token-Count": {"21"}, "X-Amzn-Bedrock-Output-Token-Count": {"9"}}
+	if got := headerUsage(h); got != (schema.Usage{PromptTokens: 21, CompletionTokens: 9, TotalTokens: 30}) {
+		t.Fatalf("header usage %+v", got)
+	}
+	if got := headerUsage(http.Header{}); !got.IsZero() {
+		t.Fatalf("no headers: %+v", got)
+	}
+	for body, want := range map[string]int64{
+		`{"max_tokens":7}`:                            7,
+		`{"max_completion_tokens":8,"max_tokens":7}`:  8,
+		`{"max_output_tokens":9}`:                     9,
+		`{"generationConfig":{"maxOutputTokens":10}}`: 10,
+		`{"inferenceConfig":{"maxTokens":11}}`:        11,
+		`{"messages":[]}`:                             defaultCompletionEstimate,
+	} {
+		if _, got := tokenEstimate([]byte(body)); got != want {
+			t.Errorf("%s: %d, want %d", body, got, want)
+		}
+	}
 }

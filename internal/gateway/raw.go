@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -302,6 +303,9 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 			if raw.Meter != nil {
 				out.Usage = raw.Meter(raw, buf)
 			}
+			if out.Usage.IsZero() {
+				out.Usage = headerUsage(resp.Header)
+			}
 			if raw.OnAnswer != nil {
 				raw.OnAnswer(up, key, buf)
 			}
@@ -314,6 +318,9 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 	} else {
 		if raw.Meter != nil {
 			out.Usage = raw.Meter(raw, nil)
+		}
+		if out.Usage.IsZero() {
+			out.Usage = headerUsage(resp.Header)
 		}
 		w.WriteHeader(resp.StatusCode)
 		out.Committed = true
@@ -354,3 +361,11 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 // maxRawAnswer bounds a pass-through JSON answer read whole to meter it: generated images come back base64 in
 // the answer (1–2 MiB each), and ten of them must still be counted. Larger answers go through unmetered.
 const maxRawAnswer = 64 << 20
+
+// headerUsage reads the token counts Bedrock's InvokeModel puts in headers, the only place they are for models
+// whose own answer carries none (Titan, Llama, Mistral).
+func headerUsage(h http.Header) schema.Usage {
+	in, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Input-Token-Count"), 10, 64)
+	out, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Output-Token-Count"), 10, 64)
+	return schema.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}
+}
