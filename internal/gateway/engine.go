@@ -149,6 +149,8 @@ type Request struct {
 	Principal *governance.Principal
 	// Raw, when set, makes this a pass-through request (ServeRaw): Body is then unused.
 	Raw *RawRequest
+
+	pin *responsePin // the account of a passed-through previous response, found when planning
 }
 
 // Pools returns each provider's worker-pool counters.

@@ -28,10 +28,7 @@ import (
 // no Responses API, or passed through, remembering the new response.
 func (e *Engine) attemptResponsesOp(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	pin, gerr := e.pinResponse(ctx, req, reqBody)
-	if gerr != nil {
-		return gerr
-	}
+	pin := req.pin // looked up when the request was planned
 	var key *provider.Key
 	if pin != nil {
 		if pin.up != up {

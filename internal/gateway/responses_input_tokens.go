@@ -41,7 +41,7 @@ func (e *Engine) ServeInputTokens(ctx context.Context, x *Exchange, req *Request
 		}
 	}
 	ess.stream, ess.includeUsage = false, false // a count is never streamed
-	plan, gerr := e.plan(ess.model.Str, fallbacks)
+	plan, gerr := e.planRequest(ctx, req, body, ess.model.Str, fallbacks)
 	if gerr != nil {
 		return out, gerr
 	}

@@ -64,7 +64,7 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 			return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 		}
 	}
-	plan, gerr := e.plan(ess.model.Str, fallbacks)
+	plan, gerr := e.planRequest(ctx, req, body, ess.model.Str, fallbacks)
 	if gerr != nil {
 		return out, gerr
 	}
@@ -171,6 +171,22 @@ func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, b
 		last = errorf(http.StatusServiceUnavailable, TypeAPI, "no_target", "no target of model %q could be tried", ess.model.Str)
 	}
 	return out, last
+}
+
+// planRequest resolves a request's plan. A Responses request that continues a response Weir passed through is
+// planned on the provider and model that hold that response, with no fallback: only that account has it.
+func (e *Engine) planRequest(ctx context.Context, req *Request, body []byte, model string, fallbacks []string) (*router.Plan, *Error) {
+	if req.Op == provider.OpResponses || req.Op == OpInputTokens {
+		pin, gerr := e.pinResponse(ctx, req, body)
+		if gerr != nil {
+			return nil, gerr
+		}
+		req.pin = pin
+		if pin != nil && pin.model != "" {
+			model, fallbacks = pin.up.Config.Name+"/"+pin.model, nil
+		}
+	}
+	return e.plan(model, fallbacks)
 }
 
 // plan resolves the requested model through the router; a bare model name listed by exactly one provider is
