@@ -52,7 +52,13 @@ func NewRawRequest(ctx context.Context, c *RawCall, u string) (*http.Request, er
 		req.ContentLength = c.ContentLength
 	}
 	for k, v := range c.Header {
-		req.Header[k] = v
+		if !credentialHeaders[http.CanonicalHeaderKey(k)] {
+			req.Header[k] = v
+		}
 	}
 	return req, nil
 }
+
+// credentialHeaders are never forwarded from a caller: the provider authenticates with its own key.
+var credentialHeaders = map[string]bool{"Authorization": true, "X-Api-Key": true, "Api-Key": true,
+	"X-Goog-Api-Key": true, "X-Weir-Vk": true, "Cookie": true}
