@@ -40,6 +40,9 @@ func (s *Server) passThrough(rt rawRoute) http.Handler {
 			return gateway.Outcome{}, badRequest("missing_model", `"model" is required: name a model as "provider/model" or an alias`)
 		}
 		raw.Method, raw.Meter = http.MethodPost, rt.meter
+		if (rt.op == provider.OpTranscriptions || rt.op == provider.OpTranslations) && raw.Form != nil {
+			meterTranscript(raw)
+		}
 		req := gateway.Request{Op: rt.op, Dialect: provider.OpenAI, Header: r.Header, Principal: p, Raw: raw}
 		return s.eng.ServeRaw(ctx, x, &req, w)
 	})
@@ -103,4 +106,17 @@ func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	}
 	writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "model_not_found",
 		Message: "the model " + id + " does not exist here (see GET /v1/models)"})
+}
+
+// meterTranscript makes sure a transcription's duration can be read whatever format the caller asked for: "text"
+// is asked of the upstream as JSON (whose usage has the seconds) and given back as text; SRT and WebVTT are read
+// from their last cue. Otherwise a caller could have audio transcribed for free by choosing a format.
+func meterTranscript(raw *gateway.RawRequest) {
+	switch raw.Form.Value("response_format") {
+	case "text":
+		raw.Form.Set("response_format", "json")
+		raw.Rewrite = gateway.TranscriptText
+	case "srt", "vtt":
+		raw.TailMeter = gateway.SubtitleDuration
+	}
 }

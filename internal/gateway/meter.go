@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"encoding/base64"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -146,3 +148,33 @@ func MeterOpenAI(_ *RawRequest, answer []byte) schema.Usage { return relay.OpenA
 
 // MeterAnthropic reads the usage of an Anthropic answer passed through a native route.
 func MeterAnthropic(_ *RawRequest, answer []byte) schema.Usage { return relay.AnthropicUsage(answer) }
+
+// SubtitleDuration reads the end of the last cue of an SRT or WebVTT transcription ("00:01:02,500 --> …" or
+// "… --> 00:01:02.500"): the audio's duration, to a cue's precision.
+func SubtitleDuration(tail []byte) schema.Usage {
+	i := bytes.LastIndex(tail, []byte("-->"))
+	if i < 0 {
+		return schema.Usage{}
+	}
+	rest := bytes.TrimLeft(tail[i+3:], " ")
+	end := bytes.IndexAny(rest, " \r\n")
+	if end < 0 {
+		end = len(rest)
+	}
+	ts := strings.ReplaceAll(string(rest[:end]), ",", ".")
+	parts := strings.Split(ts, ":")
+	var secs float64
+	for _, p := range parts {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return schema.Usage{}
+		}
+		secs = secs*60 + v
+	}
+	return schema.Usage{AudioMillis: int64(secs*1000 + 0.5)}
+}
+
+// TranscriptText turns a JSON transcription into the plain text OpenAI answers for response_format "text".
+func TranscriptText(answer []byte) ([]byte, string) {
+	return []byte(gjson.GetBytes(answer, "text").String() + "\n"), "text/plain; charset=utf-8"
+}

@@ -83,3 +83,17 @@ func TestHeaderUsageAndEstimates(t *testing.T) {
 		}
 	}
 }
+
+func TestTranscriptFormats(t *testing.T) {
+	srt := "1\n00:00:00,000 --> 00:00:02,500\nhello\n\n2\n00:00:02,500 --> 00:01:05,250\nworld\n\n"
+	vtt := "WEBVTT\n\n00:00.000 --> 00:03.100\nhello\n"
+	for in, want := range map[string]int64{srt: 65250, vtt: 3100, "no cues": 0, "x --> bad": 0} {
+		if got := SubtitleDuration([]byte(in)).AudioMillis; got != want {
+			t.Errorf("%q: %d ms, want %d", in, got, want)
+		}
+	}
+	body, ct := TranscriptText([]byte(`{"text":"hello there","usage":{"type":"duration","seconds":2}}`))
+	if string(body) != "hello there\n" || ct != "text/plain; charset=utf-8" {
+		t.Fatalf("%q %q", body, ct)
+	}
+}

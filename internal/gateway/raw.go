@@ -40,6 +40,9 @@ type RawRequest struct {
 	// OnAnswer sees a successful buffered JSON answer before it is written, with the provider and key that
 	// made it (to remember which account owns a new file or batch).
 	OnAnswer func(up *Upstream, key *provider.Key, answer []byte)
+	// Rewrite, when set, reshapes a successful buffered JSON answer before it is written (after metering): a
+	// transcription asked of the upstream as JSON, for its duration, goes back as the text the caller asked for.
+	Rewrite func(answer []byte) (body []byte, contentType string)
 	// TailMeter reads the usage of a successful answer that was not buffered (a native stream) from its last
 	// bytes.
 	TailMeter func(tail []byte) schema.Usage
@@ -308,6 +311,11 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 			}
 			if raw.OnAnswer != nil {
 				raw.OnAnswer(up, key, buf)
+			}
+			if raw.Rewrite != nil {
+				var ct string
+				buf, ct = raw.Rewrite(buf)
+				h["Content-Type"] = []string{ct}
 			}
 		}
 		w.WriteHeader(resp.StatusCode)

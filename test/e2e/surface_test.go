@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"io"
 	"math"
+	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +172,32 @@ func TestSurfaceSpeechStreamsAndTranscription(t *testing.T) {
 	}
 	if s := spent(t, g, "app") - before; !near(s, 0.0002) { // two seconds at $0.0001
 		t.Fatalf("spend of a two-second transcription: %v", s)
+	}
+	// Asked as plain text or subtitles, a transcription is still charged for its seconds.
+	for _, format := range []string{"text", "srt"} {
+		before := spent(t, g, "app")
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		_ = mw.WriteField("model", "up/mock-whisper")
+		_ = mw.WriteField("response_format", format)
+		fw, _ := mw.CreateFormFile("file", "hello.wav")
+		_, _ = fw.Write(wav(3 * time.Second))
+		_ = mw.Close()
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/audio/transcriptions", &b)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+vk(1))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || strings.HasPrefix(string(out), "{") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/") {
+			t.Fatalf("%s transcription: %d %s %q", format, resp.StatusCode, resp.Header.Get("Content-Type"), out)
+		}
+		if s := spent(t, g, "app") - before; !near(s, 0.0003) {
+			t.Fatalf("spend of a three-second %s transcription: %v (%q)", format, s, out)
+		}
 	}
 }
 
