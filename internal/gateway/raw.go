@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -256,7 +257,15 @@ func (e *Engine) attemptRaw(ctx context.Context, x *Exchange, req *Request, up *
 		timeout = up.Config.Timeout.D()
 	}
 	var timer *time.Timer
-	if timeout > 0 {
+	var upload *uploadClock
+	switch {
+	case timeout > 0 && raw.Form != nil:
+		// An upload may take longer than the timeout to send: the clock starts when its last byte is sent.
+		upload = &uploadClock{d: timeout, t: time.AfterFunc(time.Hour, func() { cancel(errUpstreamTimeout) })}
+		upload.t.Stop()
+		call.Body = &eofReader{r: call.Body, eof: upload.start}
+		defer upload.stop()
+	case timeout > 0:
 		timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
 		defer timer.Stop()
 	}
@@ -270,6 +279,9 @@ func (e *Engine) attemptRaw(ctx context.Context, x *Exchange, req *Request, up *
 	out.TTFB = time.Since(start)
 	if resp.StatusCode >= 400 {
 		return e.upstreamError(up, req.Dialect, provider.DialectOf(up.Provider, model), &provider.Call{Key: key}, resp)
+	}
+	if upload != nil {
+		upload.stop()
 	}
 	if timer != nil {
 		timer.Stop() // a long answer (audio, a file) is bounded by the idle timeout instead
@@ -376,4 +388,43 @@ func headerUsage(h http.Header) schema.Usage {
 	in, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Input-Token-Count"), 10, 64)
 	out, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Output-Token-Count"), 10, 64)
 	return schema.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}
+}
+
+// uploadClock is an upstream timeout that starts once an upload has been sent, and never after the answer came.
+type uploadClock struct {
+	mu      sync.Mutex
+	t       *time.Timer
+	d       time.Duration
+	stopped bool
+}
+
+func (c *uploadClock) start() {
+	c.mu.Lock()
+	if !c.stopped {
+		c.t.Reset(c.d)
+	}
+	c.mu.Unlock()
+}
+
+func (c *uploadClock) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	c.t.Stop()
+	c.mu.Unlock()
+}
+
+// eofReader calls eof once, when r is read to its end.
+type eofReader struct {
+	r    io.Reader
+	eof  func()
+	done bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF && !e.done {
+		e.done = true
+		e.eof()
+	}
+	return n, err
 }
