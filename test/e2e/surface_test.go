@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"mime/multipart"
@@ -347,6 +348,15 @@ func TestSurfaceAnthropicMessageBatches(t *testing.T) {
 		page, err := other.Messages.Batches.List(ctx, anthropic.MessageBatchListParams{})
 		if err != nil || len(page.Data) != 0 {
 			t.Fatalf("another key lists %v %v", page, err)
+		}
+		// A provider without message batches: 400 in Anthropic's format, naming the provider and the endpoint.
+		bad := req("x")
+		bad.Params.Model = "up/mock-model"
+		_, err = c.Messages.Batches.New(ctx, anthropic.MessageBatchNewParams{Requests: []anthropic.MessageBatchNewParamsRequest{bad}})
+		var ae *anthropic.Error
+		if !errors.As(err, &ae) || ae.StatusCode != 400 || !strings.Contains(ae.RawJSON(), `"type":"error"`) ||
+			!strings.Contains(ae.RawJSON(), "provider up") || !strings.Contains(ae.RawJSON(), "messages/batches") {
+			t.Fatalf("message batch on an OpenAI provider: %v", err)
 		}
 	}
 }
