@@ -40,6 +40,9 @@ func (s *Server) passThrough(rt rawRoute) http.Handler {
 			return gateway.Outcome{}, badRequest("missing_model", `"model" is required: name a model as "provider/model" or an alias`)
 		}
 		raw.Method, raw.Meter = http.MethodPost, rt.meter
+		if rt.op == provider.OpImages || rt.op == provider.OpImageEdits {
+			raw.TailMeter = gateway.ImagesTailUsage // gpt-image streams its images as events
+		}
 		if (rt.op == provider.OpTranscriptions || rt.op == provider.OpTranslations) && raw.Form != nil {
 			meterTranscript(raw)
 		}

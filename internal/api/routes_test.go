@@ -86,7 +86,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		}
 		path = strings.NewReplacer("{id}", "x", "{name}", "x", "{call...}", "mock/echo:generateContent", "{model}", "mock%2Fecho",
 			"{action}", "converse", "{path...}", "v1/anything", "{version}", "v1beta").Replace(path)
-		upload := method == "POST" && (strings.HasSuffix(path, "/edits") || strings.HasSuffix(path, "/transcriptions") ||
+		upload := method == "POST" && (strings.HasSuffix(path, "/edits") || strings.HasSuffix(path, "/variations") || strings.HasSuffix(path, "/transcriptions") ||
 			strings.HasSuffix(path, "/translations") || strings.HasSuffix(path, "/files"))
 		send := func(header ...string) (int, string) {
 			body, ct := `{"model":"mock/echo","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"input":"hi","prompt":"hi"}`, "application/json"

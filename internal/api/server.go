@@ -61,6 +61,7 @@ func (s *Server) mountOpenAI(prefix string) {
 	s.handle(RouteInference, "POST "+prefix+"/responses/input_tokens", s.responsesInputTokens())
 	s.handle(RouteInference, "POST "+prefix+"/images/generations", s.passThrough(rawRoute{op: provider.OpImages, meter: gateway.MeterImages}))
 	s.handle(RouteInference, "POST "+prefix+"/images/edits", s.passThrough(rawRoute{op: provider.OpImageEdits, meter: gateway.MeterImages, multipart: true}))
+	s.handle(RouteInference, "POST "+prefix+"/images/variations", s.passThrough(rawRoute{op: provider.OpImageVariation, meter: gateway.MeterImages, multipart: true}))
 	s.handle(RouteInference, "POST "+prefix+"/audio/speech", s.passThrough(rawRoute{op: provider.OpSpeech, meter: gateway.MeterSpeech, needModel: true}))
 	s.handle(RouteInference, "POST "+prefix+"/audio/transcriptions", s.passThrough(rawRoute{op: provider.OpTranscriptions, meter: gateway.MeterAudio, multipart: true, needModel: true}))
 	s.handle(RouteInference, "POST "+prefix+"/audio/translations", s.passThrough(rawRoute{op: provider.OpTranslations, meter: gateway.MeterAudio, multipart: true, needModel: true}))

@@ -178,3 +178,16 @@ func SubtitleDuration(tail []byte) schema.Usage {
 func TranscriptText(answer []byte) ([]byte, string) {
 	return []byte(gjson.GetBytes(answer, "text").String() + "\n"), "text/plain; charset=utf-8"
 }
+
+// ImagesTailUsage reads a streamed image generation or edit (gpt-image's "stream": true): the last completed
+// event's usage, and one image for it. Each completed event carries its image's own usage, and only the last is
+// within the tail, so n streamed images are charged as one.
+func ImagesTailUsage(tail []byte) schema.Usage {
+	u := lastMember(tail, "usage")
+	if !u.Exists() {
+		return schema.Usage{}
+	}
+	out := relay.OpenAIUsage([]byte(`{"usage":` + u.Raw + `}`))
+	out.Images = 1
+	return out
+}

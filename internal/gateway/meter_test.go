@@ -97,3 +97,13 @@ func TestTranscriptFormats(t *testing.T) {
 		t.Fatalf("%q %q", body, ct)
 	}
 }
+
+func TestImagesTailUsage(t *testing.T) {
+	tail := []byte("ta\"}\n\nevent: image_generation.completed\ndata: {\"type\":\"image_generation.completed\",\"b64_json\":\"AAAA\",\"usage\":{\"input_tokens\":50,\"output_tokens\":1056,\"total_tokens\":1106}}\n\n")
+	if got := ImagesTailUsage(tail); got != (schema.Usage{PromptTokens: 50, CompletionTokens: 1056, TotalTokens: 1106, Images: 1}) {
+		t.Fatalf("%+v", got)
+	}
+	if got := ImagesTailUsage([]byte("data: partial")); !got.IsZero() {
+		t.Fatalf("no usage: %+v", got)
+	}
+}

@@ -39,6 +39,7 @@ const (
 	// caller sent it (model rewritten) and the answer comes back as the upstream wrote it.
 	OpImages         Op = "images/generations"   // OpenAI /images/generations
 	OpImageEdits     Op = "images/edits"         // OpenAI /images/edits (multipart)
+	OpImageVariation Op = "images/variations"    // OpenAI /images/variations (multipart, DALL-E 2)
 	OpSpeech         Op = "audio/speech"         // OpenAI /audio/speech (audio bytes back)
 	OpTranscriptions Op = "audio/transcriptions" // OpenAI /audio/transcriptions (multipart)
 	OpTranslations   Op = "audio/translations"   // OpenAI /audio/translations (multipart)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -60,7 +61,8 @@ func TestSurfaceImagesModerationsRerank(t *testing.T) {
 	c := client(g, option.WithAPIKey(vk(1)))
 	ctx := context.Background()
 
-	img, err := c.Images.Generate(ctx, openai.ImageGenerateParams{Model: "up/mock-image", Prompt: "a weir", N: param.NewOpt[int64](2)})
+	img, err := c.Images.Generate(ctx, openai.ImageGenerateParams{Model: "up/mock-image", Prompt: "a weir", N: param.NewOpt[int64](2),
+		ResponseFormat: openai.ImageGenerateParamsResponseFormatB64JSON})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +72,28 @@ func TestSurfaceImagesModerationsRerank(t *testing.T) {
 	if s := spent(t, g, "app"); !near(s, 0.02) { // two images at $0.01
 		t.Fatalf("spend after two images: %v", s)
 	}
+
+	// Edits and variations are multipart uploads of the image.
+	png := img.Data[0].B64JSON
+	raw, err := base64.StdEncoding.DecodeString(png)
+	if err != nil || len(raw) == 0 {
+		t.Fatalf("image bytes: %v", err)
+	}
+	before := spent(t, g, "app")
+	edit, err := c.Images.Edit(ctx, openai.ImageEditParams{Model: "up/mock-image", Prompt: "add a heron",
+		Image: openai.ImageEditParamsImageUnion{OfFile: openai.File(bytes.NewReader(raw), "weir.png", "image/png")}})
+	if err != nil || len(edit.Data) != 1 {
+		t.Fatalf("edit: %v %v", edit, err)
+	}
+	variation, err := c.Images.NewVariation(ctx, openai.ImageNewVariationParams{Model: "up/mock-image", N: param.NewOpt[int64](2),
+		Image: openai.File(bytes.NewReader(raw), "weir.png", "image/png")})
+	if err != nil || len(variation.Data) != 2 {
+		t.Fatalf("variation: %v %v", variation, err)
+	}
+	if s := spent(t, g, "app") - before; !near(s, 0.03) { // one edited and two varied images at $0.01
+		t.Fatalf("spend of an edit and two variations: %v", s)
+	}
+	before = spent(t, g, "app")
 
 	mod, err := c.Moderations.New(ctx, openai.ModerationNewParams{Model: "up/omni-moderation-latest",
 		Input: openai.ModerationNewParamsInputUnion{OfString: param.NewOpt("I will kill the process")}})
@@ -85,7 +109,7 @@ func TestSurfaceImagesModerationsRerank(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"relevance_score"`) {
 		t.Fatalf("rerank: %d %s", code, body)
 	}
-	if s := spent(t, g, "app"); !near(s, 0.021) { // plus one query at $0.001
+	if s := spent(t, g, "app") - before; !near(s, 0.001) { // one query at $0.001
 		t.Fatalf("spend after rerank: %v", s)
 	}
 	if code, _, body := post(t, g.URL+"/v1/audio/speech", `{"model":"co/mock-rerank","input":"x","voice":"alloy"}`,

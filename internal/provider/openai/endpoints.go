@@ -13,7 +13,7 @@ var baseOps = []provider.Op{provider.OpChat, provider.OpCompletions, provider.Op
 
 // flavorOps lists what each type offers beyond baseOps, as its public API documents it.
 var flavorOps = map[string][]provider.Op{
-	"openai": {provider.OpImages, provider.OpImageEdits, provider.OpSpeech, provider.OpTranscriptions,
+	"openai": {provider.OpImages, provider.OpImageEdits, provider.OpImageVariation, provider.OpSpeech, provider.OpTranscriptions,
 		provider.OpTranslations, provider.OpModerations, provider.OpFiles, provider.OpBatches},
 	"azure": {provider.OpImages, provider.OpImageEdits, provider.OpSpeech, provider.OpTranscriptions,
 		provider.OpTranslations, provider.OpFiles, provider.OpBatches},
@@ -27,6 +27,7 @@ var flavorOps = map[string][]provider.Op{
 var endpointNames = map[string]provider.Op{
 	"chat": provider.OpChat, "completions": provider.OpCompletions, "embeddings": provider.OpEmbeddings,
 	"responses": provider.OpResponses, "images": provider.OpImages, "image_edits": provider.OpImageEdits,
+	"image_variations": provider.OpImageVariation,
 	"speech": provider.OpSpeech, "transcriptions": provider.OpTranscriptions, "translations": provider.OpTranslations,
 	"moderations": provider.OpModerations, "rerank": provider.OpRerank, "files": provider.OpFiles,
 	"batches": provider.OpBatches, "models": provider.OpModel,
@@ -43,7 +44,7 @@ func opsFor(cfg config.Provider) (map[provider.Op]bool, config.Problems) {
 			op, ok := endpointNames[n]
 			if !ok {
 				ps = append(ps, config.Problem{Path: fmt.Sprintf("endpoints[%d]", i),
-					Msg: fmt.Sprintf("unknown endpoint %q (known: chat, completions, embeddings, responses, images, image_edits, speech, transcriptions, translations, moderations, rerank, files, batches, models)", n)})
+					Msg: fmt.Sprintf("unknown endpoint %q (known: chat, completions, embeddings, responses, images, image_edits, image_variations, speech, transcriptions, translations, moderations, rerank, files, batches, models)", n)})
 				continue
 			}
 			ops[op] = true

@@ -40,7 +40,8 @@ func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Resp
 
 // rawPaths are the default paths of the operations a RawCall may leave Path empty for.
 var rawPaths = map[provider.Op]string{
-	provider.OpImages: "/images/generations", provider.OpImageEdits: "/images/edits", provider.OpSpeech: "/audio/speech",
+	provider.OpImages: "/images/generations", provider.OpImageEdits: "/images/edits", provider.OpImageVariation: "/images/variations",
+	provider.OpSpeech:         "/audio/speech",
 	provider.OpTranscriptions: "/audio/transcriptions", provider.OpTranslations: "/audio/translations",
 	provider.OpModerations: "/moderations", provider.OpRerank: "/rerank", provider.OpFiles: "/files",
 	provider.OpBatches: "/batches",
