@@ -28,7 +28,7 @@ var endpointNames = map[string]provider.Op{
 	"chat": provider.OpChat, "completions": provider.OpCompletions, "embeddings": provider.OpEmbeddings,
 	"responses": provider.OpResponses, "images": provider.OpImages, "image_edits": provider.OpImageEdits,
 	"image_variations": provider.OpImageVariation,
-	"speech": provider.OpSpeech, "transcriptions": provider.OpTranscriptions, "translations": provider.OpTranslations,
+	"speech":           provider.OpSpeech, "transcriptions": provider.OpTranscriptions, "translations": provider.OpTranslations,
 	"moderations": provider.OpModerations, "rerank": provider.OpRerank, "files": provider.OpFiles,
 	"batches": provider.OpBatches, "models": provider.OpModel,
 }
