@@ -85,6 +85,7 @@ func TestSurfaceImagesModerationsRerank(t *testing.T) {
 	if err != nil || len(edit.Data) != 1 {
 		t.Fatalf("edit: %v %v", edit, err)
 	}
+	//lint:ignore SA1019 the SDK marks variations deprecated; the endpoint is still OpenAI's and the gateway serves it
 	variation, err := c.Images.NewVariation(ctx, openai.ImageNewVariationParams{Model: "up/mock-image", N: param.NewOpt[int64](2),
 		Image: openai.File(bytes.NewReader(raw), "weir.png", "image/png")})
 	if err != nil || len(variation.Data) != 2 {
