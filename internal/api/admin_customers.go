@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -48,132 +49,25 @@ func timeOut(t time.Time) *time.Time {
 	return &t
 }
 
-func (a *admin) customer(id string) (store.Customer, bool) {
-	for _, c := range a.gov().Customers() {
-		if c.ID == id {
-			return c, true
-		}
+func (a *admin) customer(id string) (store.Customer, bool) { return a.customers().get(id) }
+
+func (a *admin) customers() *entityAPI[store.Customer, wireCustomer] {
+	return &entityAPI[store.Customer, wireCustomer]{
+		kind: "customer", path: "/api/customers",
+		all: func() []store.Customer { return a.gov().Customers() },
+		id:  func(c store.Customer) string { return c.ID },
+		wid: func(w *wireCustomer) *string { return &w.ID },
+		out: customerOut,
+		in:  (*wireCustomer).toStore,
+		put: func(ctx context.Context, c store.Customer) error { return a.gov().PutCustomer(ctx, c) },
+		del: func(ctx context.Context, id string) error { return a.gov().DeleteCustomer(ctx, id) },
+		carry: func(old store.Customer, c *store.Customer) {
+			c.Source, c.CreatedAt = old.Source, old.CreatedAt
+		},
+		able: func(c *store.Customer, disabled bool) { c.Disabled = disabled },
 	}
-	return store.Customer{}, false
 }
 
 func (a *admin) mountCustomers(h func(string, func(http.ResponseWriter, *http.Request))) {
-	h("GET /api/customers", func(w http.ResponseWriter, r *http.Request) {
-		cs := a.gov().Customers()
-		out := make([]wireCustomer, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, customerOut(c))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
-	})
-	h("GET /api/customers/{id}", func(w http.ResponseWriter, r *http.Request) {
-		c, ok := a.customer(r.PathValue("id"))
-		if !ok {
-			writeOpenAIError(w, adminNotFound("customer", r.PathValue("id")))
-			return
-		}
-		writeJSON(w, http.StatusOK, customerOut(c))
-	})
-	h("POST /api/customers", func(w http.ResponseWriter, r *http.Request) {
-		var in wireCustomer
-		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		a.putCustomer(w, r, in, true)
-	})
-	h("PUT /api/customers/{id}", func(w http.ResponseWriter, r *http.Request) {
-		var in wireCustomer
-		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		if err := idFromPath(r, &in.ID); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		a.putCustomer(w, r, in, false)
-	})
-	h("PATCH /api/customers/{id}", func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		cur, ok := a.customer(r.PathValue("id"))
-		if !ok {
-			writeOpenAIError(w, adminNotFound("customer", r.PathValue("id")))
-			return
-		}
-		var in wireCustomer
-		if err := patchJSON(customerOut(cur), r, &in); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		if err := idFromPath(r, &in.ID); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		a.putCustomerLocked(w, r, in, false)
-	})
-	h("DELETE /api/customers/{id}", func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if _, ok := a.customer(r.PathValue("id")); !ok {
-			writeOpenAIError(w, adminNotFound("customer", r.PathValue("id")))
-			return
-		}
-		if err := a.gov().DeleteCustomer(r.Context(), r.PathValue("id")); err != nil {
-			a.writeError(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	for _, act := range []struct {
-		path     string
-		disabled bool
-	}{{"disable", true}, {"enable", false}} {
-		h("POST /api/customers/{id}/"+act.path, func(w http.ResponseWriter, r *http.Request) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			c, ok := a.customer(r.PathValue("id"))
-			if !ok {
-				writeOpenAIError(w, adminNotFound("customer", r.PathValue("id")))
-				return
-			}
-			c.Disabled = act.disabled
-			if err := a.gov().PutCustomer(r.Context(), c); err != nil {
-				a.writeError(w, err)
-				return
-			}
-			c, _ = a.customer(c.ID)
-			writeJSON(w, http.StatusOK, customerOut(c))
-		})
-	}
-}
-
-func (a *admin) putCustomer(w http.ResponseWriter, r *http.Request, in wireCustomer, create bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.putCustomerLocked(w, r, in, create)
-}
-
-func (a *admin) putCustomerLocked(w http.ResponseWriter, r *http.Request, in wireCustomer, create bool) {
-	c, gerr := in.toStore()
-	if gerr != nil {
-		writeOpenAIError(w, gerr)
-		return
-	}
-	old, exists := a.customer(c.ID)
-	if create && exists {
-		writeOpenAIError(w, adminConflict("customer %q already exists (PUT /api/customers/%s replaces it)", c.ID, c.ID))
-		return
-	}
-	status := http.StatusCreated
-	if exists {
-		c.Source, c.CreatedAt, status = old.Source, old.CreatedAt, http.StatusOK
-	}
-	if err := a.gov().PutCustomer(r.Context(), c); err != nil {
-		a.writeError(w, err)
-		return
-	}
-	c, _ = a.customer(c.ID)
-	writeJSON(w, status, customerOut(c))
+	mountEntity(a, h, *a.customers())
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -55,124 +56,27 @@ func (a *admin) team(id string) (store.Team, bool) {
 	return store.Team{}, false
 }
 
-func (a *admin) mountTeams(h func(string, func(http.ResponseWriter, *http.Request))) {
-	h("GET /api/teams", func(w http.ResponseWriter, r *http.Request) {
-		cust := r.URL.Query().Get("customer")
-		ts := a.gov().Teams()
-		out := make([]wireTeam, 0, len(ts))
-		for _, t := range ts {
-			if cust == "" || t.CustomerID == cust {
-				out = append(out, teamOut(t))
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
-	})
-	h("GET /api/teams/{id}", func(w http.ResponseWriter, r *http.Request) {
-		t, ok := a.team(r.PathValue("id"))
-		if !ok {
-			writeOpenAIError(w, adminNotFound("team", r.PathValue("id")))
-			return
-		}
-		writeJSON(w, http.StatusOK, teamOut(t))
-	})
-	h("POST /api/teams", func(w http.ResponseWriter, r *http.Request) {
-		var in wireTeam
-		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		a.putTeamLocked(w, r, in, true)
-	})
-	h("PUT /api/teams/{id}", func(w http.ResponseWriter, r *http.Request) {
-		var in wireTeam
-		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		if err := idFromPath(r, &in.ID); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		a.putTeamLocked(w, r, in, false)
-	})
-	h("PATCH /api/teams/{id}", func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		cur, ok := a.team(r.PathValue("id"))
-		if !ok {
-			writeOpenAIError(w, adminNotFound("team", r.PathValue("id")))
-			return
-		}
-		var in wireTeam
-		if err := patchJSON(teamOut(cur), r, &in); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		if err := idFromPath(r, &in.ID); err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		a.putTeamLocked(w, r, in, false)
-	})
-	h("DELETE /api/teams/{id}", func(w http.ResponseWriter, r *http.Request) {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		if _, ok := a.team(r.PathValue("id")); !ok {
-			writeOpenAIError(w, adminNotFound("team", r.PathValue("id")))
-			return
-		}
-		if err := a.gov().DeleteTeam(r.Context(), r.PathValue("id")); err != nil {
-			a.writeError(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	for _, act := range []struct {
-		path     string
-		disabled bool
-	}{{"disable", true}, {"enable", false}} {
-		h("POST /api/teams/{id}/"+act.path, func(w http.ResponseWriter, r *http.Request) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			t, ok := a.team(r.PathValue("id"))
-			if !ok {
-				writeOpenAIError(w, adminNotFound("team", r.PathValue("id")))
-				return
-			}
-			t.Disabled = act.disabled
-			if err := a.gov().PutTeam(r.Context(), t); err != nil {
-				a.writeError(w, err)
-				return
-			}
-			t, _ = a.team(t.ID)
-			writeJSON(w, http.StatusOK, teamOut(t))
-		})
+func (a *admin) teams() *entityAPI[store.Team, wireTeam] {
+	return &entityAPI[store.Team, wireTeam]{
+		kind: "team", path: "/api/teams",
+		all: func() []store.Team { return a.gov().Teams() },
+		keep: func(r *http.Request, t store.Team) bool {
+			cust := r.URL.Query().Get("customer")
+			return cust == "" || t.CustomerID == cust
+		},
+		id:  func(t store.Team) string { return t.ID },
+		wid: func(w *wireTeam) *string { return &w.ID },
+		out: teamOut,
+		in:  a.teamIn,
+		put: func(ctx context.Context, t store.Team) error { return a.gov().PutTeam(ctx, t) },
+		del: func(ctx context.Context, id string) error { return a.gov().DeleteTeam(ctx, id) },
+		carry: func(old store.Team, t *store.Team) {
+			t.Source, t.CreatedAt = old.Source, old.CreatedAt
+		},
+		able: func(t *store.Team, disabled bool) { t.Disabled = disabled },
 	}
 }
 
-func (a *admin) putTeamLocked(w http.ResponseWriter, r *http.Request, in wireTeam, create bool) {
-	t, gerr := a.teamIn(&in)
-	if gerr != nil {
-		writeOpenAIError(w, gerr)
-		return
-	}
-	old, exists := a.team(t.ID)
-	if create && exists {
-		writeOpenAIError(w, adminConflict("team %q already exists (PUT /api/teams/%s replaces it)", t.ID, t.ID))
-		return
-	}
-	status := http.StatusCreated
-	if exists {
-		t.Source, t.CreatedAt, status = old.Source, old.CreatedAt, http.StatusOK
-	}
-	if err := a.gov().PutTeam(r.Context(), t); err != nil {
-		a.writeError(w, err)
-		return
-	}
-	t, _ = a.team(t.ID)
-	writeJSON(w, status, teamOut(t))
+func (a *admin) mountTeams(h func(string, func(http.ResponseWriter, *http.Request))) {
+	mountEntity(a, h, *a.teams())
 }

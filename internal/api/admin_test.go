@@ -321,3 +321,40 @@ func TestPicoUSD(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminCustomersAndTeamsCRUD drives the shared entity routes: list filter, PATCH keeps what it does not
+// name, PUT replaces but keeps the creation time, a path/body id mismatch is refused, unknown ids are 404.
+func TestAdminCustomersAndTeamsCRUD(t *testing.T) {
+	f := newAdminFixture(t, "", nil)
+	mustCode := func(want int, method, path, body string) map[string]any {
+		t.Helper()
+		code, m, raw := f.do(method, path, "", body)
+		if code != want {
+			t.Fatalf("%s %s: %d, want %d: %s", method, path, code, want, raw)
+		}
+		return m
+	}
+	created := mustCode(201, "POST", "/api/customers", `{"id":"acme","name":"Acme","budget":{"max_usd":100,"reset":"1M"}}`)["created_at"]
+	mustCode(201, "POST", "/api/customers", `{"id":"initech"}`)
+	mustCode(201, "POST", "/api/teams", `{"id":"platform","customer":"acme"}`)
+	mustCode(201, "POST", "/api/teams", `{"id":"tps","customer":"initech"}`)
+	if m := mustCode(200, "GET", "/api/teams?customer=acme", ""); len(m["data"].([]any)) != 1 {
+		t.Fatalf("filtered list: %v", m)
+	}
+	m := mustCode(200, "PATCH", "/api/customers/acme", `{"name":"Acme Corp"}`)
+	if m["name"] != "Acme Corp" || m["budget"] == nil || m["created_at"] != created {
+		t.Fatalf("PATCH: %v", m)
+	}
+	m = mustCode(200, "PUT", "/api/customers/acme", `{"name":"Acme"}`)
+	if m["budget"] != nil || m["created_at"] != created {
+		t.Fatalf("PUT replaces but keeps created_at: %v", m)
+	}
+	mustCode(400, "PUT", "/api/teams/platform", `{"id":"other"}`)
+	mustCode(404, "PATCH", "/api/teams/ghost", `{"name":"x"}`)
+	mustCode(404, "POST", "/api/customers/ghost/disable", "")
+	if m := mustCode(200, "POST", "/api/customers/initech/disable", ""); m["disabled"] != true {
+		t.Fatalf("disable: %v", m)
+	}
+	mustCode(204, "DELETE", "/api/teams/tps", "")
+	mustCode(404, "GET", "/api/teams/tps", "")
+}
