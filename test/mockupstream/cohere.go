@@ -2,7 +2,6 @@ package mockupstream
 
 import (
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -150,39 +149,7 @@ func convertEmbeddings(vecs [][]float32, typ string) any {
 // which is deterministic and ranks obviously relevant documents first.
 func (s *Server) cohereRerank(c *call) {
 	r := gjson.GetManyBytes(c.body, "query", "documents", "top_n", "return_documents")
-	query := strings.Fields(strings.ToLower(r[0].String()))
-	type scored struct {
-		index int
-		text  string
-		score float64
-	}
-	var docs []scored
-	r[1].ForEach(func(_, d gjson.Result) bool {
-		text := d.String()
-		if d.IsObject() {
-			text = d.Get("text").String()
-		}
-		words := map[string]bool{}
-		for _, w := range strings.Fields(strings.ToLower(text)) {
-			words[w] = true
-		}
-		hit := 0
-		for _, q := range query {
-			if words[q] {
-				hit++
-			}
-		}
-		score := 0.01
-		if len(query) > 0 {
-			score += 0.98 * float64(hit) / float64(len(query))
-		}
-		docs = append(docs, scored{len(docs), text, score})
-		return true
-	})
-	sort.SliceStable(docs, func(i, j int) bool { return docs[i].score > docs[j].score })
-	if n := int(r[2].Int()); n > 0 && n < len(docs) {
-		docs = docs[:n]
-	}
+	docs := rankDocuments(r[0].String(), r[1], int(r[2].Int()))
 	results := make([]any, len(docs))
 	for i, d := range docs {
 		res := obj{"index": d.index, "relevance_score": d.score}
