@@ -205,20 +205,9 @@ func unreserved(c byte) bool {
 
 // unused rejects the fields this type does not read.
 func unused(cfg config.Provider) config.Problems {
-	var ps config.Problems
-	for _, f := range []struct {
-		path, msg string
-		set       bool
-	}{
-		{"keys", "not used by type bedrock (set access_key_id and secret_access_key, or use the AWS default chain)", len(cfg.Keys) > 0},
-		{"project", "not used by type bedrock", cfg.Project != ""},
-		{"credentials_file", "not used by type bedrock (the AWS default chain reads AWS_SHARED_CREDENTIALS_FILE)", cfg.CredentialsFile != ""},
-		{"api_version", "not used by type bedrock", cfg.APIVersion != ""},
-		{"deployments", "not used by type bedrock", len(cfg.Deployments) > 0},
-	} {
-		if f.set {
-			ps = append(ps, config.Problem{Path: f.path, Msg: f.msg})
-		}
-	}
-	return ps
+	const not = "not used by type bedrock"
+	ps := provider.Unused(cfg, not+" (set access_key_id and secret_access_key, or use the AWS default chain)", "keys")
+	ps = append(ps, provider.Unused(cfg, not, "project")...)
+	ps = append(ps, provider.Unused(cfg, not+" (the AWS default chain reads AWS_SHARED_CREDENTIALS_FILE)", "credentials_file")...)
+	return append(ps, provider.Unused(cfg, not, "api_version", "deployments")...)
 }

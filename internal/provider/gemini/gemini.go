@@ -188,24 +188,8 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 	return ids, nil
 }
 
-// unused rejects the cloud and Azure fields this type does not read.
+// unused rejects the fields this type does not read.
 func unused(cfg config.Provider) config.Problems {
-	var ps config.Problems
-	for _, f := range []struct {
-		path string
-		set  bool
-	}{
-		{"region", cfg.Region != ""},
-		{"project", cfg.Project != ""},
-		{"credentials_file", cfg.CredentialsFile != ""},
-		{"access_key_id", cfg.AccessKeyID != ""},
-		{"secret_access_key", cfg.SecretAccessKey != ""},
-		{"session_token", cfg.SessionToken != ""},
-		{"deployments", len(cfg.Deployments) > 0},
-	} {
-		if f.set {
-			ps = append(ps, config.Problem{Path: f.path, Msg: "not used by type gemini (use type vertex for Vertex AI)"})
-		}
-	}
-	return ps
+	return provider.Unused(cfg, "not used by type gemini (use type vertex for Vertex AI)",
+		"region", "project", "credentials_file", "access_key_id", "secret_access_key", "session_token", "deployments")
 }

@@ -323,19 +323,6 @@ func anthropicBody(b []byte, dropModel bool) ([]byte, error) {
 
 // unused rejects the fields this type does not read.
 func unused(cfg config.Provider) config.Problems {
-	var ps config.Problems
-	for _, f := range []struct {
-		path string
-		set  bool
-	}{
-		{"access_key_id", cfg.AccessKeyID != ""},
-		{"secret_access_key", cfg.SecretAccessKey != ""},
-		{"session_token", cfg.SessionToken != ""},
-		{"deployments", len(cfg.Deployments) > 0},
-	} {
-		if f.set {
-			ps = append(ps, config.Problem{Path: f.path, Msg: "not used by type vertex"})
-		}
-	}
-	return ps
+	return provider.Unused(cfg, "not used by type vertex",
+		"access_key_id", "secret_access_key", "session_token", "deployments")
 }
