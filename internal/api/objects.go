@@ -65,13 +65,6 @@ func (s *Server) mountMessageBatches(prefix string) {
 	s.handle(RouteInference, "DELETE "+prefix+"/messages/batches/{id}", s.objectCall(o, http.MethodDelete, ""))
 }
 
-func ownerOf(p *governance.Principal) string {
-	if p == nil {
-		return ""
-	}
-	return p.ID()
-}
-
 func noStore() *gateway.Error {
 	return &gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "no_store",
 		Message: "files and batches need the gateway's store, which is not open"}
@@ -113,7 +106,7 @@ func (s *Server) objectCreate(o objectAPI) http.Handler {
 			if fileID == "" {
 				return gateway.Outcome{}, badRequest("missing_input_file_id", `"input_file_id" is required: upload the requests with POST /v1/files (purpose "batch") first`)
 			}
-			rec, err := objs.Get(ctx, affinity.KindFile, fileID, ownerOf(p))
+			rec, err := objs.Get(ctx, affinity.KindFile, fileID, gateway.OwnerOf(p))
 			if err != nil {
 				return gateway.Outcome{}, objectNotFound(affinity.KindFile, fileID)
 			}
@@ -125,7 +118,7 @@ func (s *Server) objectCreate(o objectAPI) http.Handler {
 			}
 			raw.Body, raw.Pin = body, pin
 		}
-		owner := ownerOf(p)
+		owner := gateway.OwnerOf(p)
 		raw.OnAnswer = func(up *gateway.Upstream, key *provider.Key, answer []byte) {
 			id := gjson.GetBytes(answer, "id").Str
 			if id == "" {
@@ -190,7 +183,7 @@ func (s *Server) objectList(o objectAPI) http.Handler {
 		if limit <= 0 || limit > 1000 {
 			limit = 20
 		}
-		recs, more, err := objs.List(ctx, o.kind, ownerOf(p), after, limit)
+		recs, more, err := objs.List(ctx, o.kind, gateway.OwnerOf(p), after, limit)
 		if errors.Is(err, affinity.ErrNotFound) {
 			return gateway.Outcome{}, objectNotFound(o.kind, after)
 		}
@@ -228,7 +221,7 @@ func (s *Server) objectCall(o objectAPI, method, suffix string) http.Handler {
 			return gateway.Outcome{}, gerr
 		}
 		id := r.PathValue("id")
-		owner := ownerOf(p)
+		owner := gateway.OwnerOf(p)
 		rec, err := objs.Get(ctx, o.kind, id, owner)
 		if err != nil {
 			return gateway.Outcome{}, objectNotFound(o.kind, id)

@@ -22,7 +22,7 @@ import (
 func (s *Server) storedResponses(action string) http.Handler {
 	return s.governed(writeOpenAIError, func(ctx context.Context, r *http.Request, _ *gateway.Exchange, p *governance.Principal,
 		f *finished, w *sink) (gateway.Outcome, error) {
-		keyID := ownerOf(p)
+		keyID := gateway.OwnerOf(p)
 		id := r.PathValue("id")
 		store := s.eng.Conversations()
 		var st conversation.Stored

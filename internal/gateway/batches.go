@@ -41,19 +41,9 @@ func (e *Engine) SettleBatch(ctx context.Context, rec affinity.Record, object []
 	if objs == nil || rec.Settled || !BatchFinished(rec.Kind, object) {
 		return nil
 	}
-	up := e.upstreams[rec.Provider]
-	if up == nil {
-		return fmt.Errorf("batch %s: provider %s is no longer configured", rec.ID, rec.Provider)
-	}
-	rs, ok := up.Provider.(provider.RawSender)
-	if !ok {
-		return fmt.Errorf("batch %s: provider %s cannot fetch results", rec.ID, rec.Provider)
-	}
-	var key *provider.Key
-	if rec.KeyID != "" {
-		if key = up.Keys.ByID(rec.KeyID); key == nil {
-			return fmt.Errorf("batch %s: the key that created it is no longer configured", rec.ID)
-		}
+	rs, key, err := e.batchAccount(rec)
+	if err != nil {
+		return err
 	}
 	usage, err := e.batchUsage(ctx, rs, key, rec, object)
 	if err != nil {
@@ -169,22 +159,13 @@ func (e *Engine) pollBatches(ctx context.Context, kind affinity.Kind) {
 
 // fetchBatch asks the batch's provider for its current state.
 func (e *Engine) fetchBatch(ctx context.Context, rec affinity.Record) ([]byte, error) {
-	up := e.upstreams[rec.Provider]
-	if up == nil {
-		return nil, fmt.Errorf("provider %s is no longer configured", rec.Provider)
+	rs, key, err := e.batchAccount(rec)
+	if err != nil {
+		return nil, err
 	}
-	rs, ok := up.Provider.(provider.RawSender)
-	if !ok {
-		return nil, fmt.Errorf("provider %s cannot be asked", rec.Provider)
-	}
-	call := provider.RawCall{Op: provider.OpBatches, Method: http.MethodGet, Path: "/batches/" + rec.ID}
+	call := provider.RawCall{Op: provider.OpBatches, Method: http.MethodGet, Path: "/batches/" + rec.ID, Key: key}
 	if rec.Kind == affinity.KindMessageBatch {
 		call.Op, call.Path = provider.OpMessageBatches, "/v1/messages/batches/"+rec.ID
-	}
-	if rec.KeyID != "" {
-		if call.Key = up.Keys.ByID(rec.KeyID); call.Key == nil {
-			return nil, fmt.Errorf("the key that created it is no longer configured")
-		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -223,4 +204,17 @@ func (e *Engine) RememberBatchFiles(ctx context.Context, batch affinity.Record) 
 			e.log.Warn("remembering a batch's file", "batch", batch.ID, "file", id, "err", err)
 		}
 	}
+}
+
+// batchAccount is the provider (as a RawSender) and key that hold a batch.
+func (e *Engine) batchAccount(rec affinity.Record) (provider.RawSender, *provider.Key, error) {
+	up, key, gerr := e.objectAccount(rec, "batch "+rec.ID)
+	if gerr != nil {
+		return nil, nil, gerr
+	}
+	rs, ok := up.Provider.(provider.RawSender)
+	if !ok {
+		return nil, nil, fmt.Errorf("batch %s: provider %s cannot be asked about it", rec.ID, rec.Provider)
+	}
+	return rs, key, nil
 }

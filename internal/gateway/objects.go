@@ -35,8 +35,8 @@ func lookupObject(ctx context.Context, s affinity.Store, kind affinity.Kind, id,
 	return s.Get(ctx, kind, id, owner)
 }
 
-// ownerOf is the owner id of objects a principal makes: its virtual key id, "" when ungoverned.
-func ownerOf(p *governance.Principal) string {
+// OwnerOf is the owner id of objects a principal makes: its virtual key id, "" when ungoverned.
+func OwnerOf(p *governance.Principal) string {
 	if p == nil {
 		return ""
 	}

@@ -34,7 +34,7 @@ func nativeResponses(up *Upstream, dialect provider.Dialect) bool {
 // items and events.
 func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request, reqBody []byte, up *Upstream,
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	keyID := ownerOf(req.Principal)
+	keyID := OwnerOf(req.Principal)
 	prevID, history, gerr := e.history(ctx, reqBody, keyID, up)
 	if gerr != nil {
 		return gerr

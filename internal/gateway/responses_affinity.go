@@ -87,7 +87,7 @@ func (e *Engine) pinResponse(ctx context.Context, req *Request, body []byte) (*r
 	if prev.Type != gjson.String || prev.Str == "" {
 		return nil, nil
 	}
-	rec, err := lookupObject(ctx, objs, affinity.KindResponse, prev.Str, ownerOf(req.Principal))
+	rec, err := lookupObject(ctx, objs, affinity.KindResponse, prev.Str, OwnerOf(req.Principal))
 	switch {
 	case errors.Is(err, affinity.ErrNotFound):
 		return nil, nil
@@ -135,7 +135,7 @@ func (e *Engine) rememberResponse(ctx context.Context, req *Request, reqBody []b
 	if gjson.GetBytes(reqBody, "store").Type == gjson.False {
 		return
 	}
-	rec := affinity.Record{ID: id, Kind: affinity.KindResponse, Owner: ownerOf(req.Principal), Provider: up.Config.Name,
+	rec := affinity.Record{ID: id, Kind: affinity.KindResponse, Owner: OwnerOf(req.Principal), Provider: up.Config.Name,
 		Model: model, CreatedAt: time.Now()}
 	if key != nil {
 		rec.KeyID = key.ID

@@ -84,7 +84,7 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 		if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(provider.OpCountTokens) {
 			return cannotCount(up)
 		}
-		_, history, gerr := e.history(ctx, reqBody, ownerOf(req.Principal), up)
+		_, history, gerr := e.history(ctx, reqBody, OwnerOf(req.Principal), up)
 		if gerr != nil {
 			return gerr
 		}
