@@ -41,22 +41,30 @@ func (e *Engine) admit(ctx context.Context, p *governance.Principal, model strin
 // and the completion cap (max_completion_tokens, max_tokens, or a default).
 func tokenEstimate(body []byte) (prompt, maxOut int64) {
 	prompt = int64(len(body)/4 + 1)
-	maxOut = gjson.GetBytes(body, "max_completion_tokens").Int()
-	if maxOut == 0 {
-		maxOut = gjson.GetBytes(body, "max_tokens").Int()
-	}
-	if maxOut == 0 {
-		// The Responses API's name, then Gemini's and Bedrock Converse's on the provider-native routes.
-		for _, r := range gjson.GetManyBytes(body, "max_output_tokens", "generationConfig.maxOutputTokens", "inferenceConfig.maxTokens") {
-			if maxOut = r.Int(); maxOut > 0 {
-				break
-			}
+	// One pass over the top-level keys. Chat's names win over the Responses API's, then Gemini's and Bedrock
+	// Converse's (the provider-native routes).
+	var completion, tokens, other int64
+	gjson.Parse(unsafeString(body)).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "max_completion_tokens":
+			completion = v.Int()
+		case "max_tokens":
+			tokens = v.Int()
+		case "max_output_tokens":
+			other = v.Int()
+		case "generationConfig":
+			other = v.Get("maxOutputTokens").Int()
+		case "inferenceConfig":
+			other = v.Get("maxTokens").Int()
+		}
+		return true
+	})
+	for _, n := range [...]int64{completion, tokens, other} {
+		if n > 0 {
+			return prompt, n
 		}
 	}
-	if maxOut == 0 {
-		maxOut = defaultCompletionEstimate
-	}
-	return prompt, maxOut
+	return prompt, defaultCompletionEstimate
 }
 
 // denialError is a governance refusal as the caller's error.
