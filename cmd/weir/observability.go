@@ -31,8 +31,8 @@ func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 	m := telemetry.NewMetrics(cfg.Telemetry.Metrics)
 	m.SetPoolStats(func() map[string]telemetry.PoolStats {
 		out := map[string]telemetry.PoolStats{}
-		for name, st := range eng.Pools() {
-			out[name] = telemetry.PoolStats{Queued: st.Queued, InFlight: st.InFlight, Dropped: st.Dropped}
+		for name, st := range eng.Stats() {
+			out[name] = telemetry.PoolStats{Queued: st.Pool.Queued, InFlight: st.Pool.InFlight, Dropped: st.Pool.Dropped}
 		}
 		return out
 	})

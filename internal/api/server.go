@@ -121,7 +121,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) pools(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.eng.PoolStats())
+	writeJSON(w, http.StatusOK, s.eng.Stats())
 }
 
 func (s *Server) models(w http.ResponseWriter, _ *http.Request) {

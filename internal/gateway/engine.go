@@ -121,20 +121,23 @@ func (e *Engine) Start(ctx context.Context) { go e.models.run(ctx) }
 // Upstream returns the named provider, or nil.
 func (e *Engine) Upstream(name string) *Upstream { return e.upstreams[name] }
 
-// PoolStats reports every provider's worker pool, for /debug/pools.
-func (e *Engine) PoolStats() map[string]any {
-	out := make(map[string]any, len(e.names))
+// ProviderStats is one provider's worker pool and the traffic it has served, for /debug/pools and metrics.
+type ProviderStats struct {
+	Pool  dispatch.Stats   `json:"pool"`
+	Usage map[string]int64 `json:"usage"`
+}
+
+// Stats reports every provider's worker pool and traffic counters.
+func (e *Engine) Stats() map[string]ProviderStats {
+	out := make(map[string]ProviderStats, len(e.names))
 	for _, n := range e.names {
 		u := e.upstreams[n]
-		out[n] = map[string]any{
-			"pool": u.Pool.Stats(),
-			"usage": map[string]int64{
-				"requests":          u.usage.requests.Load(),
-				"errors":            u.usage.errors.Load(),
-				"prompt_tokens":     u.usage.prompt.Load(),
-				"completion_tokens": u.usage.completion.Load(),
-			},
-		}
+		out[n] = ProviderStats{Pool: u.Pool.Stats(), Usage: map[string]int64{
+			"requests":          u.usage.requests.Load(),
+			"errors":            u.usage.errors.Load(),
+			"prompt_tokens":     u.usage.prompt.Load(),
+			"completion_tokens": u.usage.completion.Load(),
+		}}
 	}
 	return out
 }
@@ -151,13 +154,4 @@ type Request struct {
 	Raw *RawRequest
 
 	pin *responsePin // the account of a passed-through previous response, found when planning
-}
-
-// Pools returns each provider's worker-pool counters.
-func (e *Engine) Pools() map[string]dispatch.Stats {
-	out := make(map[string]dispatch.Stats, len(e.names))
-	for _, n := range e.names {
-		out[n] = e.upstreams[n].Pool.Stats()
-	}
-	return out
 }

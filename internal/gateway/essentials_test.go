@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/weir-gateway/weir/internal/jsonstr"
 )
 
 func TestParseEssentials(t *testing.T) {
@@ -104,7 +106,7 @@ func FuzzRequestBody(f *testing.F) {
 		if e.model.Index > 0 && e2.model.String() != model && json.Valid([]byte(`"`+model+`"`)) {
 			// only comparable when the model survives a JSON round trip unchanged (valid UTF-8)
 			var back string
-			_ = json.Unmarshal(appendJSONString(nil, model), &back)
+			_ = json.Unmarshal(jsonstr.Append(nil, model), &back)
 			if back == model {
 				t.Fatalf("model %q became %q", model, e2.model.String())
 			}

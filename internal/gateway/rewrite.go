@@ -1,9 +1,9 @@
 package gateway
 
 import (
-	"unicode/utf8"
-
 	"github.com/tidwall/sjson"
+
+	"github.com/weir-gateway/weir/internal/jsonstr"
 )
 
 // rewriteModel appends to dst the body with its "model" value replaced by model. Every other byte is kept, so
@@ -15,7 +15,7 @@ func rewriteModel(dst, body []byte, e *essentials, model string) []byte {
 		return append(dst, body...)
 	}
 	dst = append(dst, body[:start]...)
-	dst = appendJSONString(dst, model)
+	dst = jsonstr.Append(dst, model)
 	return append(dst, body[end:]...)
 }
 
@@ -42,43 +42,4 @@ func askForUsage(body []byte, e *essentials) []byte {
 	out = append(out, body[:i+1]...)
 	out = append(out, streamOptionsUsage...)
 	return append(out, body[i+1:]...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/weir-gateway/weir/internal/jsonstr"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 )
@@ -35,7 +36,7 @@ func (ir *idleReader) stop() { ir.timer.Stop() }
 // writeStreamError ends a broken stream with an error event the caller's SDK raises, instead of a hang or a
 // silent truncation.
 func writeStreamError(w relay.Sink, d provider.Dialect, cause error) {
-	msg := appendJSONString(nil, "the upstream stream ended abnormally: "+cause.Error())
+	msg := jsonstr.Append(nil, "the upstream stream ended abnormally: "+cause.Error())
 	var b []byte
 	if d == provider.Anthropic {
 		b = append([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"), msg...)

@@ -3,8 +3,8 @@
 // The hub is OpenAI chat completions (schema.ChatRequest and friends): a request from an Anthropic caller is
 // decoded into the hub and then encoded for whichever provider serves it, so every pair needs one decoder and one
 // encoder per dialect instead of a translator per pair. Streams follow the same shape: an upstream parser turns
-// provider events into small hub events (event.go) and a caller sink renders them as OpenAI chunks or Anthropic
-// SSE events.
+// provider events into small hub events (`event` in stream.go) and a caller sink renders them as OpenAI chunks
+// or Anthropic SSE events.
 //
 // Files are named <from>_<to>_<kind>.go in the direction data flows, e.g. openai_anthropic_request.go encodes a
 // hub request for Anthropic and anthropic_openai_response.go decodes an Anthropic answer into the hub.
