@@ -30,6 +30,7 @@ type Store interface {
 	Meta() MetaStore
 	// Ping checks the connection (readiness).
 	Ping(ctx context.Context) error
+	// Close releases what the store opened: nothing when it was given a database others share.
 	Close() error
 }
 
