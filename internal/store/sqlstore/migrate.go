@@ -65,13 +65,14 @@ var migrations = [][]string{
 // migrate brings the schema to the latest version, recording each in schema_migrations, under the store's
 // migration lock so gateways starting together apply each version once.
 func migrate(ctx context.Context, db *sqldb.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version BIGINT PRIMARY KEY,
-		applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("schema_migrations: %w", err)
-	}
 	return db.Migrate(ctx, sqldb.LockStore, func(tx *sql.Tx) error {
 		c := conn{tx: tx}
+		// Under the lock too: concurrent CREATE … IF NOT EXISTS collide in PostgreSQL's catalog.
+		if _, err := c.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version BIGINT PRIMARY KEY,
+			applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("schema_migrations: %w", err)
+		}
 		applied := map[int64]bool{}
 		if err := c.Query(ctx, `SELECT version FROM schema_migrations`, nil, func(scan func(...any) error) error {
 			var v int64
