@@ -2,55 +2,31 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/gateway"
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 )
 
 // expiryInterval is how often stored responses and upstream-object records older than the retention are removed.
 const expiryInterval = time.Hour
 
-// openConversations opens the store of translated Responses API responses and the store of upstream objects Weir
-// passed through (which provider and key made each response, file or batch) beside the governance store and the
-// request log (the same SQLite file or the same Postgres database) and gives them to the engine. Records older
-// than responses.retention are removed now and then hourly until ctx ends. The caller closes the returned
-// database.
-func openConversations(ctx context.Context, cfg *config.Config, eng *gateway.Engine, log *slog.Logger) (*sql.DB, error) {
-	gs := cfg.Governance.Store
-	dialect := requestlog.SQLite
-	var (
-		db  *sql.DB
-		err error
-	)
-	if gs.Driver == "postgres" {
-		dialect = requestlog.Postgres
-		db, err = requestlog.OpenPostgres(ctx, gs.DSN)
-	} else {
-		path := gs.DSN
-		if path == "" {
-			path = filepath.Join(cfg.Server.DataDir, "weir.db")
-		}
-		db, err = requestlog.OpenSQLite(ctx, path)
-	}
+// openConversations creates, in db beside the governance store and the request log, the store of translated
+// Responses API responses and the store of upstream objects Weir passed through (which provider and key made each
+// response, file or batch), and gives them to the engine. Records older than responses.retention are removed now
+// and then hourly until ctx ends.
+func openConversations(ctx context.Context, cfg *config.Config, eng *gateway.Engine, db *sqldb.DB, log *slog.Logger) error {
+	st, err := conversation.NewSQLStore(ctx, db)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	st, err := conversation.NewSQLStore(ctx, db, dialect)
+	objs, err := affinity.NewSQLStore(ctx, db)
 	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	objs, err := affinity.NewSQLStore(ctx, db, dialect)
-	if err != nil {
-		db.Close()
-		return nil, err
+		return err
 	}
 	retention := cfg.Responses.RetentionOrDefault()
 	expire := func() {
@@ -87,5 +63,5 @@ func openConversations(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 	}()
 	eng.SetConversations(st)
 	eng.SetObjects(objs)
-	return db, nil
+	return nil
 }

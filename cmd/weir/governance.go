@@ -12,26 +12,28 @@ import (
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/pricing"
 	"github.com/weir-gateway/weir/internal/secret"
+	"github.com/weir-gateway/weir/internal/sqldb"
 	"github.com/weir-gateway/weir/internal/store"
-	"github.com/weir-gateway/weir/internal/store/storeopen"
+	"github.com/weir-gateway/weir/internal/store/sqlstore"
 )
 
-// persistence is the store and the governance service built on it.
+// persistence is the database, the store in it and the governance service built on it.
 type persistence struct {
+	db     *sqldb.DB
 	store  store.Store
 	gov    *governance.Service
 	cipher *secret.Cipher
 }
 
-// openPersistence opens the store (SQLite in the data dir by default), checks the encryption key against it,
-// loads prices, seeds the config's customers, teams and keys, and starts background spend flushing.
-func openPersistence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*persistence, error) {
+// openPersistence migrates the store in db (see openDatabase), checks the encryption key against it, loads
+// prices, seeds the config's customers, teams and keys, and starts background spend flushing.
+func openPersistence(ctx context.Context, cfg *config.Config, db *sqldb.DB, log *slog.Logger) (*persistence, error) {
 	gc := cfg.Governance
-	st, err := storeopen.Open(ctx, gc.Store.Driver, gc.Store.DSN, cfg.Server.DataDir)
+	st, err := sqlstore.New(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
-	p := &persistence{store: st}
+	p := &persistence{db: db, store: st}
 	p.cipher, err = secret.Load(os.Getenv("WEIR_ENCRYPTION_KEY_FILE"))
 	if err != nil {
 		st.Close()
@@ -72,7 +74,7 @@ func openPersistence(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 	return p, nil
 }
 
-// close flushes spend and counters, then closes the store.
+// close flushes spend and counters, then closes the store (the database stays open for its owner to close).
 func (p *persistence) close(log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/secret"
-	"github.com/weir-gateway/weir/internal/store/storeopen"
+	"github.com/weir-gateway/weir/internal/store/sqlstore"
 )
 
 // envNewKey holds the new base64 encryption key for `weir keys rotate-encryption`.
@@ -83,12 +83,15 @@ func rotateEncryption(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	gc := cfg.Governance
-	st, err := storeopen.Open(ctx, gc.Store.Driver, gc.Store.DSN, cfg.Server.DataDir)
+	db, err := openDatabase(ctx, cfg)
 	if err != nil {
 		return fail("opening the store: %v", err)
 	}
-	defer st.Close()
+	defer db.Close()
+	st, err := sqlstore.New(ctx, db)
+	if err != nil {
+		return fail("opening the store: %v", err)
+	}
 	n, err := secret.Rotate(ctx, st, oldC, newC)
 	if err != nil {
 		if errors.Is(err, secret.ErrKeyMismatch) {

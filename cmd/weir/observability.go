@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/api"
@@ -18,14 +16,11 @@ import (
 type observability struct {
 	api           api.Observability
 	logSink       *requestlog.SQLSink
-	logDB         *sql.DB
-	convDB        *sql.DB // stored Responses API responses
 	traceShutdown func(context.Context) error
 }
 
 // openObservability sets up metrics (always), tracing (when configured) and the request log (unless
-// client.enable_logging is false). The request log lives beside the governance store: the same SQLite file or
-// the same Postgres database.
+// client.enable_logging is false). The request log lives beside the governance store, in pers.db.
 func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Engine, pers *persistence, log *slog.Logger) (*observability, error) {
 	o := &observability{}
 	m := telemetry.NewMetrics(cfg.Telemetry.Metrics)
@@ -46,32 +41,14 @@ func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 		return nil, err
 	}
 	o.traceShutdown = shutdown
-	if o.convDB, err = openConversations(ctx, cfg, eng, log); err != nil {
+	if err := openConversations(ctx, cfg, eng, pers.db, log); err != nil {
 		return nil, err
 	}
 	if !cfg.Client.LoggingEnabled() {
 		return o, nil
 	}
-	gs := cfg.Governance.Store
-	dialect := requestlog.SQLite
-	if gs.Driver == "postgres" {
-		dialect = requestlog.Postgres
-		o.logDB, err = requestlog.OpenPostgres(ctx, gs.DSN)
-	} else {
-		path := gs.DSN
-		if path == "" {
-			path = filepath.Join(cfg.Server.DataDir, "weir.db")
-		}
-		o.logDB, err = requestlog.OpenSQLite(ctx, path)
-	}
+	o.logSink, err = requestlog.NewSQLSink(ctx, pers.db, requestlog.SQLOptions{})
 	if err != nil {
-		o.convDB.Close()
-		return nil, err
-	}
-	o.logSink, err = requestlog.NewSQLSink(ctx, o.logDB, dialect, requestlog.SQLOptions{})
-	if err != nil {
-		o.logDB.Close()
-		o.convDB.Close()
 		return nil, err
 	}
 	w := requestlog.NewWriter(o.logSink, requestlog.Options{Logger: log,
@@ -89,9 +66,7 @@ func (o *observability) close(log *slog.Logger) {
 		if err := o.api.Log.Close(ctx); err != nil {
 			log.Error("flushing the request log", "err", err)
 		}
-		o.logDB.Close()
 	}
-	o.convDB.Close()
 	if err := o.traceShutdown(ctx); err != nil {
 		log.Error("flushing traces", "err", err)
 	}

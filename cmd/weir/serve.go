@@ -50,7 +50,13 @@ func serve(args []string) int {
 	if *pprofAddr != "" {
 		startPprof(*pprofAddr, log)
 	}
-	pers, err := openPersistence(ctx, cfg, log)
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		log.Error("could not open the database", "err", err)
+		return 1
+	}
+	defer db.Close() // deferred first, so closed last: after everything using it
+	pers, err := openPersistence(ctx, cfg, db, log)
 	if err != nil {
 		log.Error("could not start governance", "err", err)
 		return 1

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 )
 
 // SQLStore keeps records in the table upstream_objects of a SQLite or PostgreSQL database.
 type SQLStore struct {
-	db *sql.DB
-	d  requestlog.Dialect
+	db *sqldb.DB
 }
 
 var (
@@ -23,8 +22,8 @@ var (
 
 // NewSQLStore creates the table and its indexes if missing (idempotent; safe for several gateways starting
 // together on PostgreSQL) and returns the store. The caller owns db.
-func NewSQLStore(ctx context.Context, db *sql.DB, d requestlog.Dialect) (*SQLStore, error) {
-	s := &SQLStore{db: db, d: d}
+func NewSQLStore(ctx context.Context, db *sqldb.DB) (*SQLStore, error) {
+	s := &SQLStore{db: db}
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS upstream_objects (
 			kind TEXT NOT NULL,
@@ -41,14 +40,14 @@ func NewSQLStore(ctx context.Context, db *sql.DB, d requestlog.Dialect) (*SQLSto
 		`CREATE INDEX IF NOT EXISTS upstream_objects_unsettled ON upstream_objects (kind, settled, created_at)`,
 		`CREATE INDEX IF NOT EXISTS upstream_objects_created ON upstream_objects (created_at)`,
 	}
-	if err := requestlog.CreateTables(ctx, db, d, 7283429914, stmts); err != nil {
+	if err := db.CreateTables(ctx, sqldb.LockAffinity, stmts...); err != nil {
 		return nil, fmt.Errorf("affinity: create table: %w", err)
 	}
 	return s, nil
 }
 
 // q rewrites ? placeholders as $n for PostgreSQL.
-func (s *SQLStore) q(query string) string { return s.d.Rebind(query) }
+func (s *SQLStore) q(query string) string { return s.db.Dialect.Rebind(query) }
 
 const columns = `kind, id, owner, provider, key_id, model, created_at, object, settled`
 

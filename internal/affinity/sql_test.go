@@ -2,7 +2,6 @@ package affinity
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
+	"github.com/weir-gateway/weir/internal/sqldb/sqldbtest"
 )
 
 // backend is one database the tests run against: open returns a fresh store on it (several stores on one
@@ -31,44 +31,36 @@ func backends(t *testing.T) []backend {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "weir.db")
 	out := []backend{{name: "sqlite", open: func(t *testing.T) *SQLStore {
-		db, err := requestlog.OpenSQLite(ctx, path)
+		db, err := sqldb.OpenSQLite(ctx, path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return mustStore(t, db, requestlog.SQLite)
+		return mustStore(t, db)
 	}}}
-	dsn := os.Getenv("WEIR_TEST_POSTGRES_DSN")
-	if dsn == "" {
+	if os.Getenv(sqldbtest.EnvPostgres) == "" {
 		t.Log("WEIR_TEST_POSTGRES_DSN is not set: PostgreSQL is not tested (CI sets it; locally: eval \"$(bash .ci/postgres.sh)\")")
 		return out
 	}
-	db, err := requestlog.OpenPostgres(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS upstream_objects`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	dsn := sqldbtest.Schema(t)
 	return append(out, backend{name: "postgres", open: func(t *testing.T) *SQLStore {
-		db, err := requestlog.OpenPostgres(ctx, dsn)
+		db, err := sqldb.OpenPostgres(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return mustStore(t, db, requestlog.Postgres)
+		return mustStore(t, db)
 	}})
 }
 
-func mustStore(t *testing.T, db *sql.DB, d requestlog.Dialect) *SQLStore {
+func mustStore(t *testing.T, db *sqldb.DB) *SQLStore {
 	t.Helper()
 	ctx := context.Background()
-	s, err := NewSQLStore(ctx, db, d)
+	s, err := NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewSQLStore(ctx, db, d); err != nil { // idempotent
+	if _, err := NewSQLStore(ctx, db); err != nil { // idempotent
 		t.Fatal(err)
 	}
 	return s

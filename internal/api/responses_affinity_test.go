@@ -17,7 +17,7 @@ import (
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	_ "github.com/weir-gateway/weir/internal/provider/openai"
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 	"github.com/weir-gateway/weir/internal/store/sqlite"
 	"github.com/weir-gateway/weir/internal/telemetry"
 	"github.com/weir-gateway/weir/test/mockupstream"
@@ -58,12 +58,12 @@ func TestPassedThroughResponseRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.SetGovernance(gov)
-	db, err := requestlog.OpenSQLite(ctx, ":memory:")
+	db, err := sqldb.OpenSQLite(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	objs, err := affinity.NewSQLStore(ctx, db, requestlog.SQLite)
+	objs, err := affinity.NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

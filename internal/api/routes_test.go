@@ -16,8 +16,8 @@ import (
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	_ "github.com/weir-gateway/weir/internal/provider/mock"
-	"github.com/weir-gateway/weir/internal/requestlog"
 	"github.com/weir-gateway/weir/internal/schema"
+	"github.com/weir-gateway/weir/internal/sqldb"
 	"github.com/weir-gateway/weir/internal/store/sqlite"
 )
 
@@ -65,12 +65,12 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.SetGovernance(gov)
-	db, err := requestlog.OpenSQLite(ctx, filepath.Join(t.TempDir(), "objects.db"))
+	db, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "objects.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	objs, err := affinity.NewSQLStore(ctx, db, requestlog.SQLite)
+	objs, err := affinity.NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,21 +8,20 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 )
 
 // SQLStore keeps stored responses in the table stored_responses of a SQLite or PostgreSQL database.
 type SQLStore struct {
-	db *sql.DB
-	d  requestlog.Dialect
+	db *sqldb.DB
 }
 
 var _ Store = (*SQLStore)(nil)
 
 // NewSQLStore creates the table and its index if missing (idempotent; safe for several gateways starting
 // together on PostgreSQL) and returns the store. The caller owns db.
-func NewSQLStore(ctx context.Context, db *sql.DB, d requestlog.Dialect) (*SQLStore, error) {
-	s := &SQLStore{db: db, d: d}
+func NewSQLStore(ctx context.Context, db *sqldb.DB) (*SQLStore, error) {
+	s := &SQLStore{db: db}
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS stored_responses (
 			id TEXT PRIMARY KEY,
@@ -36,14 +35,14 @@ func NewSQLStore(ctx context.Context, db *sql.DB, d requestlog.Dialect) (*SQLSto
 			response TEXT NOT NULL DEFAULT '{}')`,
 		`CREATE INDEX IF NOT EXISTS stored_responses_created ON stored_responses (created_at)`,
 	}
-	if err := requestlog.CreateTables(ctx, db, d, 7283429913, stmts); err != nil {
+	if err := db.CreateTables(ctx, sqldb.LockConversation, stmts...); err != nil {
 		return nil, fmt.Errorf("conversation: create table: %w", err)
 	}
 	return s, nil
 }
 
 // q rewrites ? placeholders as $n for PostgreSQL.
-func (s *SQLStore) q(query string) string { return s.d.Rebind(query) }
+func (s *SQLStore) q(query string) string { return s.db.Dialect.Rebind(query) }
 
 func marshalItems(items []json.RawMessage) (string, error) {
 	if items == nil {

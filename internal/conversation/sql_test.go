@@ -2,7 +2,6 @@ package conversation
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 )
 
 // backends opens every database the tests can reach: SQLite in memory always, PostgreSQL when
@@ -19,31 +18,31 @@ func backends(t *testing.T) map[string]*SQLStore {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]*SQLStore{}
-	open := func(name string, db *sql.DB, d requestlog.Dialect) {
+	open := func(name string, db *sqldb.DB) {
 		t.Cleanup(func() { db.Close() })
-		s, err := NewSQLStore(ctx, db, d)
+		s, err := NewSQLStore(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := NewSQLStore(ctx, db, d); err != nil { // idempotent
+		if _, err := NewSQLStore(ctx, db); err != nil { // idempotent
 			t.Fatal(err)
 		}
 		out[name] = s
 	}
-	db, err := requestlog.OpenSQLite(ctx, ":memory:")
+	db, err := sqldb.OpenSQLite(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
-	open("sqlite", db, requestlog.SQLite)
+	open("sqlite", db)
 	if dsn := os.Getenv("WEIR_TEST_POSTGRES_DSN"); dsn != "" {
-		db, err := requestlog.OpenPostgres(ctx, dsn)
+		db, err := sqldb.OpenPostgres(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS stored_responses`); err != nil {
 			t.Fatal(err)
 		}
-		open("postgres", db, requestlog.Postgres)
+		open("postgres", db)
 	}
 	return out
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/provider"
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 )
 
 // chatOnly is a canned OpenAI-dialect upstream without the Responses API, so /v1/responses is translated.
@@ -43,12 +43,12 @@ func newConversationEngine(t *testing.T) (*Engine, *cannedProvider, conversation
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := requestlog.OpenSQLite(ctx, ":memory:")
+	db, err := sqldb.OpenSQLite(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	st, err := conversation.NewSQLStore(ctx, db, requestlog.SQLite)
+	st, err := conversation.NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 	_ "github.com/weir-gateway/weir/internal/provider/cohere"
 	_ "github.com/weir-gateway/weir/internal/provider/gemini"
 	_ "github.com/weir-gateway/weir/internal/provider/openai"
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
 
@@ -74,16 +74,16 @@ routing:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := requestlog.OpenSQLite(ctx, ":memory:")
+	db, err := sqldb.OpenSQLite(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	objs, err := affinity.NewSQLStore(ctx, db, requestlog.SQLite)
+	objs, err := affinity.NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	convs, err := conversation.NewSQLStore(ctx, db, requestlog.SQLite)
+	convs, err := conversation.NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

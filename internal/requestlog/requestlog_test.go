@@ -2,9 +2,7 @@ package requestlog
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,59 +10,35 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/weir-gateway/weir/internal/sqldb"
+	"github.com/weir-gateway/weir/internal/sqldb/sqldbtest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // backends yields a fresh sink per available backend: SQLite always, PostgreSQL when WEIR_TEST_POSTGRES_DSN is
-// set (each test gets its own table, dropped afterwards, so parallel test runs do not collide).
+// set (each test gets its own schema, dropped afterwards, so parallel test runs do not collide).
 func backends(t *testing.T, fn func(t *testing.T, s *SQLSink, db *sql.DB)) {
-	t.Run("sqlite", func(t *testing.T) {
-		db, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "logs.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		s, err := NewSQLSink(context.Background(), db, SQLite, SQLOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Idempotent.
-		if _, err := NewSQLSink(context.Background(), db, SQLite, SQLOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		fn(t, s, db)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("WEIR_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			t.Skip("WEIR_TEST_POSTGRES_DSN not set")
-		}
-		db, err := OpenPostgres(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		table := "request_logs_test_" + hex.EncodeToString(b[:])
-		defer db.Exec(`DROP TABLE IF EXISTS ` + table)
-		s, err := NewSQLSink(context.Background(), db, Postgres, SQLOptions{Table: table})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := NewSQLSink(context.Background(), db, Postgres, SQLOptions{Table: table}); err != nil {
-			t.Fatal(err)
-		}
-		fn(t, s, db)
-	})
+	for _, d := range []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres} {
+		t.Run(d.String(), func(t *testing.T) {
+			db := sqldbtest.Open(t, d)
+			s, err := NewSQLSink(context.Background(), db, SQLOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Idempotent.
+			if _, err := NewSQLSink(context.Background(), db, SQLOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			fn(t, s, db.DB)
+		})
+	}
 }
 
 func count(t *testing.T, db *sql.DB, table string) int {
@@ -460,12 +434,8 @@ func TestRetention(t *testing.T) {
 }
 
 func TestHTTPAPI(t *testing.T) {
-	db, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "logs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s, err := NewSQLSink(context.Background(), db, SQLite, SQLOptions{})
+	db := sqldbtest.Open(t, sqldb.SQLite)
+	s, err := NewSQLSink(context.Background(), db, SQLOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

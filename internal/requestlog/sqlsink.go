@@ -7,42 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"github.com/weir-gateway/weir/internal/sqldb"
 )
-
-// Dialect is the SQL flavour of the *sql.DB given to NewSQLSink.
-type Dialect int
-
-const (
-	SQLite   Dialect = iota // modernc.org/sqlite ("sqlite" driver)
-	Postgres                // pgx stdlib ("pgx" driver)
-)
-
-func (d Dialect) String() string {
-	if d == Postgres {
-		return "postgres"
-	}
-	return "sqlite"
-}
-
-// ParseDialect maps "sqlite"/"postgres" (and "postgresql", "pgx") to a Dialect.
-func ParseDialect(s string) (Dialect, error) {
-	switch strings.ToLower(s) {
-	case "sqlite", "sqlite3", "":
-		return SQLite, nil
-	case "postgres", "postgresql", "pgx":
-		return Postgres, nil
-	}
-	return 0, fmt.Errorf("requestlog: unknown dialect %q", s)
-}
 
 // SQLOptions tunes a SQLSink.
 type SQLOptions struct {
@@ -53,8 +25,8 @@ type SQLOptions struct {
 // SQLSink stores records in one table of a SQLite or PostgreSQL database. It implements Sink, Retainer and
 // Reader.
 type SQLSink struct {
-	db    *sql.DB
-	d     Dialect
+	db    *sqldb.DB
+	d     sqldb.Dialect
 	table string
 	cols  string
 }
@@ -72,7 +44,7 @@ const maxRowsPerStatement = 500
 
 // NewSQLSink creates the table and its indexes if missing (idempotent; safe for several gateways starting
 // together on PostgreSQL) and returns the sink. The caller owns db.
-func NewSQLSink(ctx context.Context, db *sql.DB, d Dialect, opts SQLOptions) (*SQLSink, error) {
+func NewSQLSink(ctx context.Context, db *sqldb.DB, opts SQLOptions) (*SQLSink, error) {
 	t := opts.Table
 	if t == "" {
 		t = "request_logs"
@@ -80,7 +52,7 @@ func NewSQLSink(ctx context.Context, db *sql.DB, d Dialect, opts SQLOptions) (*S
 	if !identRE.MatchString(t) {
 		return nil, fmt.Errorf("requestlog: invalid table name %q", t)
 	}
-	s := &SQLSink{db: db, d: d, table: t, cols: strings.Join(columns, ", ")}
+	s := &SQLSink{db: db, d: db.Dialect, table: t, cols: strings.Join(columns, ", ")}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("requestlog: create table %s: %w", t, err)
 	}
@@ -119,43 +91,14 @@ func (s *SQLSink) migrate(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS ` + t + `_model_ts ON ` + t + ` (model, ts)`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_status_ts ON ` + t + ` (status, ts)`,
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if s.d == Postgres {
-		// Concurrent CREATE … IF NOT EXISTS can still collide in the catalog: serialise.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7283429912)`); err != nil {
-			return err
-		}
-	}
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
+	return s.db.CreateTables(ctx, sqldb.LockRequestLog, stmts...)
 }
 
 // ph returns the n-th (1-based) placeholder.
-func (s *SQLSink) ph(n int) string {
-	if s.d == Postgres {
-		return "$" + strconv.Itoa(n)
-	}
-	return "?"
-}
+func (s *SQLSink) ph(n int) string { return s.d.Placeholder(n) }
 
-// text makes a string storable: PostgreSQL TEXT refuses NUL bytes and invalid UTF-8.
-func (s *SQLSink) text(v string) string {
-	if s.d != Postgres {
-		return v
-	}
-	if strings.IndexByte(v, 0) >= 0 {
-		v = strings.ReplaceAll(v, "\x00", "")
-	}
-	return strings.ToValidUTF8(v, "\uFFFD")
-}
+// text makes a string storable (see sqldb.Dialect.Text).
+func (s *SQLSink) text(v string) string { return s.d.Text(v) }
 
 // InsertLogs writes the records in one transaction, as multi-row INSERTs. Rows whose id already exists are
 // skipped, so a retried batch is not duplicated.
@@ -474,40 +417,4 @@ func percentile(sorted []int64, p int) float64 {
 		rank = 1
 	}
 	return float64(sorted[rank-1]) / 1000
-}
-
-// OpenSQLite opens (creating) a SQLite database file for the request log with WAL, a busy timeout and a single
-// connection, like the store's. It may be the store's own file: the busy timeout absorbs the two writers.
-func OpenSQLite(ctx context.Context, path string) (*sql.DB, error) {
-	dsn := "file:" + path
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	if path != ":memory:" {
-		q.Add("_pragma", "journal_mode(WAL)")
-	}
-	db, err := sql.Open("sqlite", dsn+"?"+q.Encode())
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-// OpenPostgres opens a PostgreSQL database through pgx's database/sql driver.
-func OpenPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(4)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
 }

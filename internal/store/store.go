@@ -1,6 +1,7 @@
 // Package store is the persistence boundary of Weir's governance data: customers, teams, virtual keys,
-// providers with encrypted keys, spend/usage counters and small metadata. Backends (store/sqlite,
-// store/postgres) implement Store; store/storetest holds the suite every backend must pass.
+// providers with encrypted keys, spend/usage counters and small metadata. store/sqlstore implements Store on
+// SQLite and PostgreSQL over the shared sqldb.DB (store/sqlite opens one on a file of its own, for tests and
+// tools); store/storetest holds the suite it must pass on both.
 //
 // The hot path never touches a Store: governance keeps everything in memory and reads the store at start,
 // writes admin changes through, and flushes counters in the background.
@@ -30,6 +31,7 @@ type Store interface {
 	Meta() MetaStore
 	// Ping checks the connection (readiness).
 	Ping(ctx context.Context) error
+	// Close releases what the store opened: nothing when it was given a database others share.
 	Close() error
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/provider"
-	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/sqldb"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
 
@@ -188,12 +188,12 @@ governance:
 func seed(t *testing.T, path string, recs []affinity.Record, stored ...conversation.Stored) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := requestlog.OpenSQLite(ctx, path)
+	db, err := sqldb.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	objs, err := affinity.NewSQLStore(ctx, db, requestlog.SQLite)
+	objs, err := affinity.NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func seed(t *testing.T, path string, recs []affinity.Record, stored ...conversat
 			t.Fatal(err)
 		}
 	}
-	convs, err := conversation.NewSQLStore(ctx, db, requestlog.SQLite)
+	convs, err := conversation.NewSQLStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

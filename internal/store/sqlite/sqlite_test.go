@@ -50,8 +50,6 @@ func TestReopenMigrated(t *testing.T) {
 	if v, err := s.Meta().Get(ctx, "x"); err != nil || string(v) != "y" {
 		t.Fatal(v, err)
 	}
-	a := s.(*sqlstore.Store)
-	_ = a
 	if sqlstore.LatestVersion() < 1 {
 		t.Fatal("no migrations")
 	}

@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/weir-gateway/weir/internal/sqldb"
 )
 
 // migrations are append-only: never edit a released one, add the next version. Each is a list of single
@@ -59,21 +62,19 @@ var migrations = [][]string{
 	},
 }
 
-// Migrate brings the schema to the latest version, recording each in schema_migrations.
-func Migrate(ctx context.Context, db DB, d Dialect) error {
-	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version BIGINT PRIMARY KEY,
-		applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("schema_migrations: %w", err)
-	}
-	return db.Tx(ctx, func(tx DB) error {
-		if d.MigrationLock != "" {
-			if _, err := tx.Exec(ctx, d.MigrationLock); err != nil {
-				return fmt.Errorf("migration lock: %w", err)
-			}
+// migrate brings the schema to the latest version, recording each in schema_migrations, under the store's
+// migration lock so gateways starting together apply each version once.
+func migrate(ctx context.Context, db *sqldb.DB) error {
+	return db.Migrate(ctx, sqldb.LockStore, func(tx *sql.Tx) error {
+		c := conn{tx: tx}
+		// Under the lock too: concurrent CREATE … IF NOT EXISTS collide in PostgreSQL's catalog.
+		if _, err := c.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version BIGINT PRIMARY KEY,
+			applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("schema_migrations: %w", err)
 		}
 		applied := map[int64]bool{}
-		if err := tx.Query(ctx, `SELECT version FROM schema_migrations`, nil, func(scan func(...any) error) error {
+		if err := c.Query(ctx, `SELECT version FROM schema_migrations`, nil, func(scan func(...any) error) error {
 			var v int64
 			if err := scan(&v); err != nil {
 				return err
@@ -88,11 +89,11 @@ func Migrate(ctx context.Context, db DB, d Dialect) error {
 				continue
 			}
 			for _, stmt := range migrations[v] {
-				if _, err := tx.Exec(ctx, strings.ReplaceAll(stmt, "{{BLOB}}", d.Blob)); err != nil {
+				if _, err := c.Exec(ctx, strings.ReplaceAll(stmt, "{{BLOB}}", db.Dialect.Blob())); err != nil {
 					return fmt.Errorf("migration %d: %w", v, err)
 				}
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+			if _, err := c.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
 				int64(v), time.Now().UnixMilli()); err != nil {
 				return fmt.Errorf("migration %d: %w", v, err)
 			}
@@ -101,5 +102,5 @@ func Migrate(ctx context.Context, db DB, d Dialect) error {
 	})
 }
 
-// LatestVersion is the schema version Migrate brings a database to.
+// LatestVersion is the schema version the store migrates a database to.
 func LatestVersion() int { return len(migrations) - 1 }

@@ -7,17 +7,25 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/sqldb"
 	"github.com/weir-gateway/weir/internal/store"
 )
 
-// Store implements store.Store over a DB.
+// Store implements store.Store over the shared database.
 type Store struct {
-	db DB
-	d  Dialect
+	db conn
+	d  sqldb.Dialect
+	h  *sqldb.DB
 }
 
-// New wraps a migrated database.
-func New(db DB, d Dialect) *Store { return &Store{db: db, d: d} }
+// New migrates db's store tables to the latest version and returns the store. The caller owns db: Close leaves
+// it open for the other packages sharing it.
+func New(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := migrate(ctx, db); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", db.Name, err)
+	}
+	return &Store{db: conn{db: db.DB}, d: db.Dialect, h: db}, nil
+}
 
 var _ store.Store = (*Store)(nil)
 
@@ -27,8 +35,8 @@ func (s *Store) VirtualKeys() store.VirtualKeyStore { return keys{s} }
 func (s *Store) Providers() store.ProviderStore     { return providers{s} }
 func (s *Store) Counters() store.CounterStore       { return counters{s} }
 func (s *Store) Meta() store.MetaStore              { return meta{s} }
-func (s *Store) Ping(ctx context.Context) error     { return s.d.Ping(ctx) }
-func (s *Store) Close() error                       { return s.d.Close() }
+func (s *Store) Ping(ctx context.Context) error     { return s.h.PingContext(ctx) }
+func (s *Store) Close() error                       { return nil }
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {
@@ -63,7 +71,7 @@ func notFound(found bool, err error) error {
 	return nil
 }
 
-func deleteRow(ctx context.Context, db DB, q, id string) error {
+func deleteRow(ctx context.Context, db conn, q, id string) error {
 	n, err := db.Exec(ctx, q, id)
 	if err != nil {
 		return err
@@ -224,7 +232,7 @@ func (k keys) Put(ctx context.Context, v *store.VirtualKey) error {
 	if err != nil {
 		return err
 	}
-	return k.s.db.Tx(ctx, func(tx DB) error {
+	return k.s.db.Tx(ctx, func(tx conn) error {
 		// Portable conflict check; the UNIQUE index still guards a concurrent writer.
 		var other string
 		if err := tx.Query(ctx, `SELECT id FROM virtual_keys WHERE key_hash = $1 AND id <> $2`, []any{v.Hash, v.ID},
@@ -239,7 +247,7 @@ func (k keys) Put(ctx context.Context, v *store.VirtualKey) error {
 			ON CONFLICT (id) DO UPDATE SET key_hash = excluded.key_hash, team_id = excluded.team_id,
 			customer_id = excluded.customer_id, spec = excluded.spec, source = excluded.source, updated_at = excluded.updated_at`,
 			v.ID, v.Hash, v.TeamID, v.CustomerID, string(spec), v.Source, ms(v.CreatedAt), ms(v.UpdatedAt))
-		if err != nil && k.s.d.IsUnique != nil && k.s.d.IsUnique(err) {
+		if err != nil && k.s.d.IsUnique(err) {
 			return fmt.Errorf("%w: %v", store.ErrConflict, err)
 		}
 		return err
@@ -303,7 +311,7 @@ type providers struct{ s *Store }
 
 func (p providers) Put(ctx context.Context, v *store.Provider) error {
 	stamp(&v.CreatedAt, &v.UpdatedAt)
-	return p.s.db.Tx(ctx, func(tx DB) error {
+	return p.s.db.Tx(ctx, func(tx conn) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO providers (name, type, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (name) DO UPDATE SET type = excluded.type, config = excluded.config, updated_at = excluded.updated_at`,
 			v.Name, v.Type, nonNil(v.Config), ms(v.CreatedAt), ms(v.UpdatedAt)); err != nil {
@@ -340,7 +348,7 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
-func (p providers) list(ctx context.Context, db DB, name string) ([]*store.Provider, error) {
+func (p providers) list(ctx context.Context, db conn, name string) ([]*store.Provider, error) {
 	q := `SELECT name, type, config, created_at, updated_at FROM providers`
 	kq := `SELECT provider, id, ciphertext, weight, models FROM provider_keys`
 	var args []any
@@ -404,7 +412,7 @@ func (p providers) List(ctx context.Context) ([]*store.Provider, error) {
 }
 
 func (p providers) Delete(ctx context.Context, name string) error {
-	return p.s.db.Tx(ctx, func(tx DB) error {
+	return p.s.db.Tx(ctx, func(tx conn) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM provider_keys WHERE provider = $1`, name); err != nil {
 			return err
 		}
@@ -414,7 +422,7 @@ func (p providers) Delete(ctx context.Context, name string) error {
 
 func (p providers) ReplaceCiphertexts(ctx context.Context, fn func(old []byte) ([]byte, error)) (int, error) {
 	n := 0
-	err := p.s.db.Tx(ctx, func(tx DB) error {
+	err := p.s.db.Tx(ctx, func(tx conn) error {
 		type row struct {
 			provider, id string
 			ct           []byte
@@ -462,7 +470,7 @@ func (c counters) Upsert(ctx context.Context, cs []store.Counter) error {
 		return nil
 	}
 	now := time.Now().UnixMilli()
-	return c.s.db.Tx(ctx, func(tx DB) error {
+	return c.s.db.Tx(ctx, func(tx conn) error {
 		for _, v := range cs {
 			if _, err := tx.Exec(ctx, `INSERT INTO counters (subject, metric, window_start, value, updated_at) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (subject, metric, window_start) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
