@@ -13,38 +13,24 @@ import (
 
 // Provider-native routes serve callers that use a provider's own SDK pointed at Weir: /openai/..., /anthropic/...,
 // /gemini/... and /bedrock/.... The unified endpoints are mounted under /openai/v1 and /anthropic/v1 as they are;
-// everything else under a prefix passes through to a provider of that dialect. Each is governed like the
-// unified routes: the caller presents a virtual key, and the usage in the native answer is charged.
+// the stateless rest of /openai and /anthropic passes through to a provider of that dialect (see
+// native_catchall.go for what is refused). Each is governed like the unified routes: the caller presents a
+// virtual key, and the usage in the native answer is charged.
 
 // mountNative registers the provider-native routes.
 func (s *Server) mountNative() {
 	s.mountOpenAI("/openai/v1")
-	s.handle(RouteInference, "/openai/{path...}", s.native(provider.OpenAI, writeOpenAIError, s.nativePath("/openai/v1", "/openai")))
+	s.handle(RouteInference, "/openai/{path...}", s.nativeCatchAll(catchAll{dialect: provider.OpenAI, prefix: "/openai",
+		unified: "/openai/v1", writeError: writeOpenAIError, pattern: "/openai/{path...}"}))
 	s.mountMessageBatches("/anthropic/v1")
-	s.handle(RouteInference, "/anthropic/{path...}", s.native(provider.Anthropic, writeAnthropicError, s.nativePath("/anthropic", "")))
+	s.handle(RouteInference, "/anthropic/{path...}", s.nativeCatchAll(catchAll{dialect: provider.Anthropic, prefix: "/anthropic",
+		unified: "/anthropic/v1", writeError: writeAnthropicError, pattern: "/anthropic/{path...}"}))
 	s.handle(RouteInference, "POST /gemini/{version}/models/{call...}", s.native(provider.Gemini, writeGeminiError, geminiCall))
 	s.handle(RouteInference, "POST /bedrock/model/{model}/{action}", s.native(provider.Bedrock, writeBedrockError, bedrockCall))
 }
 
 // nativeTarget fills a native request's upstream path and model from the caller's request.
 type nativeTarget func(r *http.Request, raw *gateway.RawRequest) *gateway.Error
-
-// nativePath forwards the path below prefix; the body's "model" (if any) picks the provider. root is the part
-// of the caller's path the provider's own base URL already holds.
-func (s *Server) nativePath(root, prefix string) nativeTarget {
-	return func(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
-		p := r.URL.Path
-		if strings.Contains(p, "..") || strings.ContainsAny(p, "?#\\") {
-			return badPath() // an escaped ../ must not walk Weir's credentials to another API of the provider
-		}
-		if strings.HasPrefix(p, root+"/") {
-			raw.Path = strings.TrimPrefix(p, root)
-		} else {
-			raw.Path = strings.TrimPrefix(p, prefix)
-		}
-		return nil
-	}
-}
 
 // geminiCall reads /gemini/{version}/models/{model}:{method}; the model may carry a provider prefix.
 func geminiCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
@@ -54,8 +40,14 @@ func geminiCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
 		return &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
 			Message: "expected /gemini/{version}/models/{model}:{method}, for example :generateContent"}
 	}
-	if !apiVersion.MatchString(r.PathValue("version")) || !methodName.MatchString(method) || strings.Contains(model, "..") {
+	if _, ok := nativeSegments(strings.TrimPrefix(r.URL.EscapedPath(), "/gemini"), true); !ok ||
+		!apiVersion.MatchString(r.PathValue("version")) || !methodName.MatchString(method) || strings.Contains(model, "..") {
 		return badPath()
+	}
+	if longRunning[method] {
+		return &gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "native_route_refused",
+			Message: ":" + method + " is not passed through: it starts a long-running job (a batch, a video) in the provider account " +
+				"whose usage Weir could not charge and whose result any key could fetch"}
 	}
 	raw.Model = model
 	raw.Path = "/" + r.PathValue("version") + "/models/{model}:" + method
@@ -73,7 +65,7 @@ func bedrockCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
 			Message: "Bedrock action " + a + " is not served: use converse, converse-stream, invoke or invoke-with-response-stream"}
 	}
 	raw.Model = r.PathValue("model")
-	if strings.Contains(raw.Model, "..") {
+	if _, ok := nativeSegments(strings.TrimPrefix(r.URL.EscapedPath(), "/bedrock"), true); !ok || strings.Contains(raw.Model, "..") {
 		return badPath()
 	}
 	raw.Meter, raw.TailMeter = gateway.MeterBedrock, gateway.BedrockTailUsage
@@ -137,9 +129,11 @@ func nativeHeaders(in, base http.Header) http.Header {
 var (
 	apiVersion = regexp.MustCompile(`^v[0-9]+(alpha|beta)?[0-9]*$`)
 	methodName = regexp.MustCompile(`^[a-zA-Z]+$`)
+	// longRunning are the Gemini model methods that answer with an operation rather than a result.
+	longRunning = map[string]bool{"batchGenerateContent": true, "asyncBatchEmbedContent": true, "predictLongRunning": true}
 )
 
 func badPath() *gateway.Error {
 	return &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "invalid_path",
-		Message: "the path may not contain '..', a query or an escaped separator"}
+		Message: "each path segment, percent-decoded once, must be non-empty and not '.' or '..', and may not hold '/', '\\', '?', '#', '%' or control characters"}
 }

@@ -2,7 +2,12 @@ package api
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/weir-gateway/weir/internal/provider"
 )
 
 func TestNativeHeaders(t *testing.T) {
@@ -20,6 +25,165 @@ func TestNativeHeaders(t *testing.T) {
 	for _, k := range []string{"Authorization", "X-Api-Key", "Cookie", "X-Other"} {
 		if got.Get(k) != "" {
 			t.Errorf("%s forwarded", k)
+		}
+	}
+}
+
+func TestNativeSegments(t *testing.T) {
+	for _, tc := range []struct {
+		path  string
+		slash bool
+		want  string // the segments joined by " | "; "" when refused
+	}{
+		{"/v1/files/file-1", false, "v1 | files | file-1"},
+		{"/v1/models/ft:gpt-4o:org::x", false, "v1 | models | ft:gpt-4o:org::x"},
+		{"/v1/files/a%20b", false, "v1 | files | a b"},
+		{"/v1beta/models/gemini%2Fgemini-2.0-flash:generateContent", true, "v1beta | models | gemini/gemini-2.0-flash:generateContent"},
+		{"/model/arn:aws:bedrock:us-east-1:1:inference-profile%2Fus.x/converse", true, "model | arn:aws:bedrock:us-east-1:1:inference-profile/us.x | converse"},
+		{"", false, ""},
+		{"/", false, ""},
+		{"v1/files", false, ""},
+		{"/v1//files", false, ""},
+		{"/v1/files/", false, ""},
+		{"/v1/files%2Ffile-1", false, ""},
+		{"/v1/files%2ffile-1", false, ""},
+		{"/v1/files%252Ffile-1", false, ""},
+		{"/v1/..", false, ""},
+		{"/v1/.", false, ""},
+		{"/v1/%2e%2e/files", false, ""},
+		{"/v1/%2E%2E/files", false, ""},
+		{"/v1/.%2e/files", false, ""},
+		{"/v1/%2e/files", false, ""},
+		{"/%252e%252e/files", false, ""},
+		{"/%25252e%25252e/files", false, ""},
+		{"/v1/chat%3F/x", false, ""},
+		{"/v1/chat%253F/x", false, ""},
+		{"/v1/chat%23/x", false, ""},
+		{"/v1/chat%2523/x", false, ""},
+		{"/v1/chat%5C..%5Cfiles", false, ""},
+		{"/v1/chat%255C/x", false, ""},
+		{"/v1/chat%00", false, ""},
+		{"/v1/chat%0a", false, ""},
+		{"/v1/chat%7f", false, ""},
+		{"/v1/chat%zz", false, ""},
+		{"/v1/chat%2", false, ""},
+		{"/v1/a\\b", false, ""},
+		{"/v1/a?b", false, ""},
+		{"/v1beta/models/x%2F..%2Ffiles:generateContent", true, ""},
+		{"/v1beta/models/x%2F%2Ffiles:generateContent", true, ""},
+		{"/v1beta/models/%2F:generateContent", true, ""},
+		{"/v1beta/models/%252e%252e:generateContent", true, ""},
+	} {
+		segs, ok := nativeSegments(tc.path, tc.slash)
+		got := strings.Join(segs, " | ")
+		if !ok {
+			got = ""
+		}
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("nativeSegments(%q, %v) = %q %v, want %q", tc.path, tc.slash, got, ok, tc.want)
+		}
+	}
+}
+
+// FuzzNativeSegments: whatever the path, accepted segments are safe, and the upstream path built from them
+// (escaped again) decodes, by any number of further decodings a proxy might do, to the same segments.
+func FuzzNativeSegments(f *testing.F) {
+	for _, s := range []string{"/v1/files/file-1", "/v1/files%2Ffile-1", "/%252e%252e/x", "/a%253Fb", "/a%2523b", "/a%5Cb",
+		"/v1beta/models/p%2Fm:generateContent", "/a/./b", "/a%00", "/x%2e%2e", "/%2e."} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, path string, slash bool) {
+		segs, ok := nativeSegments(path, slash)
+		if !ok {
+			return
+		}
+		for _, s := range segs {
+			if !segmentOK(s, slash) {
+				t.Fatalf("%q: accepted segment %q", path, s)
+			}
+		}
+		if slash {
+			return // a model id: escaped whole into one segment by the gateway
+		}
+		up := joinSegments(segs)
+		for range 3 { // a proxy that decodes once, or more, still sees the same segments
+			d, err := url.PathUnescape(up)
+			if err != nil {
+				t.Fatalf("%q: upstream path %q does not decode: %v", path, up, err)
+			}
+			if got := strings.Split(d[1:], "/"); !slices.Equal(got, segs) {
+				t.Fatalf("%q: upstream path %q decodes to %q, checked %q", path, up, got, segs)
+			}
+			up = d
+		}
+	})
+}
+
+func TestClassifyNative(t *testing.T) {
+	for _, tc := range []struct {
+		d      provider.Dialect
+		method string
+		path   string
+		want   nativeClass
+	}{
+		{provider.OpenAI, "POST", "chat/completions", nativePass},
+		{provider.OpenAI, "POST", "embeddings", nativePass},
+		{provider.OpenAI, "POST", "audio/transcriptions", nativePass},
+		{provider.OpenAI, "GET", "models", nativePass},
+		{provider.OpenAI, "GET", "models/ft:gpt-4o:acme::1", nativePass},
+		{provider.OpenAI, "DELETE", "models/ft:gpt-4o:acme::1", nativeRefused},
+		{provider.OpenAI, "GET", "chat/completions", nativeRefused},
+		{provider.OpenAI, "GET", "chat/completions/chatcmpl-1", nativeRefused},
+		{provider.OpenAI, "POST", "chat/completions/chatcmpl-1", nativeRefused},
+		{provider.OpenAI, "DELETE", "chat/completions/chatcmpl-1", nativeRefused},
+		{provider.OpenAI, "GET", "files", nativeOwned},
+		{provider.OpenAI, "POST", "files", nativeOwned},
+		{provider.OpenAI, "GET", "files/file-1", nativeOwned},
+		{provider.OpenAI, "DELETE", "files/file-1", nativeOwned},
+		{provider.OpenAI, "GET", "files/file-1/content", nativeOwned},
+		{provider.OpenAI, "POST", "batches", nativeOwned},
+		{provider.OpenAI, "POST", "batches/batch_1/cancel", nativeOwned},
+		{provider.OpenAI, "POST", "responses", nativeOwned},
+		{provider.OpenAI, "GET", "responses/resp_1", nativeOwned},
+		{provider.OpenAI, "POST", "uploads", nativeRefused},
+		{provider.OpenAI, "POST", "uploads/upload_1/parts", nativeRefused},
+		{provider.OpenAI, "GET", "vector_stores", nativeRefused},
+		{provider.OpenAI, "GET", "vector_stores/vs_1/files", nativeRefused},
+		{provider.OpenAI, "GET", "fine_tuning/jobs", nativeRefused},
+		{provider.OpenAI, "POST", "fine_tuning/jobs/ftjob-1/cancel", nativeRefused},
+		{provider.OpenAI, "GET", "assistants/asst_1", nativeRefused},
+		{provider.OpenAI, "POST", "threads/thread_1/runs", nativeRefused},
+		{provider.OpenAI, "GET", "containers/cntr_1/files", nativeRefused},
+		{provider.OpenAI, "GET", "conversations/conv_1/items", nativeRefused},
+		{provider.OpenAI, "POST", "realtime/sessions", nativeRefused},
+		{provider.OpenAI, "POST", "realtime/client_secrets", nativeRefused},
+		{provider.OpenAI, "GET", "videos/video_1/content", nativeRefused},
+		{provider.OpenAI, "GET", "evals/eval_1/runs", nativeRefused},
+		{provider.OpenAI, "GET", "organization/usage/completions", nativeRefused},
+		{provider.OpenAI, "POST", "anything", nativeRefused},
+		{provider.OpenAI, "GET", "", nativeRefused},
+		{provider.Anthropic, "POST", "messages", nativePass},
+		{provider.Anthropic, "POST", "messages/count_tokens", nativePass},
+		{provider.Anthropic, "POST", "complete", nativePass},
+		{provider.Anthropic, "GET", "models", nativePass},
+		{provider.Anthropic, "GET", "models/claude-sonnet-4-5", nativePass},
+		{provider.Anthropic, "GET", "messages/batches", nativeOwned},
+		{provider.Anthropic, "GET", "messages/batches/msgbatch_1/results", nativeOwned},
+		{provider.Anthropic, "POST", "messages/batches/msgbatch_1/cancel", nativeOwned},
+		{provider.Anthropic, "GET", "files", nativeRefused},
+		{provider.Anthropic, "GET", "files/file_1/content", nativeRefused},
+		{provider.Anthropic, "DELETE", "files/file_1", nativeRefused},
+		{provider.Anthropic, "GET", "skills", nativeRefused},
+		{provider.Anthropic, "GET", "organizations/api_keys", nativeRefused},
+		{provider.Anthropic, "GET", "messages", nativeRefused},
+	} {
+		var segs []string
+		if tc.path != "" {
+			segs = strings.Split(tc.path, "/")
+		}
+		if got := classifyNative(tc.d, tc.method, segs); got != tc.want {
+			t.Errorf("%s %s %s: %v, want %v", tc.d, tc.method, tc.path, got, tc.want)
 		}
 	}
 }

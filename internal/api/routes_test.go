@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -9,12 +10,16 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	_ "github.com/weir-gateway/weir/internal/provider/anthropic"
+	_ "github.com/weir-gateway/weir/internal/provider/bedrock"
+	_ "github.com/weir-gateway/weir/internal/provider/gemini"
 	_ "github.com/weir-gateway/weir/internal/provider/mock"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/sqldb"
@@ -46,7 +51,8 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	defer gov.Close(ctx)
 	const secret = "wk-routes-test-0123456789abcdef"
 	gc := governance.Config{VirtualKeys: []governance.VirtualKeyConfig{
-		{ID: "broke", Value: secret, Budget: &governance.BudgetConfig{MaxUSD: 0.000000001, Reset: "1d"}}}}
+		{ID: "broke", Value: secret, Budget: &governance.BudgetConfig{MaxUSD: 0.000000001, Reset: "1d"}},
+		{ID: "owner", Value: ownerSecret}, {ID: "other", Value: otherSecret}}}
 	if _, err := gov.Seed(ctx, &gc); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +62,14 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		t.Fatal(d.Message)
 	}
 	res.Settle(schema.Usage{}, 1)
-	cfg, err := config.Parse([]byte("providers:\n  - {name: mock, type: mock}\n"), func(string) (string, bool) { return "", false })
+	up := newRecorder(t)
+	cfg, err := config.Parse([]byte(`providers:
+  - {name: mock, type: mock}
+  - {name: oa, type: openai, base_url: `+up.URL+`/v1, keys: [{value: sk-up}]}
+  - {name: an, type: anthropic, base_url: `+up.URL+`, keys: [{value: sk-up}]}
+  - {name: gm, type: gemini, base_url: `+up.URL+`/v1beta, keys: [{value: sk-up}], models: [gem]}
+  - {name: br, type: bedrock, base_url: `+up.URL+`, region: us-east-1, access_key_id: AKIDTEST, secret_access_key: secret, models: [brm]}
+`), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +142,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if seen[RouteInference] < 10 || seen[RouteAdmin] < 5 {
 		t.Fatalf("routes by kind: %v", seen)
 	}
+	walkNativeRoutes(t, s, objs, up)
 }
 
 // multipartBody is an upload naming the model mock/echo, with a small file.
@@ -145,3 +159,208 @@ func multipartBody(t *testing.T) (string, string) {
 	_ = mw.Close()
 	return b.String(), mw.FormDataContentType()
 }
+
+const (
+	ownerSecret = "wk-routes-owner-0123456789abcdef"
+	otherSecret = "wk-routes-other-0123456789abcdef"
+)
+
+// recorder is an upstream that answers every call with an empty JSON object and remembers the paths it saw.
+type recorder struct {
+	*httptest.Server
+	mu    sync.Mutex
+	paths []string
+}
+
+func newRecorder(t *testing.T) *recorder {
+	rec := &recorder{}
+	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.paths = append(rec.paths, r.Method+" "+r.URL.EscapedPath())
+		rec.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(rec.Close)
+	return rec
+}
+
+func (rec *recorder) seen() []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]string(nil), rec.paths...)
+}
+
+// nativeObjectPaths are paths, below a native prefix's API version, that name objects of the provider account
+// or list them ({id} is an object another key owns, where Weir tracks the kind). A key that does not own the
+// object must never reach the upstream with any of them, whatever the method and however the path is encoded.
+var nativeObjectPaths = map[string][]string{
+	"/openai": {"files", "files/{file}", "files/{file}/content", "batches", "batches/{batch}", "batches/{batch}/cancel",
+		"responses/{resp}", "responses/{resp}/input_items", "responses/{resp}/cancel", "uploads", "uploads/upload_1",
+		"uploads/upload_1/parts", "uploads/upload_1/complete", "uploads/upload_1/cancel", "vector_stores", "vector_stores/vs_1",
+		"vector_stores/vs_1/files", "vector_stores/vs_1/file_batches/vsfb_1", "vector_stores/vs_1/search", "fine_tuning/jobs",
+		"fine_tuning/jobs/ftjob-1", "fine_tuning/jobs/ftjob-1/cancel", "fine_tuning/jobs/ftjob-1/events", "assistants",
+		"assistants/asst_1", "threads/thread_1", "threads/thread_1/messages", "threads/thread_1/runs/run_1", "containers",
+		"containers/cntr_1/files/cfile_1/content", "conversations/conv_1/items", "chat/completions", "chat/completions/chatcmpl-1",
+		"chat/completions/chatcmpl-1/messages", "realtime/sessions", "realtime/client_secrets", "videos/video_1/content",
+		"evals/eval_1/runs", "organization/projects", "organization/usage/completions"},
+	"/anthropic": {"messages/batches", "messages/batches/{msgbatch}", "messages/batches/{msgbatch}/results",
+		"messages/batches/{msgbatch}/cancel", "files", "files/file_1", "files/file_1/content", "skills", "skills/skill_1",
+		"organizations/api_keys", "organizations/usage_report/messages"},
+}
+
+// nativeEncodings spell a path below a native prefix: plainly (with and without the API version), and in every
+// way a guard that checks the decoded path, or a proxy that decodes once more, would read differently.
+var nativeEncodings = []struct {
+	name  string
+	spell func(p string) string
+	plain bool
+}{
+	{"plain", func(p string) string { return p }, true},
+	{"v1", func(p string) string { return "v1/" + p }, true},
+	{"encoded slash", func(p string) string { return "v1/" + strings.ReplaceAll(p, "/", "%2F") }, false},
+	{"encoded slash lower", func(p string) string { return strings.ReplaceAll(p, "/", "%2f") }, false},
+	{"double-encoded slash", func(p string) string { return "v1/" + strings.ReplaceAll(p, "/", "%252F") }, false},
+	{"triple-encoded slash", func(p string) string { return strings.ReplaceAll(p, "/", "%25252F") }, false},
+	{"encoded backslash", func(p string) string { return "v1/" + strings.ReplaceAll(p, "/", "%5C") }, false},
+	{"double-encoded backslash", func(p string) string { return "v1/" + strings.ReplaceAll(p, "/", "%255C") }, false},
+	{"dot-dot", func(p string) string { return "v1/chat/../" + p }, false},
+	{"encoded dot-dot", func(p string) string { return "v1/chat/%2e%2e/" + p }, false},
+	{"encoded dot-dot upper", func(p string) string { return "v1/chat/%2E%2E/" + p }, false},
+	{"half-encoded dot-dot", func(p string) string { return "v1/chat/.%2e/" + p }, false},
+	{"double-encoded dot-dot", func(p string) string { return "%252e%252e/" + p }, false},
+	{"double-encoded dot-dot in v1", func(p string) string { return "v1/x/%252e%252e/" + p }, false},
+	{"encoded dot", func(p string) string { return "%2e/" + p }, false},
+	{"double-encoded dot", func(p string) string { return "v1/%252e/" + p }, false},
+	{"encoded query", func(p string) string { return "v1/" + p + "%3F" }, false},
+	{"double-encoded query", func(p string) string { return "v1/" + p + "%253Fx=1" }, false},
+	{"double-encoded query before", func(p string) string { return "v1/chat%253F/../" + p }, false},
+	{"encoded fragment", func(p string) string { return "v1/" + p + "%23" }, false},
+	{"double-encoded fragment", func(p string) string { return p + "%2523x" }, false},
+	{"encoded nul", func(p string) string { return "v1/" + p + "%00" }, false},
+	{"encoded newline", func(p string) string { return p + "%0a" }, false},
+	{"empty segment", func(p string) string { return "v1//" + p }, false},
+	{"trailing slash", func(p string) string { return "v1/" + p + "/" }, false},
+}
+
+// walkNativeRoutes walks the native routes with object paths in every encoding and every method, as a key that
+// owns none of the objects: nothing reaches the upstream, listings are the caller's own (empty), and the
+// answer is in the route's dialect. The owner, and a stateless call, do reach it (so the walk can tell).
+func walkNativeRoutes(t *testing.T, s *Server, objs affinity.Store, up *recorder) {
+	ctx := context.Background()
+	ids := map[string]string{"{file}": "file-owned", "{batch}": "batch_owned", "{resp}": "resp_owned", "{msgbatch}": "msgbatch_owned"}
+	for _, r := range []affinity.Record{
+		{ID: "file-owned", Kind: affinity.KindFile, Owner: "owner", Provider: "oa"},
+		{ID: "batch_owned", Kind: affinity.KindBatch, Owner: "owner", Provider: "oa"},
+		{ID: "resp_owned", Kind: affinity.KindResponse, Owner: "owner", Provider: "oa"},
+		{ID: "msgbatch_owned", Kind: affinity.KindMessageBatch, Owner: "owner", Provider: "an"},
+	} {
+		r.Object = []byte(`{"id":"` + r.ID + `"}`)
+		if err := objs.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send := func(method, path, body, key string) (int, string) {
+		r := httptest.NewRequest(method, "http://weir"+path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.RemoteAddr = "192.0.2.1:1234"
+		if key != "" {
+			r.Header.Set("Authorization", "Bearer "+key)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		b, _ := io.ReadAll(w.Result().Body)
+		return w.Code, string(b)
+	}
+	reached := func(before int) []string { return up.seen()[before:] }
+
+	// The walk can see a call reach the upstream: the owner's, and a stateless one.
+	before := len(up.seen())
+	for _, c := range []struct{ method, path, body, want string }{
+		{"GET", "/openai/files/file-owned", "", "GET /v1/files/file-owned"},
+		{"GET", "/openai/v1/batches/batch_owned", "", "GET /v1/batches/batch_owned"},
+		{"GET", "/anthropic/messages/batches/msgbatch_owned", "", "GET /v1/messages/batches/msgbatch_owned"},
+		{"POST", "/openai/chat/completions", `{"model":"oa/gpt-x","messages":[]}`, "POST /v1/chat/completions"},
+		{"GET", "/openai/models/ft:gpt-4o:acme::1", "", "GET /v1/models/ft:gpt-4o:acme::1"},
+	} {
+		code, body := send(c.method, c.path, c.body, ownerSecret)
+		got := reached(before)
+		if code != 200 || len(got) != 1 || got[0] != c.want {
+			t.Errorf("owner %s %s: %d %s, upstream saw %v, want %s", c.method, c.path, code, body, got, c.want)
+		}
+		before = len(up.seen())
+	}
+
+	walked := 0
+	for prefix, paths := range nativeObjectPaths {
+		anthropic := prefix == "/anthropic"
+		for _, p := range paths {
+			for k, v := range ids {
+				p = strings.ReplaceAll(p, k, v)
+			}
+			for _, enc := range nativeEncodings {
+				spelled := enc.spell(p)
+				plain := enc.plain || spelled == p || spelled == "v1/"+p // no '/' in p to encode
+				path := prefix + "/" + spelled
+				for _, method := range []string{"GET", "POST", "DELETE"} {
+					if method == "POST" && p == "chat/completions" && plain {
+						continue // a chat: GET lists the stored ones, POST makes one
+					}
+					walked++
+					before := len(up.seen())
+					model := `{"model":"oa/x"}` // else the first provider by name, the mock, would be asked
+					if anthropic {
+						model = `{"model":"an/x"}`
+					}
+					code, body := send(method, path, model, "")
+					if code != http.StatusUnauthorized && !redirect(code) {
+						t.Errorf("%s %s without a key: %d %s", method, path, code, body)
+					}
+					code, body = send(method, path, model, otherSecret)
+					if got := reached(before); len(got) > 0 {
+						t.Errorf("%s %s (%s) reached the upstream as %v: %d %s", method, path, enc.name, got, code, body)
+						continue
+					}
+					list := method == "GET" && plain && (p == "files" && !anthropic || p == "batches" || p == "messages/batches")
+					switch {
+					case redirect(code): // the router cleans a literal "..", "//" by a redirect: nothing served
+					case list:
+						if code != 200 || strings.Contains(body, "owned") {
+							t.Errorf("%s %s: %d %s, want the caller's own (empty) list", method, path, code, body)
+						}
+					case code < 400 || anthropic != strings.Contains(body, `"type":"error"`):
+						t.Errorf("%s %s (%s): %d %s", method, path, enc.name, code, body)
+					case !plain && code != http.StatusBadRequest && code != http.StatusNotFound:
+						// 400 from the catch-alls; 404 from a unified route whose {id} then names no object of the key
+						t.Errorf("%s %s (%s): %d %s, want 400", method, path, enc.name, code, body)
+					}
+				}
+			}
+		}
+	}
+
+	// /gemini and /bedrock name a model in one segment: the same encodings of another resource are refused there.
+	for _, enc := range nativeEncodings[2:] {
+		for _, path := range []string{
+			"/gemini/v1beta/models/" + enc.spell("gem/../../files/abc") + ":generateContent",
+			"/bedrock/model/" + enc.spell("brm/../../async-invoke/abc") + "/converse",
+		} {
+			walked++
+			before := len(up.seen())
+			code, body := send("POST", path, `{}`, otherSecret)
+			if got := reached(before); len(got) > 0 || (code != 400 && code != 404 && !redirect(code)) {
+				t.Errorf("POST %s (%s): %d %s, upstream saw %v", path, enc.name, code, body, got)
+			}
+		}
+	}
+	// Gemini's long-running methods make objects Weir could neither charge nor keep to their owner.
+	for _, m := range []string{"batchGenerateContent", "asyncBatchEmbedContent", "predictLongRunning"} {
+		before := len(up.seen())
+		if code, body := send("POST", "/gemini/v1beta/models/gem:"+m, `{}`, otherSecret); code != 403 || len(reached(before)) > 0 {
+			t.Errorf("gemini :%s: %d %s", m, code, body)
+		}
+	}
+	t.Log(fmt.Sprintf("walked %d native requests", walked))
+}
+
+func redirect(code int) bool { return code >= 300 && code < 400 }
