@@ -78,7 +78,7 @@ func (a *admin) guard(next http.Handler) http.Handler {
 				return
 			}
 		} else {
-			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			tok, ok := bearer(r.Header)
 			// Hash both sides so the comparison is constant-time in the token's length too.
 			got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 			if !ok || subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {

@@ -51,10 +51,28 @@ func (f *adminFixture) do(method, path, token, body string) (int, map[string]any
 
 func (f *adminFixture) doFrom(remote, method, path, token, body string) (int, map[string]any, string) {
 	f.t.Helper()
+	if token != "" {
+		return f.doHeaders(remote, method, path, body, "Authorization", "Bearer "+token)
+	}
+	return f.doHeaders(remote, method, path, body)
+}
+
+// doHeaders sends a request as a local client (curl, the CLI) would: Host localhost, a JSON body; header pairs
+// are set after, so they can change either.
+func (f *adminFixture) doHeaders(remote, method, path, body string, header ...string) (int, map[string]any, string) {
+	f.t.Helper()
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	r.RemoteAddr = remote
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
+	r.Host = "localhost:8080"
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			r.Host = header[i+1]
+			continue
+		}
+		r.Header.Set(header[i], header[i+1])
 	}
 	w := httptest.NewRecorder()
 	f.s.ServeHTTP(w, r)

@@ -31,7 +31,7 @@ func virtualKey(h http.Header) (string, bool) {
 	if v := h.Get("X-Weir-Vk"); v != "" {
 		return v, true
 	}
-	if v, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer "); ok && strings.HasPrefix(v, governance.KeyPrefix) {
+	if v, ok := bearer(h); ok && strings.HasPrefix(v, governance.KeyPrefix) {
 		return v, true
 	}
 	for _, name := range []string{"X-Api-Key", "X-Goog-Api-Key"} {
@@ -62,4 +62,14 @@ func (s *Server) principal(r *http.Request) (*governance.Principal, *gateway.Err
 			Message: "the virtual key is not valid, or it is disabled or expired"}
 	}
 	return p, nil
+}
+
+// bearer is the credential of an Authorization: Bearer header. The scheme is case-insensitive (RFC 7235 §2.1),
+// so "bearer wk-…" counts too.
+func bearer(h http.Header) (string, bool) {
+	scheme, tok, ok := strings.Cut(h.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(tok, " "), true
 }
