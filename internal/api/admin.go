@@ -77,6 +77,11 @@ func (a *admin) guard(next http.Handler) http.Handler {
 					Message: "the admin API answers only loopback clients while no admin token is configured: set WEIR_ADMIN_TOKEN (or server.admin_token)"})
 				return
 			}
+			if !hostAllowed(r.Host, a.s.gov.AllowedHosts) {
+				writeOpenAIError(w, &gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_host_not_allowed",
+					Message: "Host " + r.Host + " is not a loopback name: without an admin token the admin API answers only requests to localhost, 127.0.0.1 or [::1] (or a name in server.allowed_hosts)"})
+				return
+			}
 		} else {
 			tok, ok := bearer(r.Header)
 			// Hash both sides so the comparison is constant-time in the token's length too.
@@ -87,6 +92,12 @@ func (a *admin) guard(next http.Handler) http.Handler {
 					Message: "the admin API needs Authorization: Bearer <admin token> (WEIR_ADMIN_TOKEN)"})
 				return
 			}
+		}
+		// With a token a page cannot send the Authorization header without a preflight, so only the loopback
+		// trust needs the JSON rule; the cross-site rule is cheap defence in depth either way.
+		if e := refuseBrowser(r, !a.hasToken); e != nil {
+			writeOpenAIError(w, e)
+			return
 		}
 		if a.s.gov.Service == nil {
 			writeOpenAIError(w, &gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "governance_disabled",

@@ -87,6 +87,10 @@ type Server struct {
 	DataDir string `yaml:"data_dir"`
 	// AdminToken protects /api; also WEIR_ADMIN_TOKEN. Without one the admin API answers only on loopback.
 	AdminToken string `yaml:"admin_token"`
+	// AllowedHosts are extra Host names (besides localhost, *.localhost, 127.0.0.0/8 and [::1]) under which the
+	// admin API answers loopback clients while no admin token is set, e.g. a name in /etc/hosts. Others get 403,
+	// so a web page cannot reach the admin API through DNS rebinding.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Client holds the gateway-wide request handling settings (Bifrost's "client" block).
