@@ -83,6 +83,7 @@ func serve(args []string) int {
 	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader,
 		AdminToken: adminToken, AllowedHosts: cfg.Server.AllowedHosts, Store: pers.store, Cipher: pers.cipher}, obs.api, log)
+	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),

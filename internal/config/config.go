@@ -82,6 +82,10 @@ type Server struct {
 	// so load balancers stop sending first.
 	DrainDelay        Duration `yaml:"drain_delay"`
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a request body, from the end of its headers; a body not finished by then gets
+	// 408 and its connection is closed. UploadReadTimeout is the same for a multipart upload.
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	UploadReadTimeout Duration `yaml:"upload_read_timeout"`
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	// DataDir holds the embedded SQLite database when governance.store.dsn is not set.
 	DataDir string `yaml:"data_dir"`
