@@ -25,6 +25,18 @@ const closeBound = 10 * time.Second
 // newTCPServer starts the API on a loopback listener, with governance enforced when enforce is set.
 func newTCPServer(t *testing.T, enforce bool, body, upload time.Duration) string {
 	t.Helper()
+	s := newTestAPI(t, enforce)
+	s.SetReadTimeouts(body, upload)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts.Listener.Addr().String()
+}
+
+// newTestAPI is the whole API over the mock provider; with governance (admin token "admin-token") when
+// governed is set, enforced then too.
+func newTestAPI(t *testing.T, governed bool) *Server {
+	t.Helper()
+	enforce := governed
 	log := slog.New(slog.DiscardHandler)
 	cfg, err := config.Parse([]byte("server: {max_body_bytes: 1000, max_upload_bytes: 2000}\nproviders:\n  - {name: mock, type: mock}\n"),
 		func(string) (string, bool) { return "", false })
@@ -51,11 +63,7 @@ func newTCPServer(t *testing.T, enforce bool, body, upload time.Duration) string
 		eng.SetGovernance(g)
 		gov = Governance{Service: g, Enforce: true, AdminToken: "admin-token", Store: st}
 	}
-	s := New(eng, gov, Observability{}, log)
-	s.SetReadTimeouts(body, upload)
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
-	return ts.Listener.Addr().String()
+	return New(eng, gov, Observability{}, log)
 }
 
 // rawExchange sends head (and then whatever dribble writes) on a fresh connection and returns what the server

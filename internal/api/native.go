@@ -19,9 +19,11 @@ import (
 // mountNative registers the provider-native routes.
 func (s *Server) mountNative() {
 	s.mountOpenAI("/openai/v1")
-	s.handle(RouteInference, "/openai/{path...}", s.native(provider.OpenAI, writeOpenAIError, s.nativePath("/openai/v1", "/openai")))
+	s.handle(RouteInference, "/openai/{path...}", s.notOtherMethod(writeOpenAIError,
+		s.native(provider.OpenAI, writeOpenAIError, s.nativePath("/openai/v1", "/openai"))))
 	s.mountMessageBatches("/anthropic/v1")
-	s.handle(RouteInference, "/anthropic/{path...}", s.native(provider.Anthropic, writeAnthropicError, s.nativePath("/anthropic", "")))
+	s.handle(RouteInference, "/anthropic/{path...}", s.notOtherMethod(writeAnthropicError,
+		s.native(provider.Anthropic, writeAnthropicError, s.nativePath("/anthropic", ""))))
 	s.handle(RouteInference, "POST /gemini/{version}/models/{call...}", s.native(provider.Gemini, writeGeminiError, geminiCall))
 	s.handle(RouteInference, "POST /bedrock/model/{model}/{action}", s.native(provider.Bedrock, writeBedrockError, bedrockCall))
 }

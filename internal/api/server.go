@@ -140,6 +140,10 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
+	if e := s.methodNotAllowed(r); e != nil {
+		pathErrorWriter(r.URL.Path)(w, e)
+		return
+	}
+	pathErrorWriter(r.URL.Path)(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
 		Message: "no route " + r.Method + " " + r.URL.Path + " (see GET /v1/models, POST /v1/chat/completions)"})
 }
