@@ -141,17 +141,18 @@ func TestRefusedBodyIsNotRead(t *testing.T) {
 	for _, tc := range []struct {
 		name, head, status string
 		enforce            bool
+		names              string // the answer names the limit's config key
 	}{
-		{"no virtual key", "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{", "401", true},
-		{"no admin token", "POST /api/customers HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{", "401", true},
-		{"body too large", "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{", "413", false},
-		{"upload too large", "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000\r\n\r\n--b", "413", false},
+		{"no virtual key", "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{", "401", true, "authentication_error"},
+		{"no admin token", "POST /api/customers HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{", "401", true, "authentication_error"},
+		{"body too large", "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{", "413", false, "server.max_body_bytes"},
+		{"upload too large", "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 5000\r\n\r\n--b", "413", false, "server.max_upload_bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// No read timeout: only not reading the body can close the connection.
 			addr := newTCPServer(t, tc.enforce, 0, 0)
 			got, _ := rawExchange(t, addr, tc.head, nil)
-			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status) || !strings.Contains(got, "Connection: close") {
+			if !strings.HasPrefix(got, "HTTP/1.1 "+tc.status) || !strings.Contains(got, "Connection: close") || !strings.Contains(got, tc.names) {
 				t.Fatalf("answer %q", got)
 			}
 		})
