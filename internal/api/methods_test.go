@@ -43,9 +43,9 @@ func TestWrongMethodIs405(t *testing.T) {
 			case strings.Contains(pattern, "/messages") || strings.HasPrefix(pattern, "/anthropic/"):
 				dialect = strings.Contains(body, `"type":"error"`) && strings.Contains(body, `"invalid_request_error"`)
 			case strings.HasPrefix(pattern, "/gemini/"):
-				dialect = strings.Contains(body, `"code":405`) && strings.Contains(body, `"status":`)
+				dialect = strings.Contains(body, `"code":405`) && strings.Contains(body, `"status":"UNIMPLEMENTED"`)
 			case strings.HasPrefix(pattern, "/bedrock/"):
-				dialect = w.Header().Get("X-Amzn-Errortype") != "" && strings.HasPrefix(body, `{"message":`)
+				dialect = w.Header().Get("X-Amzn-Errortype") == "UnknownOperationException" && strings.HasPrefix(body, `{"message":`)
 			default:
 				dialect = strings.Contains(body, `"type":"invalid_request_error"`) && strings.Contains(body, `"code":"method_not_allowed"`)
 			}
