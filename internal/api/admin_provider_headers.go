@@ -51,6 +51,7 @@ func (a *admin) splitSecretHeaders(config []byte, old *store.Provider) ([]byte, 
 		}
 	}
 	var keys []store.ProviderKey
+	seen := map[string]bool{}
 	for name, v := range headers {
 		if !credentialHeader(name) {
 			continue
@@ -58,6 +59,10 @@ func (a *admin) splitSecretHeaders(config []byte, old *store.Provider) ([]byte, 
 		delete(headers, name)
 		canon := textproto.CanonicalMIMEHeaderKey(name)
 		param := "config.headers." + name
+		if seen[canon] {
+			return nil, nil, adminInvalid(param, "given twice (header names are case-insensitive)")
+		}
+		seen[canon] = true
 		if v == maskedHeader {
 			if oldCT[canon] == nil {
 				return nil, nil, adminInvalid(param, "%s is the mask of a stored value, and none is stored: send the value", maskedHeader)

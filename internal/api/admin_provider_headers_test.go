@@ -67,6 +67,10 @@ func TestAdminProviderCredentialHeaders(t *testing.T) {
 		!strings.HasPrefix(errMessage(m), "config.headers.Proxy-Authorization") {
 		t.Fatalf("mask with nothing stored: %d %s", code, raw)
 	}
+	if code, m, raw := f.do("PUT", "/api/providers/oa", "", `{"type":"openai","config":{"headers":{"authorization":"a","Authorization":"b"}}}`); code != http.StatusBadRequest ||
+		!strings.HasPrefix(errMessage(m), "config.headers.") {
+		t.Fatalf("the same header twice: %d %s", code, raw)
+	}
 	if code, m, raw := f.do("PUT", "/api/providers/oa", "", `{"type":"openai","keys":[{"id":"header:Authorization","value":"x"}]}`); code != http.StatusBadRequest ||
 		!strings.HasPrefix(errMessage(m), "keys[0].id") {
 		t.Fatalf("reserved key id: %d %s", code, raw)
