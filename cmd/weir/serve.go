@@ -88,7 +88,8 @@ func serve(args []string) int {
 		registerClusterMetrics(obs.api.Metrics, clusterNode)
 	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader,
-		AdminToken: adminToken, Store: pers.store, Cipher: pers.cipher}, obs.api, log)
+		AdminToken: adminToken, AllowedHosts: cfg.Server.AllowedHosts, Store: pers.store, Cipher: pers.cipher}, obs.api, log)
+	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),

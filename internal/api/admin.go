@@ -71,30 +71,51 @@ func (s *Server) mountAdmin() {
 func (a *admin) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if !a.hasToken {
-			if !isLoopback(r.RemoteAddr) {
-				writeOpenAIError(w, &gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_loopback_only",
-					Message: "the admin API answers only loopback clients while no admin token is configured: set WEIR_ADMIN_TOKEN (or server.admin_token)"})
-				return
-			}
-		} else {
-			tok, ok := bearer(r.Header)
-			// Hash both sides so the comparison is constant-time in the token's length too.
-			got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-			if !ok || subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="weir-admin"`)
-				writeOpenAIError(w, &gateway.Error{Status: http.StatusUnauthorized, Type: gateway.TypeAuthentication, Code: "invalid_admin_token",
-					Message: "the admin API needs Authorization: Bearer <admin token> (WEIR_ADMIN_TOKEN)"})
-				return
-			}
-		}
-		if a.s.gov.Service == nil {
-			writeOpenAIError(w, &gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "governance_disabled",
-				Message: "governance is not running, so there is nothing to administer"})
+		if !a.allow(w, r) {
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// allow answers a refused admin request, unread, and says whether the request may go on.
+func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
+	refuse := func(e *gateway.Error) bool {
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close") // don't read a refused caller's body
+		}
+		writeOpenAIError(w, e)
+		return false
+	}
+	if !a.hasToken {
+		if !isLoopback(r.RemoteAddr) {
+			return refuse(&gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_loopback_only",
+				Message: "the admin API answers only loopback clients while no admin token is configured: set WEIR_ADMIN_TOKEN (or server.admin_token)"})
+		}
+		if !hostAllowed(r.Host, a.s.gov.AllowedHosts) {
+			return refuse(&gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_host_not_allowed",
+				Message: "Host " + r.Host + " is not a loopback name: without an admin token the admin API answers only requests to localhost, 127.0.0.1 or [::1] (or a name in server.allowed_hosts)"})
+		}
+	} else {
+		tok, ok := bearer(r.Header)
+		// Hash both sides so the comparison is constant-time in the token's length too.
+		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if !ok || subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="weir-admin"`)
+			return refuse(&gateway.Error{Status: http.StatusUnauthorized, Type: gateway.TypeAuthentication, Code: "invalid_admin_token",
+				Message: "the admin API needs Authorization: Bearer <admin token> (WEIR_ADMIN_TOKEN)"})
+		}
+	}
+	// With a token a page cannot send the Authorization header without a preflight, so only the loopback
+	// trust needs the JSON rule; the cross-site rule is cheap defence in depth either way.
+	if e := refuseBrowser(r, !a.hasToken); e != nil {
+		return refuse(e)
+	}
+	if a.s.gov.Service == nil {
+		return refuse(&gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "governance_disabled",
+			Message: "governance is not running, so there is nothing to administer"})
+	}
+	return true
 }
 
 func isLoopback(remote string) bool {
@@ -155,11 +176,11 @@ func (a *admin) writeError(w http.ResponseWriter, err error) {
 func decode(r *http.Request, v any) *gateway.Error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, adminMaxBody+1))
 	if err != nil {
-		return adminInvalid("", "could not read the request body: %v", err)
+		return bodyReadError(err, "server.read_timeout")
 	}
 	if len(body) > adminMaxBody {
 		return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
-			Message: fmt.Sprintf("admin request bodies are limited to %d bytes", adminMaxBody)}
+			Header: closeConn, Message: fmt.Sprintf("admin request bodies are limited to %d bytes", adminMaxBody)}
 	}
 	return decodeBytes(body, v)
 }

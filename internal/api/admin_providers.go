@@ -42,8 +42,12 @@ func providerOut(p *store.Provider) wireProvider {
 		w.Config = json.RawMessage(p.Config)
 	}
 	for _, k := range p.Keys {
+		if strings.HasPrefix(k.ID, headerKeyPrefix) {
+			continue // shown masked in config.headers
+		}
 		w.Keys = append(w.Keys, wireProviderKey{ID: k.ID, Weight: k.Weight, Models: k.Models, HasValue: len(k.Ciphertext) > 0})
 	}
+	w.Config = maskSecretHeaders(w.Config, p.Keys)
 	return w
 }
 
@@ -76,11 +80,16 @@ func (a *admin) providerIn(w *wireProvider, old *store.Provider) (*store.Provide
 				}
 			}
 		}
+		config, headerKeys, gerr := a.splitSecretHeaders(w.Config, old)
+		if gerr != nil {
+			return nil, gerr
+		}
 		var buf bytes.Buffer
-		if err := json.Compact(&buf, w.Config); err != nil {
+		if err := json.Compact(&buf, config); err != nil {
 			return nil, adminInvalid("config", "must be a JSON object")
 		}
 		p.Config = buf.Bytes()
+		p.Keys = headerKeys
 	}
 	oldKeys := map[string]store.ProviderKey{}
 	if old != nil {
@@ -95,6 +104,9 @@ func (a *admin) providerIn(w *wireProvider, old *store.Provider) (*store.Provide
 			k.ID = fmt.Sprintf("key-%d", i+1)
 		} else if err := checkID(param+".id", k.ID); err != nil {
 			return nil, err
+		}
+		if strings.HasPrefix(k.ID, headerKeyPrefix) {
+			return nil, adminInvalid(param+".id", "ids starting with %q are reserved for credential headers (config.headers)", headerKeyPrefix)
 		}
 		if seen[k.ID] {
 			return nil, adminInvalid(param+".id", "duplicate %q", k.ID)

@@ -17,6 +17,9 @@ type Governance struct {
 	Enforce bool
 	// AdminToken protects the admin API (/api); empty: the admin API answers loopback clients only.
 	AdminToken string
+	// AllowedHosts are the Host names, besides loopback ones, that the admin API answers while it trusts
+	// loopback clients (no AdminToken); see hostAllowed.
+	AllowedHosts []string
 	// Store and Cipher back the admin API's provider routes (provider secrets are stored encrypted with Cipher;
 	// nil Cipher: the admin API refuses to store them).
 	Store  store.Store

@@ -20,11 +20,11 @@ import (
 // mountNative registers the provider-native routes.
 func (s *Server) mountNative() {
 	s.mountOpenAI("/openai/v1")
-	s.handle(RouteInference, "/openai/{path...}", s.nativeCatchAll(catchAll{dialect: provider.OpenAI, prefix: "/openai",
-		unified: "/openai/v1", writeError: writeOpenAIError, pattern: "/openai/{path...}"}))
+	s.handle(RouteInference, "/openai/{path...}", s.nativeCatchAll(catchAll{dialect: provider.OpenAI,
+		prefix: "/openai", unified: "/openai/v1", writeError: writeOpenAIError, pattern: "/openai/{path...}"}))
 	s.mountMessageBatches("/anthropic/v1")
-	s.handle(RouteInference, "/anthropic/{path...}", s.nativeCatchAll(catchAll{dialect: provider.Anthropic, prefix: "/anthropic",
-		unified: "/anthropic/v1", writeError: writeAnthropicError, pattern: "/anthropic/{path...}"}))
+	s.handle(RouteInference, "/anthropic/{path...}", s.nativeCatchAll(catchAll{dialect: provider.Anthropic,
+		prefix: "/anthropic", unified: "/anthropic/v1", writeError: writeAnthropicError, pattern: "/anthropic/{path...}"}))
 	s.handle(RouteInference, "POST /gemini/{version}/models/{call...}", s.native(provider.Gemini, writeGeminiError, geminiCall))
 	s.handle(RouteInference, "POST /bedrock/model/{model}/{action}", s.native(provider.Bedrock, writeBedrockError, bedrockCall))
 }

@@ -47,6 +47,12 @@ func (s *Server) nativeCatchAll(c catchAll) http.Handler {
 			s.refuse(c.writeError, badPath()).ServeHTTP(w, r)
 			return
 		}
+		// A unified route under the prefix asked with another method (GET /openai/v1/chat/completions) is a 405,
+		// never a pass-through.
+		if e := s.methodNotAllowed(r); e != nil {
+			c.writeError(w, e)
+			return
+		}
 		rest := stripVersion(segs)
 		switch classifyNative(c.dialect, r.Method, rest) {
 		case nativePass:
@@ -55,6 +61,10 @@ func (s *Server) nativeCatchAll(c catchAll) http.Handler {
 			r2 := r.Clone(r.Context())
 			r2.URL.Path, r2.URL.RawPath = c.unified+"/"+strings.Join(rest, "/"), ""
 			if _, pat := s.mux.Handler(r2); pat == "" || pat == c.pattern {
+				if e := s.methodNotAllowed(r2); e != nil {
+					c.writeError(w, e)
+					return
+				}
 				s.refuse(c.writeError, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
 					Message: "no route " + r.Method + " " + r2.URL.Path}).ServeHTTP(w, r)
 				return

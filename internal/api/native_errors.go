@@ -12,6 +12,7 @@ var googleStatus = map[int]string{
 	400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
 	408: "DEADLINE_EXCEEDED", 413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL",
 	502: "UNAVAILABLE", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+	405: "UNIMPLEMENTED", // a method the route does not serve
 }
 
 // writeGeminiError writes e as Google's APIs do: {"error":{"code","message","status"}}.
@@ -32,6 +33,7 @@ var bedrockTypes = map[int]string{
 	404: "ResourceNotFoundException", 408: "ModelTimeoutException", 413: "ValidationException",
 	429: "ThrottlingException", 500: "InternalServerException", 502: "ServiceUnavailableException",
 	503: "ServiceUnavailableException", 504: "ModelTimeoutException",
+	405: "UnknownOperationException", // not InternalServerException, which AWS SDKs retry
 }
 
 // writeBedrockError writes e as Bedrock does: {"message"} with the exception name in X-Amzn-ErrorType.

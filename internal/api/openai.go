@@ -70,6 +70,9 @@ func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), 
 		f.principal = p
 		if gerr != nil {
 			f.status, f.err = gerr.Status, gerr
+			if r.ContentLength != 0 {
+				w.Header().Set("Connection", "close") // don't read a refused caller's body
+			}
 			writeError(w, gerr)
 			return
 		}
@@ -117,13 +120,17 @@ func readBody(r *http.Request, buf []byte, limit int64) ([]byte, *gateway.Error)
 			return buf, nil
 		}
 		if err != nil {
-			return buf, &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "body_read_error",
-				Message: "could not read the request body: " + err.Error()}
+			return buf, bodyReadError(err, "server.read_timeout")
 		}
 	}
 }
 
 func tooLarge(limit int64) *gateway.Error {
 	return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
-		Message: "the request body is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_body_bytes)"}
+		Header: closeConn, Message: "the request body is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_body_bytes)"}
+}
+
+func uploadTooLarge(limit int64) *gateway.Error {
+	return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
+		Header: closeConn, Message: "the upload is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_upload_bytes)"}
 }

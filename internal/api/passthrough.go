@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -57,11 +58,14 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 	raw := &gateway.RawRequest{RawQuery: r.URL.RawQuery}
 	if boundary, ok := upload.IsMultipart(r.Header.Get("Content-Type")); ok {
 		if r.ContentLength > s.eng.MaxUpload() {
-			return nil, tooLarge(s.eng.MaxUpload())
+			return nil, uploadTooLarge(s.eng.MaxUpload())
 		}
 		form, err := upload.Read(r.Body, boundary, s.eng.MaxUpload(), "")
 		if errors.Is(err, upload.ErrTooLarge) {
-			return nil, tooLarge(s.eng.MaxUpload())
+			return nil, uploadTooLarge(s.eng.MaxUpload())
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, bodyReadError(err, "server.upload_read_timeout")
 		}
 		if err != nil {
 			return nil, badRequest("invalid_multipart", err.Error())

@@ -313,7 +313,8 @@ func walkNativeRoutes(t *testing.T, s *Server, objs affinity.Store, up *recorder
 						model = `{"model":"an/x"}`
 					}
 					code, body := send(method, path, model, "")
-					if code != http.StatusUnauthorized && !redirect(code) {
+					// 405 (with Allow) for a method the object's route does not serve: refused before any key is read.
+					if code != http.StatusUnauthorized && !redirect(code) && code != http.StatusMethodNotAllowed {
 						t.Errorf("%s %s without a key: %d %s", method, path, code, body)
 					}
 					code, body = send(method, path, model, otherSecret)

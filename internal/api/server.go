@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -20,6 +21,8 @@ type Server struct {
 	obs      Observability
 	routes   []Route
 	draining atomic.Bool
+	// readTimeout and uploadTimeout bound reading a request body (see limitBodyRead).
+	readTimeout, uploadTimeout time.Duration
 }
 
 // New builds the routes.
@@ -100,7 +103,11 @@ func (s *Server) handle(kind RouteKind, pattern string, h http.Handler) {
 func (s *Server) Routes() []Route { return s.routes }
 
 // ServeHTTP dispatches to the routes.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.limitBodyRead(w, r)
+	s.mux.ServeHTTP(w, r)
+	dropUnread(w, r)
+}
 
 // Drain makes /readyz fail so load balancers stop sending new requests; in-flight ones carry on.
 func (s *Server) Drain() { s.draining.Store(true) }
@@ -133,6 +140,10 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
+	if e := s.methodNotAllowed(r); e != nil {
+		pathErrorWriter(r.URL.Path)(w, e)
+		return
+	}
+	pathErrorWriter(r.URL.Path)(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
 		Message: "no route " + r.Method + " " + r.URL.Path + " (see GET /v1/models, POST /v1/chat/completions)"})
 }

@@ -82,11 +82,19 @@ type Server struct {
 	// so load balancers stop sending first.
 	DrainDelay        Duration `yaml:"drain_delay"`
 	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a request body, from the end of its headers; a body not finished by then gets
+	// 408 and its connection is closed. UploadReadTimeout is the same for a multipart upload.
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	UploadReadTimeout Duration `yaml:"upload_read_timeout"`
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	// DataDir holds the embedded SQLite database when governance.store.dsn is not set.
 	DataDir string `yaml:"data_dir"`
 	// AdminToken protects /api; also WEIR_ADMIN_TOKEN. Without one the admin API answers only on loopback.
 	AdminToken string `yaml:"admin_token"`
+	// AllowedHosts are extra Host names (besides localhost, *.localhost, 127.0.0.0/8 and [::1]) under which the
+	// admin API answers loopback clients while no admin token is set, e.g. a name in /etc/hosts. Others get 403,
+	// so a web page cannot reach the admin API through DNS rebinding.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Client holds the gateway-wide request handling settings (Bifrost's "client" block).

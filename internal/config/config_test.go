@@ -137,6 +137,23 @@ func TestDefault(t *testing.T) {
 	if cfg.Server.Addr != DefaultAddr {
 		t.Fatalf("addr %s", cfg.Server.Addr)
 	}
+	if cfg.Server.ReadTimeout.D() != DefaultReadTimeout || cfg.Server.UploadReadTimeout.D() != DefaultUploadReadTimeout {
+		t.Fatalf("read timeouts %v %v", cfg.Server.ReadTimeout, cfg.Server.UploadReadTimeout)
+	}
+}
+
+func TestServerSection(t *testing.T) {
+	cfg, err := Parse([]byte("server:\n  read_timeout: 5s\n  upload_read_timeout: 1m\n  allowed_hosts: [weir.internal]\nproviders:\n  - {name: m, type: mock}\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Server; s.ReadTimeout.D() != 5*time.Second || s.UploadReadTimeout.D() != time.Minute || len(s.AllowedHosts) != 1 || s.AllowedHosts[0] != "weir.internal" {
+		t.Fatalf("server %+v", s)
+	}
+	_, err = Parse([]byte("server:\n  read_timeout: -1s\n  upload_read_timeout: -1s\nproviders:\n  - {name: m, type: mock}\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "server.read_timeout") || !strings.Contains(err.Error(), "server.upload_read_timeout") {
+		t.Fatalf("negative timeouts: %v", err)
+	}
 }
 
 const routingExample = `

@@ -24,6 +24,8 @@ const (
 	DefaultConnectTimeout    = 10 * time.Second
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultUploadReadTimeout = 10 * time.Minute // 512 MiB at under 1 MB/s
 )
 
 // ApplyDefaults fills every unset field.
@@ -42,6 +44,12 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Server.ReadHeaderTimeout == 0 {
 		c.Server.ReadHeaderTimeout = Duration(DefaultReadHeaderTimeout)
+	}
+	if c.Server.ReadTimeout == 0 {
+		c.Server.ReadTimeout = Duration(DefaultReadTimeout)
+	}
+	if c.Server.UploadReadTimeout == 0 {
+		c.Server.UploadReadTimeout = Duration(DefaultUploadReadTimeout)
 	}
 	if c.Server.DataDir == "" {
 		c.Server.DataDir = os.Getenv("WEIR_DATA_DIR")
@@ -94,6 +102,12 @@ func (c *Config) Validate() Problems {
 	}
 	if c.Server.MaxBodyBytes < 0 {
 		add("server.max_body_bytes", "must be positive")
+	}
+	if c.Server.ReadTimeout < 0 {
+		add("server.read_timeout", "must be positive")
+	}
+	if c.Server.UploadReadTimeout < 0 {
+		add("server.upload_read_timeout", "must be positive")
 	}
 	if c.Client.InitialPoolSize < 0 {
 		add("client.initial_pool_size", "must not be negative")

@@ -83,36 +83,36 @@ func (a *API) Logs(w http.ResponseWriter, r *http.Request) {
 	}
 	var err error
 	if f.From, err = parseTime(q.Get("from")); err != nil {
-		badRequest(w, "from: "+err.Error())
+		badRequest(w, "from", err.Error())
 		return
 	}
 	if f.To, err = parseTime(q.Get("to")); err != nil {
-		badRequest(w, "to: "+err.Error())
+		badRequest(w, "to", err.Error())
 		return
 	}
 	if s := q.Get("status"); s != "" {
 		if f.StatusMin, f.StatusMax, err = parseStatus(s); err != nil {
-			badRequest(w, "status: "+err.Error())
+			badRequest(w, "status", err.Error())
 			return
 		}
 	}
 	if s := q.Get("min_latency_ms"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || v < 0 {
-			badRequest(w, "min_latency_ms: want a non-negative number")
+			badRequest(w, "min_latency_ms", "want a non-negative number")
 			return
 		}
 		f.MinLatency = time.Duration(v * float64(time.Millisecond))
 	}
 	if s := q.Get("limit"); s != "" {
 		if f.Limit, err = strconv.Atoi(s); err != nil || f.Limit < 1 {
-			badRequest(w, "limit: want a positive integer")
+			badRequest(w, "limit", "want a positive integer")
 			return
 		}
 	}
 	rows, next, total, err := a.reader.QueryLogs(r.Context(), f)
 	if errors.Is(err, ErrBadCursor) {
-		badRequest(w, "cursor: invalid")
+		badRequest(w, "cursor", "invalid")
 		return
 	}
 	if err != nil {
@@ -159,12 +159,12 @@ func (a *API) Stats(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err := parseTime(q.Get("from"))
 	if err != nil {
-		badRequest(w, "from: "+err.Error())
+		badRequest(w, "from", err.Error())
 		return
 	}
 	to, err := parseTime(q.Get("to"))
 	if err != nil {
-		badRequest(w, "to: "+err.Error())
+		badRequest(w, "to", err.Error())
 		return
 	}
 	if to.IsZero() {
@@ -174,20 +174,20 @@ func (a *API) Stats(w http.ResponseWriter, r *http.Request) {
 		from = to.Add(-24 * time.Hour)
 	}
 	if !to.After(from) {
-		badRequest(w, "from must be before to")
+		badRequest(w, "from", "must be before to")
 		return
 	}
 	var interval time.Duration
 	if s := q.Get("interval"); s != "" {
 		if interval, err = time.ParseDuration(s); err != nil || interval <= 0 {
-			badRequest(w, "interval: want a positive duration such as 1m or 1h")
+			badRequest(w, "interval", "want a positive duration such as 1m or 1h")
 			return
 		}
 	} else {
 		interval = niceInterval(to.Sub(from) / 100)
 	}
 	if n := (to.Sub(from) + interval - 1) / interval; n > MaxStatsBuckets {
-		badRequest(w, "interval too small for the range: at most "+strconv.Itoa(MaxStatsBuckets)+" intervals")
+		badRequest(w, "interval", "too small for the range: at most "+strconv.Itoa(MaxStatsBuckets)+" intervals")
 		return
 	}
 	buckets, err := a.reader.Stats(r.Context(), from, to, interval)
@@ -262,8 +262,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers in the admin API's error format (OpenAI's): {"error":{"message","type","param","code"}}.
 func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "code": status}})
+	writeErrorParam(w, status, "", msg)
 }
 
-func badRequest(w http.ResponseWriter, msg string) { writeError(w, http.StatusBadRequest, msg) }
+func writeErrorParam(w http.ResponseWriter, status int, param, msg string) {
+	typ, code := "api_error", "internal_error"
+	switch status {
+	case http.StatusBadRequest:
+		typ, code = "invalid_request_error", "invalid_value"
+	case http.StatusNotFound:
+		typ, code = "not_found_error", "not_found"
+	}
+	var p *string
+	if param != "" {
+		p, msg = &param, param+": "+msg
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": p, "code": code}})
+}
+
+// badRequest refuses the query parameter param.
+func badRequest(w http.ResponseWriter, param, msg string) {
+	writeErrorParam(w, http.StatusBadRequest, param, msg)
+}
