@@ -182,6 +182,8 @@ func (s *Server) route(c *call) handler {
 	switch {
 	case strings.HasPrefix(p, "/model/"):
 		return s.routeBedrock(c)
+	case c.r.Method == http.MethodGet && (strings.HasSuffix(p, "/foundation-models") || strings.HasSuffix(p, "/inference-profiles")):
+		return s.routeBedrockControl(c) // listmodels.go
 	case c.r.Method == http.MethodGet && strings.Contains(p, "/models/"): // before ':' so ft:… ids work
 		return s.routeModel(c)
 	case strings.Contains(p[strings.LastIndexByte(p, '/')+1:], ":"):
@@ -222,7 +224,7 @@ func (s *Server) route(c *call) handler {
 	case strings.Contains(p, "/responses/"): // input_tokens, {id}, {id}/input_items (responses_input_tokens.go)
 		return s.routeResponseObjects(c)
 	case strings.HasSuffix(p, "/models") && c.r.Method == http.MethodGet:
-		return (*Server).openaiModels
+		return s.routeModelList(c) // OpenAI's shape, or Gemini's (listmodels.go)
 	}
 	return s.routeSurface(c) // images, audio, moderations, files, batches (surface.go)
 }
