@@ -27,6 +27,9 @@ type persistence struct {
 // loads prices, seeds the config's customers, teams and keys, and starts background spend flushing.
 func openPersistence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*persistence, error) {
 	gc := cfg.Governance
+	if err := prepareDataDir(cfg, log); err != nil {
+		return nil, err
+	}
 	st, err := storeopen.Open(ctx, gc.Store.Driver, gc.Store.DSN, cfg.Server.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("opening the store: %w", err)
