@@ -1,8 +1,8 @@
 // Package mockupstream is Weir's in-repo fake LLM provider. It speaks the
 // wire formats of OpenAI (Chat Completions, Completions, Embeddings, Models,
 // Responses, Azure paths), Anthropic (also via Vertex rawPredict and Bedrock
-// invoke), Gemini (AI Studio and Vertex paths), Bedrock (Converse, binary
-// event streams, SigV4) and Cohere v2, so gateway tests and load benchmarks
+// invoke), Gemini (AI Studio and Vertex paths, model list), Bedrock (Converse,
+// binary event streams, SigV4, the control plane's model lists) and Cohere v2, so gateway tests and load benchmarks
 // run without network access and with deterministic answers.
 //
 // Faults are selected per request by the model name (which the gateway
