@@ -50,6 +50,10 @@ func serve(args []string) int {
 	if *pprofAddr != "" {
 		startPprof(*pprofAddr, log)
 	}
+	if err := prepareDataDir(cfg, log); err != nil {
+		log.Error("could not prepare the data directory", "err", err)
+		return 1
+	}
 	db, err := openDatabase(ctx, cfg)
 	if err != nil {
 		log.Error("could not open the database", "err", err)

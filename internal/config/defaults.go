@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,6 +28,20 @@ const (
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultUploadReadTimeout = 10 * time.Minute // 512 MiB at under 1 MB/s
 )
+
+// DefaultDataDir is the user's state directory for Weir, $XDG_STATE_HOME/weir, else ~/.local/state/weir, so a
+// gateway started without a config leaves nothing in the working directory. Only when no home directory is
+// known is it the working directory.
+func DefaultDataDir() string {
+	// The XDG spec says a relative XDG_STATE_HOME is invalid and must be ignored.
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "weir")
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".local", "state", "weir")
+	}
+	return "."
+}
 
 // ApplyDefaults fills every unset field.
 func (c *Config) ApplyDefaults() {
@@ -55,7 +70,7 @@ func (c *Config) ApplyDefaults() {
 		c.Server.DataDir = os.Getenv("WEIR_DATA_DIR")
 	}
 	if c.Server.DataDir == "" {
-		c.Server.DataDir = "."
+		c.Server.DataDir = DefaultDataDir()
 	}
 	if c.Server.IdleTimeout == 0 {
 		c.Server.IdleTimeout = Duration(DefaultIdleTimeout)

@@ -68,6 +68,12 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // startGateway runs weir with the given config (empty: the embedded default) and waits until it is healthy.
 func startGateway(t *testing.T, config string, env ...string) *gateway {
 	t.Helper()
+	return startGatewayIn(t, "", config, env...)
+}
+
+// startGatewayIn is startGateway with the working directory dir ("": the test's).
+func startGatewayIn(t *testing.T, dir, config string, env ...string) *gateway {
+	t.Helper()
 	addr := freeAddr(t)
 	args := []string{"serve", "-addr", addr, "-log-format", "json", "-log-level", "debug"}
 	if config != "" {
@@ -79,6 +85,7 @@ func startGateway(t *testing.T, config string, env ...string) *gateway {
 	}
 	g := &gateway{URL: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	g.cmd = exec.Command(weirBin, args...)
+	g.cmd.Dir = dir
 	// Each gateway gets its own data dir (SQLite store and request log) unless the test's config names one.
 	g.cmd.Env = append(append(os.Environ(), "WEIR_DATA_DIR="+t.TempDir()), env...)
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs

@@ -1,8 +1,8 @@
 // Package mockupstream is Weir's in-repo fake LLM provider. It speaks the
 // wire formats of OpenAI (Chat Completions, Completions, Embeddings, Models,
 // Responses, Azure paths), Anthropic (also via Vertex rawPredict and Bedrock
-// invoke), Gemini (AI Studio and Vertex paths), Bedrock (Converse, binary
-// event streams, SigV4) and Cohere v2, so gateway tests and load benchmarks
+// invoke), Gemini (AI Studio and Vertex paths, model list), Bedrock (Converse,
+// binary event streams, SigV4, the control plane's model lists) and Cohere v2, so gateway tests and load benchmarks
 // run without network access and with deterministic answers.
 //
 // Faults are selected per request by the model name (which the gateway
@@ -182,6 +182,8 @@ func (s *Server) route(c *call) handler {
 	switch {
 	case strings.HasPrefix(p, "/model/"):
 		return s.routeBedrock(c)
+	case c.r.Method == http.MethodGet && (strings.HasSuffix(p, "/foundation-models") || strings.HasSuffix(p, "/inference-profiles")):
+		return s.routeBedrockControl(c) // listmodels.go
 	case c.r.Method == http.MethodGet && strings.Contains(p, "/models/"): // before ':' so ft:… ids work
 		return s.routeModel(c)
 	case strings.Contains(p[strings.LastIndexByte(p, '/')+1:], ":"):
@@ -222,7 +224,7 @@ func (s *Server) route(c *call) handler {
 	case strings.Contains(p, "/responses/"): // input_tokens, {id}, {id}/input_items (responses_input_tokens.go)
 		return s.routeResponseObjects(c)
 	case strings.HasSuffix(p, "/models") && c.r.Method == http.MethodGet:
-		return (*Server).openaiModels
+		return s.routeModelList(c) // OpenAI's shape, or Gemini's (listmodels.go)
 	}
 	return s.routeSurface(c) // images, audio, moderations, files, batches (surface.go)
 }

@@ -32,7 +32,8 @@ const SigningService = "bedrock"
 // Provider sends Bedrock-dialect calls to one region.
 type Provider struct {
 	name    string
-	base    string
+	base    string // runtime
+	control string // control plane (model lists)
 	region  string
 	creds   aws.CredentialsProvider // cached
 	signer  *v4.Signer
@@ -41,23 +42,13 @@ type Provider struct {
 	now     func() time.Time // signing clock; tests may pin it
 }
 
-// New builds a bedrock provider. Fields used: region (required), base_url (default
-// https://bedrock-runtime.{region}.amazonaws.com), access_key_id + secret_access_key (+ session_token) or else
-// the AWS default credential chain, headers and the timeouts.
+// New builds a bedrock provider. Fields used: region (else the AWS default region: AWS_REGION,
+// AWS_DEFAULT_REGION, the shared config profile), base_url (default https://bedrock-runtime.{region}.amazonaws.com
+// for the runtime and https://bedrock.{region}.amazonaws.com for the control plane that lists models; a set
+// base_url serves both), access_key_id + secret_access_key (+ session_token) or else the AWS default credential
+// chain, headers and the timeouts.
 func New(cfg config.Provider) (provider.Provider, error) {
 	ps := unused(cfg)
-	if cfg.Region == "" {
-		ps = append(ps, config.Problem{Path: "region", Msg: "required for type bedrock"})
-	}
-	base := cfg.BaseURL
-	if base == "" && cfg.Region != "" {
-		base = "https://bedrock-runtime." + cfg.Region + ".amazonaws.com"
-	}
-	if base != "" {
-		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
-		}
-	}
 	switch {
 	case cfg.AccessKeyID != "" && cfg.SecretAccessKey == "":
 		ps = append(ps, config.Problem{Path: "secret_access_key", Msg: "required with access_key_id"})
@@ -70,16 +61,45 @@ func New(cfg config.Provider) (provider.Provider, error) {
 		return nil, ps
 	}
 
+	// The AWS default configuration supplies the region when the config names none, and the credentials when
+	// it holds no keys. Loading reads the environment and the shared files only; nothing is fetched yet.
+	region := cfg.Region
+	var ac aws.Config
+	if region == "" || cfg.AccessKeyID == "" {
+		var opts []func(*awsconfig.LoadOptions) error
+		if region != "" {
+			opts = append(opts, awsconfig.WithRegion(region))
+		}
+		var err error
+		ac, err = awsconfig.LoadDefaultConfig(context.Background(), opts...)
+		if err != nil {
+			return nil, config.Problems{{Path: "", Msg: "loading the AWS default configuration: " + err.Error()}}
+		}
+		region = ac.Region
+	}
+	if region == "" {
+		ps = append(ps, config.Problem{Path: "region", Msg: "required for type bedrock: set it here, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the shared AWS config profile"})
+	}
+	base, control := cfg.BaseURL, cfg.BaseURL
+	if base == "" && region != "" {
+		base = "https://bedrock-runtime." + region + ".amazonaws.com"
+		control = "https://bedrock." + region + ".amazonaws.com"
+	}
+	if base != "" {
+		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+		}
+	}
+	if len(ps) > 0 {
+		return nil, ps
+	}
+
 	var creds aws.CredentialsProvider
 	if cfg.AccessKeyID != "" {
 		creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken))
 	} else {
 		// The default chain: environment, shared config and credentials files (profiles, SSO), web identity,
-		// ECS and EC2 roles. Loading reads files only; credentials are fetched on first use and then cached.
-		ac, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(cfg.Region))
-		if err != nil {
-			return nil, config.Problems{{Path: "", Msg: "loading the AWS default configuration: " + err.Error()}}
-		}
+		// ECS and EC2 roles. Credentials are fetched on first use and then cached.
 		if ac.Credentials == nil {
 			return nil, config.Problems{{Path: "access_key_id", Msg: "no AWS credentials configured (set access_key_id and secret_access_key, or configure the AWS default chain)"}}
 		}
@@ -91,7 +111,8 @@ func New(cfg config.Provider) (provider.Provider, error) {
 	p := &Provider{
 		name:    cfg.Name,
 		base:    strings.TrimRight(base, "/"),
-		region:  cfg.Region,
+		control: strings.TrimRight(control, "/"),
+		region:  region,
 		creds:   creds,
 		signer:  v4.NewSigner(),
 		headers: http.Header{},

@@ -60,7 +60,7 @@ func TestNewProblems(t *testing.T) {
 		cfg  config.Provider
 		want string
 	}{
-		{"no region", config.Provider{AccessKeyID: akid, SecretAccessKey: secret}, "region: required for type bedrock"},
+		{"no region", config.Provider{AccessKeyID: akid, SecretAccessKey: secret}, "region: required for type bedrock: set it here, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the shared AWS config profile"},
 		{"no secret", config.Provider{Region: region, AccessKeyID: akid}, "secret_access_key: required with access_key_id"},
 		{"no id", config.Provider{Region: region, SecretAccessKey: secret}, "access_key_id: required with secret_access_key"},
 		{"token alone", config.Provider{Region: region, SessionToken: "t"}, "session_token: only with access_key_id and secret_access_key"},
@@ -70,6 +70,7 @@ func TestNewProblems(t *testing.T) {
 			`base_url: "bedrock.local" is not an http(s) URL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			isolateAWS(t)
 			tc.cfg.Type = "bedrock"
 			_, err := New(tc.cfg)
 			ps, ok := err.(config.Problems)
