@@ -18,7 +18,7 @@ import (
 // function call of the first turn goes back as an item reference (openai-go's omits the type; the Vercel AI
 // SDK's says "item_reference"), on Anthropic, Gemini and Bedrock targets, streamed and not. Another virtual
 // key's item is a 404 in OpenAI's shape that reaches no upstream; an upstream with the Responses API gets the
-// reference as it was sent.
+// reference as it was sent. POST /v1/responses/input_tokens resolves references the same way.
 func TestResponsesItemReference(t *testing.T) {
 	const keyA, keyB = "wk-aaaa-0123456789abcdef", "wk-bbbb-0123456789abcdef"
 	up, url := startUpstream(t, mockupstream.Options{})
@@ -104,6 +104,17 @@ governance:
 			status, _, answer := post(t, g.URL+"/v1/responses", body, "Authorization", "Bearer "+keyA)
 			if status != 200 || !strings.Contains(answer, "sunny") {
 				t.Fatalf("item_reference: %d %s", status, answer)
+			}
+
+			if strings.HasPrefix(model, "claude/") { // counted by Anthropic's count_tokens, with the item in place
+				status, _, answer = post(t, g.URL+"/v1/responses/input_tokens", body, "Authorization", "Bearer "+keyA)
+				if status != 200 || gjson.Get(answer, "input_tokens").Int() == 0 {
+					t.Fatalf("input_tokens with an item_reference: %d %s", status, answer)
+				}
+				status, _, answer = post(t, g.URL+"/v1/responses/input_tokens", body, "Authorization", "Bearer "+keyB)
+				if status != 404 || !strings.Contains(answer, "not found") {
+					t.Fatalf("input_tokens with another key's item: %d %s", status, answer)
+				}
 			}
 
 			// Key b cannot reference key a's item: a 404 in OpenAI's shape, before any upstream call.
