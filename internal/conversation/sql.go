@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/sqldb"
 )
 
-// SQLStore keeps stored responses in the table stored_responses of a SQLite or PostgreSQL database.
+// SQLStore keeps stored responses in the table stored_responses of a SQLite or PostgreSQL database, and in
+// stored_response_items which response holds each item id, for item_reference inputs.
 type SQLStore struct {
 	db *sqldb.DB
 }
@@ -34,6 +36,15 @@ func NewSQLStore(ctx context.Context, db *sqldb.DB) (*SQLStore, error) {
 			output TEXT NOT NULL DEFAULT '[]',
 			response TEXT NOT NULL DEFAULT '{}')`,
 		`CREATE INDEX IF NOT EXISTS stored_responses_created ON stored_responses (created_at)`,
+		// The items themselves stay in stored_responses: this table only says which responses hold an item id.
+		`CREATE TABLE IF NOT EXISTS stored_response_items (
+			response_id TEXT NOT NULL,
+			key_id TEXT NOT NULL DEFAULT '',
+			item_id TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			PRIMARY KEY (response_id, item_id))`,
+		`CREATE INDEX IF NOT EXISTS stored_response_items_item ON stored_response_items (key_id, item_id)`,
+		`CREATE INDEX IF NOT EXISTS stored_response_items_created ON stored_response_items (created_at)`,
 	}
 	if err := db.CreateTables(ctx, sqldb.LockConversation, stmts...); err != nil {
 		return nil, fmt.Errorf("conversation: create table: %w", err)
@@ -73,17 +84,133 @@ func (s *SQLStore) Save(ctx context.Context, st Stored) error {
 	if created.IsZero() {
 		created = time.Now()
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO stored_responses
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("conversation: save %s: %w", st.ID, err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO stored_responses
 		(id, key_id, previous_id, created_at, provider, model, input, output, response)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id, previous_id = excluded.previous_id,
 			created_at = excluded.created_at, provider = excluded.provider, model = excluded.model,
 			input = excluded.input, output = excluded.output, response = excluded.response`),
 		st.ID, st.KeyID, st.PreviousID, created.UnixMicro(), st.Provider, st.Model, in, out, resp)
+	if err == nil {
+		err = s.indexItems(ctx, tx, &st, created.UnixMicro())
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
 	if err != nil {
 		return fmt.Errorf("conversation: save %s: %w", st.ID, err)
 	}
 	return nil
+}
+
+// itemRowsPerInsert bounds the rows of one INSERT into stored_response_items (4 parameters each), well under
+// SQLite's and PostgreSQL's parameter limits.
+const itemRowsPerInsert = 200
+
+// indexItems records in stored_response_items the item ids of a response being saved, replacing earlier rows.
+func (s *SQLStore) indexItems(ctx context.Context, tx *sql.Tx, st *Stored, created int64) error {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM stored_response_items WHERE response_id = ?`), st.ID); err != nil {
+		return err
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, list := range [][]json.RawMessage{st.Output, st.Input} {
+		for _, it := range list {
+			if id := itemID(it); id != "" && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), itemRowsPerInsert)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO stored_response_items (response_id, key_id, item_id, created_at) VALUES `)
+		args := make([]any, 0, 4*n)
+		for i, id := range ids[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?, ?, ?, ?)`)
+			args = append(args, st.ID, st.KeyID, id, created)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(q.String()), args...); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// Items returns the items with the given ids held by the responses of keyID, newest response first.
+func (s *SQLStore) Items(ctx context.Context, keyID string, ids []string) (map[string]json.RawMessage, error) {
+	// Which responses hold each id, newest first.
+	holders := map[string][]string{}
+	for rest := ids; len(rest) > 0; {
+		n := min(len(rest), itemRowsPerInsert)
+		var q strings.Builder
+		q.WriteString(`SELECT item_id, response_id FROM stored_response_items WHERE key_id = ? AND item_id IN (`)
+		args := make([]any, 0, n+1)
+		args = append(args, keyID)
+		for i, id := range rest[:n] {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('?')
+			args = append(args, id)
+		}
+		q.WriteString(`) ORDER BY created_at DESC, response_id DESC`)
+		rows, err := s.db.QueryContext(ctx, s.q(q.String()), args...)
+		if err != nil {
+			return nil, fmt.Errorf("conversation: items: %w", err)
+		}
+		for rows.Next() {
+			var item, resp string
+			if err := rows.Scan(&item, &resp); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("conversation: items: %w", err)
+			}
+			holders[item] = append(holders[item], resp)
+		}
+		err = rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("conversation: items: %w", err)
+		}
+		rest = rest[n:]
+	}
+	found := make(map[string]json.RawMessage, len(holders))
+	loaded := map[string]*Stored{} // nil: gone since the index was read
+	for id, resps := range holders {
+		for _, rid := range resps {
+			st, ok := loaded[rid]
+			if !ok {
+				got, err := s.Get(ctx, rid, keyID)
+				switch {
+				case err == nil:
+					st = &got
+				case !errors.Is(err, ErrNotFound):
+					return nil, err
+				}
+				loaded[rid] = st
+			}
+			if st == nil {
+				continue
+			}
+			if it, ok := findItem(st, id); ok {
+				found[id] = it
+				break
+			}
+		}
+	}
+	return found, nil
 }
 
 // Get returns the response id owned by keyID, or ErrNotFound.
@@ -115,12 +242,23 @@ func (s *SQLStore) Get(ctx context.Context, id, keyID string) (Stored, error) {
 
 // Delete removes the response id owned by keyID, or returns ErrNotFound.
 func (s *SQLStore) Delete(ctx context.Context, id, keyID string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM stored_responses WHERE id = ? AND key_id = ?`), id, keyID)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("conversation: delete %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM stored_responses WHERE id = ? AND key_id = ?`), id, keyID)
 	if err != nil {
 		return fmt.Errorf("conversation: delete %s: %w", id, err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return ErrNotFound
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM stored_response_items WHERE response_id = ?`), id); err != nil {
+		return fmt.Errorf("conversation: delete %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("conversation: delete %s: %w", id, err)
 	}
 	return nil
 }
@@ -160,6 +298,10 @@ func (s *SQLStore) InputItems(ctx context.Context, id, keyID, after string, limi
 
 // DeleteBefore removes every response created before t.
 func (s *SQLStore) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	// An item row has its response's created_at: the same cut removes both.
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM stored_response_items WHERE created_at < ?`), t.UnixMicro()); err != nil {
+		return 0, fmt.Errorf("conversation: expire items: %w", err)
+	}
 	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM stored_responses WHERE created_at < ?`), t.UnixMicro())
 	if err != nil {
 		return 0, fmt.Errorf("conversation: expire: %w", err)

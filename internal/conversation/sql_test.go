@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +41,10 @@ func backends(t *testing.T) map[string]*SQLStore {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS stored_responses`); err != nil {
-			t.Fatal(err)
+		for _, table := range []string{"stored_responses", "stored_response_items"} {
+			if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS `+table); err != nil {
+				t.Fatal(err)
+			}
 		}
 		open("postgres", db)
 	}
@@ -178,6 +182,106 @@ func TestSQLStore(t *testing.T) {
 			}
 			if _, err := s.Get(ctx, "r2", "a"); err != nil {
 				t.Errorf("recent response expired: %v", err)
+			}
+		})
+	}
+}
+
+// TestSQLStoreItems looks items up by id for item_reference: only among the responses of the same key, newest
+// response first (its output before its input), and no more once the response is deleted, replaced or expired.
+func TestSQLStoreItems(t *testing.T) {
+	for name, s := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Now()
+			many := make([]json.RawMessage, 450) // more than one INSERT's worth of rows
+			for i := range many {
+				many[i] = item("m"+strconv.Itoa(i), "many")
+			}
+			for _, st := range []Stored{
+				{ID: "r1", KeyID: "a", CreatedAt: now.Add(-2 * time.Minute), Input: []json.RawMessage{item("in1", "question")},
+					Output: []json.RawMessage{item("fc1", "call"), item("msg1", "answer")}},
+				// r2 holds fc1 again in its input (sent back as the item itself) and in its output, changed.
+				{ID: "r2", KeyID: "a", CreatedAt: now.Add(-time.Minute), Input: []json.RawMessage{item("fc1", "call again"), item("in2", "x")},
+					Output: []json.RawMessage{item("out2", "two")}},
+				{ID: "rb", KeyID: "b", CreatedAt: now, Input: []json.RawMessage{item("inb", "b's")}, Output: []json.RawMessage{item("outb", "B")}},
+				{ID: "ranon", CreatedAt: now, Output: []json.RawMessage{item("outanon", "anon")}},
+				{ID: "rmany", KeyID: "a", CreatedAt: now, Input: many},
+				{ID: "rold", KeyID: "a", CreatedAt: now.Add(-40 * 24 * time.Hour), Output: []json.RawMessage{item("outold", "old")}},
+			} {
+				if err := s.Save(ctx, st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			text := func(raw json.RawMessage) string {
+				var v struct {
+					Content []struct{ Text string } `json:"content"`
+				}
+				_ = json.Unmarshal(raw, &v)
+				if len(v.Content) == 0 {
+					return ""
+				}
+				return v.Content[0].Text
+			}
+			cases := []struct {
+				key  string
+				ids  []string
+				want map[string]string // id → text
+			}{
+				{"a", []string{"in1", "msg1", "out2"}, map[string]string{"in1": "question", "msg1": "answer", "out2": "two"}},
+				{"a", []string{"fc1"}, map[string]string{"fc1": "call again"}}, // the newest response's copy
+				{"a", []string{"inb", "outb", "outanon", "nope"}, map[string]string{}},
+				{"b", []string{"inb", "outb", "in1"}, map[string]string{"inb": "b's", "outb": "B"}},
+				{"", []string{"outanon", "in1"}, map[string]string{"outanon": "anon"}},
+				{"a", []string{"m0", "m449", "m200"}, map[string]string{"m0": "many", "m449": "many", "m200": "many"}},
+				{"a", nil, map[string]string{}},
+			}
+			for _, c := range cases {
+				got, err := s.Items(ctx, c.key, c.ids)
+				if err != nil {
+					t.Fatalf("Items(%s, %v): %v", c.key, c.ids, err)
+				}
+				texts := map[string]string{}
+				for id, raw := range got {
+					if ItemID(raw) != id {
+						t.Errorf("Items(%s) returned %s for id %s", c.key, raw, id)
+					}
+					texts[id] = text(raw)
+				}
+				if !reflect.DeepEqual(texts, c.want) {
+					t.Errorf("Items(%s, %v) = %v, want %v", c.key, c.ids, texts, c.want)
+				}
+			}
+			// A list of ids longer than one query takes.
+			ids := make([]string, len(many))
+			for i := range many {
+				ids[i] = ItemID(many[i])
+			}
+			if got, err := s.Items(ctx, "a", ids); err != nil || len(got) != len(many) {
+				t.Errorf("Items(450 ids) = %d items, %v", len(got), err)
+			}
+
+			// Deleting r2 leaves r1's fc1; replacing r1 without items leaves none.
+			if err := s.Delete(ctx, "r2", "a"); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.Items(ctx, "a", []string{"fc1", "out2"}); len(got) != 1 || text(got["fc1"]) != "call" {
+				t.Errorf("after Delete: %v", got)
+			}
+			if err := s.Save(ctx, Stored{ID: "r1", KeyID: "a", CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.Items(ctx, "a", []string{"fc1", "in1"}); len(got) != 0 {
+				t.Errorf("after replacing r1: %v", got)
+			}
+			if got, _ := s.Items(ctx, "a", []string{"outold"}); len(got) != 1 {
+				t.Errorf("before expiry: %v", got)
+			}
+			if _, err := s.DeleteBefore(ctx, now.Add(-30*24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.Items(ctx, "a", []string{"outold"}); len(got) != 0 {
+				t.Errorf("after expiry: %v", got)
 			}
 		})
 	}

@@ -61,6 +61,10 @@ type Store interface {
 	// InputItems pages through the input items of response id: up to limit items after the item whose id is
 	// after ("" = from the start) in order; hasMore says whether more follow.
 	InputItems(ctx context.Context, id, keyID, after string, limit int, order Order) (items []json.RawMessage, hasMore bool, err error)
+	// Items returns the items with the given ids among the input and output items of the responses owned by
+	// keyID, by id, for item_reference inputs. An id held by several responses is taken from the newest one (its
+	// output before its input); an unknown id, or another key's, is absent from the map.
+	Items(ctx context.Context, keyID string, ids []string) (map[string]json.RawMessage, error)
 	// DeleteBefore removes every response created before t and returns how many.
 	DeleteBefore(ctx context.Context, t time.Time) (int64, error)
 }
@@ -96,6 +100,18 @@ func pageItems(all []json.RawMessage, after string, limit int, order Order) ([]j
 		return items[:limit], true, nil
 	}
 	return items, false, nil
+}
+
+// findItem returns the output, else the input, item of st whose id is id.
+func findItem(st *Stored, id string) (json.RawMessage, bool) {
+	for _, list := range [][]json.RawMessage{st.Output, st.Input} {
+		for _, it := range list {
+			if itemID(it) == id {
+				return it, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // ErrItemNotFound is returned by InputItems when after names no item of the response.

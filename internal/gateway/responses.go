@@ -35,6 +35,10 @@ func nativeResponses(up *Upstream, dialect provider.Dialect) bool {
 func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request, reqBody []byte, up *Upstream,
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
 	keyID := OwnerOf(req.Principal)
+	reqBody, gerr := e.expandItemReferences(ctx, reqBody, keyID, up) // a copy when it changes: the original stays for other targets
+	if gerr != nil {
+		return gerr
+	}
 	prevID, history, gerr := e.history(ctx, reqBody, keyID, up)
 	if gerr != nil {
 		return gerr

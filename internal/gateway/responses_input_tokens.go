@@ -84,6 +84,10 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 		if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(provider.OpCountTokens) {
 			return cannotCount(up)
 		}
+		reqBody, gerr := e.expandItemReferences(ctx, reqBody, OwnerOf(req.Principal), up)
+		if gerr != nil {
+			return gerr
+		}
 		_, history, gerr := e.history(ctx, reqBody, OwnerOf(req.Principal), up)
 		if gerr != nil {
 			return gerr
