@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -361,7 +360,7 @@ func walkNativeRoutes(t *testing.T, s *Server, objs affinity.Store, up *recorder
 			t.Errorf("gemini :%s: %d %s", m, code, body)
 		}
 	}
-	t.Log(fmt.Sprintf("walked %d native requests", walked))
+	t.Logf("walked %d native requests", walked)
 }
 
 func redirect(code int) bool { return code >= 300 && code < 400 }
