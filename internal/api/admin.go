@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/weir-gateway/weir/internal/requestlog"
 	"io"
 	"net"
 	"net/http"
@@ -18,7 +17,9 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/pricing"
+	"github.com/weir-gateway/weir/internal/requestlog"
 	"github.com/weir-gateway/weir/internal/store"
 )
 
@@ -61,7 +62,7 @@ func (s *Server) mountAdmin() {
 		h("GET /api/stats", logs.Stats)
 	}
 	if s.obs.Cluster != nil {
-		h("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.obs.Cluster()) })
+		h("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) { httpx.WriteJSON(w, http.StatusOK, s.obs.Cluster()) })
 	}
 	h("/api/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
 }
@@ -84,7 +85,7 @@ func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
 		if r.ContentLength != 0 {
 			w.Header().Set("Connection", "close") // don't read a refused caller's body
 		}
-		writeOpenAIError(w, e)
+		httpx.WriteOpenAIError(w, e)
 		return false
 	}
 	if !a.hasToken {
@@ -97,7 +98,7 @@ func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
 				Message: "Host " + r.Host + " is not a loopback name: without an admin token the admin API answers only requests to localhost, 127.0.0.1 or [::1] (or a name in server.allowed_hosts)"})
 		}
 	} else {
-		tok, ok := bearer(r.Header)
+		tok, ok := httpx.Bearer(r.Header)
 		// Hash both sides so the comparison is constant-time in the token's length too.
 		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 		if !ok || subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {
@@ -154,18 +155,18 @@ func (a *admin) writeError(w http.ResponseWriter, err error) {
 	var ge *gateway.Error
 	switch {
 	case errors.As(err, &ge):
-		writeOpenAIError(w, ge)
+		httpx.WriteOpenAIError(w, ge)
 	case errors.Is(err, governance.ErrInvalid):
-		writeOpenAIError(w, adminInvalid("", "%s", strings.TrimPrefix(err.Error(), governance.ErrInvalid.Error()+": ")))
+		httpx.WriteOpenAIError(w, adminInvalid("", "%s", strings.TrimPrefix(err.Error(), governance.ErrInvalid.Error()+": ")))
 	case errors.Is(err, governance.ErrInUse):
-		writeOpenAIError(w, adminConflict("%s", strings.TrimPrefix(err.Error(), governance.ErrInUse.Error()+": ")))
+		httpx.WriteOpenAIError(w, adminConflict("%s", strings.TrimPrefix(err.Error(), governance.ErrInUse.Error()+": ")))
 	case errors.Is(err, store.ErrNotFound):
-		writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "not_found", Message: "not found"})
+		httpx.WriteOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "not_found", Message: "not found"})
 	case errors.Is(err, store.ErrConflict):
-		writeOpenAIError(w, adminConflict("%s", err.Error()))
+		httpx.WriteOpenAIError(w, adminConflict("%s", err.Error()))
 	default:
 		a.s.log.Error("admin API", "err", err)
-		writeOpenAIError(w, &gateway.Error{Status: http.StatusInternalServerError, Type: gateway.TypeAPI, Code: "internal_error",
+		httpx.WriteOpenAIError(w, &gateway.Error{Status: http.StatusInternalServerError, Type: gateway.TypeAPI, Code: "internal_error",
 			Message: "the admin operation failed: " + err.Error()})
 	}
 }
@@ -176,11 +177,11 @@ func (a *admin) writeError(w http.ResponseWriter, err error) {
 func decode(r *http.Request, v any) *gateway.Error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, adminMaxBody+1))
 	if err != nil {
-		return bodyReadError(err, "server.read_timeout")
+		return httpx.BodyReadError(err, "server.read_timeout")
 	}
 	if len(body) > adminMaxBody {
 		return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
-			Header: closeConn, Message: fmt.Sprintf("admin request bodies are limited to %d bytes", adminMaxBody)}
+			Header: httpx.CloseConn, Message: fmt.Sprintf("admin request bodies are limited to %d bytes", adminMaxBody)}
 	}
 	return decodeBytes(body, v)
 }

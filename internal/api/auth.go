@@ -6,6 +6,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/secret"
 	"github.com/weir-gateway/weir/internal/store"
 )
@@ -34,7 +35,7 @@ func virtualKey(h http.Header) (string, bool) {
 	if v := h.Get("X-Weir-Vk"); v != "" {
 		return v, true
 	}
-	if v, ok := bearer(h); ok && strings.HasPrefix(v, governance.KeyPrefix) {
+	if v, ok := httpx.Bearer(h); ok && strings.HasPrefix(v, governance.KeyPrefix) {
 		return v, true
 	}
 	for _, name := range []string{"X-Api-Key", "X-Goog-Api-Key"} {
@@ -65,14 +66,4 @@ func (s *Server) principal(r *http.Request) (*governance.Principal, *gateway.Err
 			Message: "the virtual key is not valid, or it is disabled or expired"}
 	}
 	return p, nil
-}
-
-// bearer is the credential of an Authorization: Bearer header. The scheme is case-insensitive (RFC 7235 §2.1),
-// so "bearer wk-…" counts too.
-func bearer(h http.Header) (string, bool) {
-	scheme, tok, ok := strings.Cut(h.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	return strings.TrimLeft(tok, " "), true
 }

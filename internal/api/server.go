@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -128,7 +129,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) pools(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.eng.Stats())
+	httpx.WriteJSON(w, http.StatusOK, s.eng.Stats())
 }
 
 func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
@@ -136,14 +137,9 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 	if ms == nil {
 		ms = []gateway.Model{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": ms})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": ms})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if e := s.methodNotAllowed(r); e != nil {
-		pathErrorWriter(r.URL.Path)(w, e)
-		return
-	}
-	pathErrorWriter(r.URL.Path)(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
-		Message: "no route " + r.Method + " " + r.URL.Path + " (see GET /v1/models, POST /v1/chat/completions)"})
+	pathErrorWriter(r.URL.Path)(w, httpx.UnknownRoute(s.mux, r))
 }
