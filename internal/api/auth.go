@@ -7,8 +7,6 @@ import (
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
-	"github.com/weir-gateway/weir/internal/secret"
-	"github.com/weir-gateway/weir/internal/store"
 )
 
 // Governance configures how the API authenticates callers.
@@ -16,15 +14,6 @@ type Governance struct {
 	Service *governance.Service
 	// Enforce refuses inference requests without a valid virtual key.
 	Enforce bool
-	// AdminToken protects the admin API (/api); empty: the admin API answers loopback clients only.
-	AdminToken string
-	// AllowedHosts are the Host names, besides loopback ones, that the admin API answers while it trusts
-	// loopback clients (no AdminToken); see hostAllowed.
-	AllowedHosts []string
-	// Store and Cipher back the admin API's provider routes (provider secrets are stored encrypted with Cipher;
-	// nil Cipher: the admin API refuses to store them).
-	Store  store.Store
-	Cipher *secret.Cipher
 }
 
 // virtualKey finds the credential a caller presents, in the places each SDK puts it: Authorization: Bearer

@@ -18,5 +18,5 @@ func pathErrorWriter(path string) func(http.ResponseWriter, *gateway.Error) {
 	case strings.HasPrefix(path, "/bedrock/"):
 		return writeBedrockError
 	}
-	return httpx.WriteOpenAIError // the OpenAI routes and the admin API
+	return httpx.WriteOpenAIError // the OpenAI routes (the admin API answers its own, in the same format)
 }

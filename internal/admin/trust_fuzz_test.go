@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"encoding/json"
@@ -70,7 +70,7 @@ func FuzzSplitSecretHeaders(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a := &admin{s: &Server{gov: Governance{Cipher: c}}}
+	a := newAdmin(Config{Cipher: c})
 	f.Fuzz(func(t *testing.T, config string) {
 		out, keys, gerr := a.splitSecretHeaders([]byte(config), nil)
 		if gerr != nil {

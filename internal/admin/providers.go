@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"bytes"
@@ -53,11 +53,11 @@ func providerOut(p *store.Provider) wireProvider {
 }
 
 func (a *admin) providerStore() (store.ProviderStore, *gateway.Error) {
-	if a.s.gov.Store == nil {
+	if a.c.Store == nil {
 		return nil, &gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "no_store",
 			Message: "no store is open, so providers cannot be kept in it"}
 	}
-	return a.s.gov.Store.Providers(), nil
+	return a.c.Store.Providers(), nil
 }
 
 // providerIn validates w and encrypts its key values. Keys given by id without a value keep old's ciphertext.
@@ -119,11 +119,11 @@ func (a *admin) providerIn(w *wireProvider, old *store.Provider) (*store.Provide
 		pk := store.ProviderKey{ID: k.ID, Weight: k.Weight, Models: k.Models}
 		switch {
 		case k.Value != "":
-			if a.s.gov.Cipher == nil {
+			if a.c.Cipher == nil {
 				return nil, adminInvalid(param+".value", "provider secrets are stored only encrypted, and no encryption key is configured: "+
 					"set WEIR_ENCRYPTION_KEY (32 bytes, base64: `openssl rand -base64 32`) and restart, or keep the key in the config file")
 			}
-			ct, err := a.s.gov.Cipher.EncryptString(k.Value)
+			ct, err := a.c.Cipher.EncryptString(k.Value)
 			if err != nil {
 				return nil, adminInvalid(param+".value", "could not encrypt: %v", err)
 			}

@@ -1,7 +1,8 @@
-package api
+package admin
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,12 +79,12 @@ func (a *admin) keyIn(w *wireKey) (store.VirtualKey, *gateway.Error) {
 	}
 	for i, m := range w.Models {
 		if m == "" {
-			return store.VirtualKey{}, adminInvalid("models["+itoa(int64(i))+"]", "must not be empty")
+			return store.VirtualKey{}, adminInvalid("models["+strconv.Itoa(i)+"]", "must not be empty")
 		}
 	}
 	for i, p := range w.Providers {
 		if p == "" {
-			return store.VirtualKey{}, adminInvalid("providers["+itoa(int64(i))+"]", "must not be empty")
+			return store.VirtualKey{}, adminInvalid("providers["+strconv.Itoa(i)+"]", "must not be empty")
 		}
 	}
 	if w.MaxConcurrent < 0 {

@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"encoding/json"
@@ -250,8 +250,8 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 		out := []wirePrice{}
 		seen := map[string]bool{}
 		var names []string
-		if a.s.eng != nil {
-			for _, m := range a.s.eng.Models() {
+		if a.c.Models != nil {
+			for _, m := range a.c.Models() {
 				names = append(names, m.ID)
 			}
 		}
