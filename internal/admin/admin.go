@@ -52,7 +52,8 @@ type Config struct {
 	Cluster func() any
 	// Models lists the models the gateway serves, whose prices GET /api/pricing lists.
 	Models func() []gateway.Model
-	Log    *slog.Logger
+	// Log gets the errors of failed admin operations; nil: slog.Default().
+	Log *slog.Logger
 }
 
 // Mux is where the admin routes are registered: the data plane's server in cmd/weir, so that its body read
@@ -77,7 +78,7 @@ type admin struct {
 
 func newAdmin(c Config) *admin {
 	if c.Log == nil {
-		c.Log = slog.Default()
+		c.Log = slog.Default() // failed admin operations are always logged somewhere
 	}
 	a := &admin{c: c}
 	if c.Token != "" {
