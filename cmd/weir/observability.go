@@ -14,8 +14,10 @@ import (
 
 // observability is the metrics registry, tracing and the request-log writer.
 type observability struct {
-	api           api.Observability
-	logSink       *requestlog.SQLSink
+	api     api.Observability
+	logSink *requestlog.SQLSink
+	// logReader serves the admin API's /api/logs and /api/stats; nil (not a nil *SQLSink) without a request log.
+	logReader     requestlog.Reader
 	traceShutdown func(context.Context) error
 }
 
@@ -54,7 +56,7 @@ func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 	w := requestlog.NewWriter(o.logSink, requestlog.Options{Logger: log,
 		Retention: time.Duration(cfg.Client.LogRetentionDays) * 24 * time.Hour})
 	m.SetRequestLogStats(w.QueueDepth, w.Dropped)
-	o.api.Log, o.api.LogReader = w, o.logSink
+	o.api.Log, o.logReader = w, o.logSink
 	return o, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/admin"
 	"github.com/weir-gateway/weir/internal/api"
 	"github.com/weir-gateway/weir/internal/gateway"
 )
@@ -87,12 +88,15 @@ func serve(args []string) int {
 	if eng.Objects() != nil {
 		go eng.RunBatchSettler(ctx, batchPollInterval)
 	}
+	var clusterView func() any
 	if clusterNode != nil {
-		obs.api.Cluster = func() any { return clusterNode.Snapshot() }
+		clusterView = func() any { return clusterNode.Snapshot() }
 		registerClusterMetrics(obs.api.Metrics, clusterNode)
 	}
-	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader,
-		AdminToken: adminToken, AllowedHosts: cfg.Server.AllowedHosts, Store: pers.store, Cipher: pers.cipher}, obs.api, log)
+	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
+	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
+	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: eng.Models, Log: log})
 	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{
 		Handler:           handler,

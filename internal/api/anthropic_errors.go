@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/httpx"
 )
 
 type anthropicError struct {
@@ -51,5 +52,5 @@ func writeAnthropicError(w http.ResponseWriter, e *gateway.Error) {
 	if e.Status == http.StatusRequestEntityTooLarge {
 		typ = "request_too_large"
 	}
-	writeJSON(w, e.Status, anthropicError{Type: "error", Error: anthropicErrorBody{Type: typ, Message: e.Message}})
+	httpx.WriteJSON(w, e.Status, anthropicError{Type: "error", Error: anthropicErrorBody{Type: typ, Message: e.Message}})
 }

@@ -6,8 +6,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
-	"github.com/weir-gateway/weir/internal/secret"
-	"github.com/weir-gateway/weir/internal/store"
+	"github.com/weir-gateway/weir/internal/httpx"
 )
 
 // Governance configures how the API authenticates callers.
@@ -15,15 +14,6 @@ type Governance struct {
 	Service *governance.Service
 	// Enforce refuses inference requests without a valid virtual key.
 	Enforce bool
-	// AdminToken protects the admin API (/api); empty: the admin API answers loopback clients only.
-	AdminToken string
-	// AllowedHosts are the Host names, besides loopback ones, that the admin API answers while it trusts
-	// loopback clients (no AdminToken); see hostAllowed.
-	AllowedHosts []string
-	// Store and Cipher back the admin API's provider routes (provider secrets are stored encrypted with Cipher;
-	// nil Cipher: the admin API refuses to store them).
-	Store  store.Store
-	Cipher *secret.Cipher
 }
 
 // virtualKey finds the credential a caller presents, in the places each SDK puts it: Authorization: Bearer
@@ -34,7 +24,7 @@ func virtualKey(h http.Header) (string, bool) {
 	if v := h.Get("X-Weir-Vk"); v != "" {
 		return v, true
 	}
-	if v, ok := bearer(h); ok && strings.HasPrefix(v, governance.KeyPrefix) {
+	if v, ok := httpx.Bearer(h); ok && strings.HasPrefix(v, governance.KeyPrefix) {
 		return v, true
 	}
 	for _, name := range []string{"X-Api-Key", "X-Goog-Api-Key"} {
@@ -65,14 +55,4 @@ func (s *Server) principal(r *http.Request) (*governance.Principal, *gateway.Err
 			Message: "the virtual key is not valid, or it is disabled or expired"}
 	}
 	return p, nil
-}
-
-// bearer is the credential of an Authorization: Bearer header. The scheme is case-insensitive (RFC 7235 §2.1),
-// so "bearer wk-…" counts too.
-func bearer(h http.Header) (string, bool) {
-	scheme, tok, ok := strings.Cut(h.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	return strings.TrimLeft(tok, " "), true
 }

@@ -1,12 +1,9 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"os"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/upload"
 )
 
@@ -43,18 +40,4 @@ func dropUnread(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && w.Header().Get("Connection") == "close" {
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	}
-}
-
-// closeConn asks the server to close the connection after the answer instead of reading the rest of a body
-// the handler refused unread (a 401, 413 or 408); otherwise it would first drain up to 256 KiB of it.
-var closeConn = http.Header{"Connection": {"close"}}
-
-// bodyReadError is the error for a failed body read: 408 when the read deadline passed.
-func bodyReadError(err error, what string) *gateway.Error {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return &gateway.Error{Status: http.StatusRequestTimeout, Type: gateway.TypeInvalidRequest, Code: "request_timeout",
-			Header: closeConn, Message: "the request body was not received within " + what}
-	}
-	return &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "body_read_error", Header: closeConn,
-		Message: "could not read the request body: " + err.Error()}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/admin"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
@@ -48,6 +49,7 @@ func newTestAPI(t *testing.T, governed bool) *Server {
 		t.Fatal(err)
 	}
 	var gov Governance
+	ac := admin.Config{Log: log}
 	if enforce {
 		ctx := context.Background()
 		st, err := sqlite.Open(ctx, ":memory:")
@@ -61,9 +63,12 @@ func newTestAPI(t *testing.T, governed bool) *Server {
 		}
 		t.Cleanup(func() { g.Close(ctx) })
 		eng.SetGovernance(g)
-		gov = Governance{Service: g, Enforce: true, AdminToken: "admin-token", Store: st}
+		gov = Governance{Service: g, Enforce: true}
+		ac = admin.Config{Gov: g, Token: "admin-token", Store: st, Models: eng.Models, Log: log}
 	}
-	return New(eng, gov, Observability{}, log)
+	s := New(eng, gov, Observability{}, log)
+	admin.Mount(s.Mount(RouteAdmin), ac) // as cmd/weir does
+	return s
 }
 
 // rawExchange sends head (and then whatever dribble writes) on a fresh connection and returns what the server

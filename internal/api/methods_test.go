@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/weir-gateway/weir/internal/httpx"
 )
 
 // TestWrongMethodIs405: every route answers a method it does not serve with 405 and an Allow header naming
@@ -21,7 +23,7 @@ func TestWrongMethodIs405(t *testing.T) {
 		}
 		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{call...}", "mock/echo:generateContent", "{model}", "mock",
 			"{action}", "converse", "{version}", "v1beta").Replace(pattern)
-		for _, m := range probeMethods {
+		for _, m := range httpx.ProbeMethods {
 			probe := httptest.NewRequest(m, path, nil)
 			if _, p := s.mux.Handler(probe); strings.HasPrefix(p, m+" ") {
 				continue // another route serves this method here

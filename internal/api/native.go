@@ -8,6 +8,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -21,7 +22,7 @@ import (
 func (s *Server) mountNative() {
 	s.mountOpenAI("/openai/v1")
 	s.handle(RouteInference, "/openai/{path...}", s.nativeCatchAll(catchAll{dialect: provider.OpenAI,
-		prefix: "/openai", unified: "/openai/v1", writeError: writeOpenAIError, pattern: "/openai/{path...}"}))
+		prefix: "/openai", unified: "/openai/v1", writeError: httpx.WriteOpenAIError, pattern: "/openai/{path...}"}))
 	s.mountMessageBatches("/anthropic/v1")
 	s.handle(RouteInference, "/anthropic/{path...}", s.nativeCatchAll(catchAll{dialect: provider.Anthropic,
 		prefix: "/anthropic", unified: "/anthropic/v1", writeError: writeAnthropicError, pattern: "/anthropic/{path...}"}))

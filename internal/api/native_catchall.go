@@ -7,6 +7,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -49,7 +50,7 @@ func (s *Server) nativeCatchAll(c catchAll) http.Handler {
 		}
 		// A unified route under the prefix asked with another method (GET /openai/v1/chat/completions) is a 405,
 		// never a pass-through.
-		if e := s.methodNotAllowed(r); e != nil {
+		if e := httpx.MethodNotAllowed(s.mux, r); e != nil {
 			c.writeError(w, e)
 			return
 		}
@@ -61,7 +62,7 @@ func (s *Server) nativeCatchAll(c catchAll) http.Handler {
 			r2 := r.Clone(r.Context())
 			r2.URL.Path, r2.URL.RawPath = c.unified+"/"+strings.Join(rest, "/"), ""
 			if _, pat := s.mux.Handler(r2); pat == "" || pat == c.pattern {
-				if e := s.methodNotAllowed(r2); e != nil {
+				if e := httpx.MethodNotAllowed(s.mux, r2); e != nil {
 					c.writeError(w, e)
 					return
 				}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/httpx"
 )
 
 // googleStatus maps HTTP statuses to the status names Google's APIs put in their errors.
@@ -24,7 +25,7 @@ func writeGeminiError(w http.ResponseWriter, e *gateway.Error) {
 	if !ok {
 		st = "UNKNOWN"
 	}
-	writeJSON(w, e.Status, map[string]any{"error": map[string]any{"code": e.Status, "message": e.Message, "status": st}})
+	httpx.WriteJSON(w, e.Status, map[string]any{"error": map[string]any{"code": e.Status, "message": e.Message, "status": st}})
 }
 
 // bedrockTypes maps statuses to the exception names AWS SDKs read from X-Amzn-ErrorType.
@@ -46,7 +47,7 @@ func writeBedrockError(w http.ResponseWriter, e *gateway.Error) {
 		typ = "InternalServerException"
 	}
 	w.Header().Set("X-Amzn-Errortype", typ)
-	writeJSON(w, e.Status, map[string]any{"message": e.Message})
+	httpx.WriteJSON(w, e.Status, map[string]any{"message": e.Message})
 }
 
 // writeRaw writes the headers every dialect shares and, when e carries the upstream's own error body, that body.

@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -38,7 +39,7 @@ func (o objectAPI) writeError() func(http.ResponseWriter, *gateway.Error) {
 	if o.dialect == provider.Anthropic {
 		return writeAnthropicError
 	}
-	return writeOpenAIError
+	return httpx.WriteOpenAIError
 }
 
 // mountObjects registers the files and batches routes under prefix (OpenAI's) and the message batches under
@@ -201,9 +202,9 @@ func (s *Server) objectList(o objectAPI) http.Handler {
 			first, last = recs[0].ID, recs[len(recs)-1].ID
 		}
 		if o.dialect == provider.Anthropic {
-			writeJSON(w, http.StatusOK, map[string]any{"data": data, "has_more": more, "first_id": first, "last_id": last})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "has_more": more, "first_id": first, "last_id": last})
 		} else {
-			writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": more, "first_id": first, "last_id": last})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": more, "first_id": first, "last_id": last})
 		}
 		return gateway.Outcome{Committed: true, Status: http.StatusOK}, nil
 	})

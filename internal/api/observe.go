@@ -16,16 +16,12 @@ import (
 type Observability struct {
 	Metrics *telemetry.Metrics
 	Log     *requestlog.Writer
-	// LogReader serves GET /api/logs and /api/stats.
-	LogReader requestlog.Reader
 	// Prices values usage for metrics and the log.
 	Prices *pricing.Registry
 	// LogHeaders are the request headers copied into each record; LogContent adds the bodies, truncated.
 	LogHeaders      []string
 	LogContent      bool
 	LogContentBytes int
-	// Cluster, when set, serves GET /api/cluster: the cluster node's view of its members and gossip figures.
-	Cluster func() any
 }
 
 // finished is one inference request's end, as the handler saw it.

@@ -5,17 +5,19 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // openAI serves an OpenAI-dialect inference route.
 func (s *Server) openAI(op provider.Op) http.Handler {
-	return s.inference(op, provider.OpenAI, writeOpenAIError)
+	return s.inference(op, provider.OpenAI, httpx.WriteOpenAIError)
 }
 
 // anthropic serves an Anthropic-dialect inference route.
@@ -120,17 +122,19 @@ func readBody(r *http.Request, buf []byte, limit int64) ([]byte, *gateway.Error)
 			return buf, nil
 		}
 		if err != nil {
-			return buf, bodyReadError(err, "server.read_timeout")
+			return buf, httpx.BodyReadError(err, "server.read_timeout")
 		}
 	}
 }
 
 func tooLarge(limit int64) *gateway.Error {
 	return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
-		Header: closeConn, Message: "the request body is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_body_bytes)"}
+		Header: httpx.CloseConn, Message: "the request body is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_body_bytes)"}
 }
 
 func uploadTooLarge(limit int64) *gateway.Error {
 	return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
-		Header: closeConn, Message: "the upload is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_upload_bytes)"}
+		Header: httpx.CloseConn, Message: "the upload is larger than the gateway's limit of " + itoa(limit) + " bytes (server.max_upload_bytes)"}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/upload"
@@ -26,7 +27,7 @@ type rawRoute struct {
 
 // passThrough serves a raw route in the OpenAI dialect.
 func (s *Server) passThrough(rt rawRoute) http.Handler {
-	return s.governed(writeOpenAIError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
+	return s.governed(httpx.WriteOpenAIError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
 		f *finished, w *sink) (gateway.Outcome, error) {
 		raw, gerr := s.readRaw(r, x, rt.multipart)
 		if gerr != nil {
@@ -65,7 +66,7 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 			return nil, uploadTooLarge(s.eng.MaxUpload())
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return nil, bodyReadError(err, "server.upload_read_timeout")
+			return nil, httpx.BodyReadError(err, "server.upload_read_timeout")
 		}
 		if err != nil {
 			return nil, badRequest("invalid_multipart", err.Error())
@@ -107,11 +108,11 @@ func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	for _, m := range s.eng.Models() {
 		if m.ID == id {
-			writeJSON(w, http.StatusOK, m)
+			httpx.WriteJSON(w, http.StatusOK, m)
 			return
 		}
 	}
-	writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "model_not_found",
+	httpx.WriteOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "model_not_found",
 		Message: "the model " + id + " does not exist here (see GET /v1/models)"})
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 )
 
 // storedResponses serves GET/DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items: from Weir's own
@@ -20,7 +21,7 @@ import (
 // through. A response is visible only to the virtual key that made it. The routes are traced, metered and logged
 // like inference, and nothing is charged.
 func (s *Server) storedResponses(action string) http.Handler {
-	return s.governed(writeOpenAIError, func(ctx context.Context, r *http.Request, _ *gateway.Exchange, p *governance.Principal,
+	return s.governed(httpx.WriteOpenAIError, func(ctx context.Context, r *http.Request, _ *gateway.Exchange, p *governance.Principal,
 		f *finished, w *sink) (gateway.Outcome, error) {
 		keyID := gateway.OwnerOf(p)
 		id := r.PathValue("id")
@@ -86,7 +87,7 @@ func (s *Server) storedResponses(action string) http.Handler {
 			if err := store.Delete(ctx, id, keyID); err != nil {
 				return gateway.Outcome{}, s.storeFailed(id, err)
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"id": id, "object": "response.deleted", "deleted": true})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "object": "response.deleted", "deleted": true})
 		case "input_items":
 			if gerr := s.inputItems(w, r, store, id, keyID); gerr != nil {
 				return gateway.Outcome{}, gerr
@@ -147,7 +148,7 @@ func (s *Server) inputItems(w http.ResponseWriter, r *http.Request, store conver
 	if len(items) > 0 {
 		first, last = conversation.ItemID(items[0]), conversation.ItemID(items[len(items)-1])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": items, "first_id": first, "last_id": last,
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": items, "first_id": first, "last_id": last,
 		"has_more": more})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -13,7 +14,7 @@ import (
 // {"object":"response.input_tokens","input_tokens":N}. It is routed, governed, metered and logged like inference,
 // and nothing is charged beyond the request itself.
 func (s *Server) responsesInputTokens() http.Handler {
-	return s.governed(writeOpenAIError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
+	return s.governed(httpx.WriteOpenAIError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
 		f *finished, w *sink) (gateway.Outcome, error) {
 		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())
 		x.In = body

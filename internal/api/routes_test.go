@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/weir-gateway/weir/internal/admin"
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/gateway"
@@ -87,7 +88,8 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng.SetObjects(objs)
-	s := New(eng, Governance{Service: gov, Enforce: true, AdminToken: "admin-token", Store: st}, Observability{}, log)
+	s := New(eng, Governance{Service: gov, Enforce: true}, Observability{}, log)
+	admin.Mount(s.Mount(RouteAdmin), admin.Config{Gov: gov, Token: "admin-token", Store: st, Models: eng.Models, Log: log}) // as cmd/weir does
 
 	seen := map[RouteKind]int{}
 	for _, rt := range s.Routes() {

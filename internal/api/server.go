@@ -1,5 +1,6 @@
-// Package api is Weir's HTTP face: routes, inbound dialects, and errors in each dialect's own format. It adapts
-// HTTP to the gateway pipeline and holds no routing or provider logic of its own.
+// Package api is Weir's data plane over HTTP: routes, inbound dialects, and errors in each dialect's own format. It
+// adapts HTTP to the gateway pipeline and holds no routing or provider logic of its own. The admin API is
+// internal/admin, mounted on the same server (Mount).
 package api
 
 import (
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -47,7 +49,6 @@ func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logge
 	s.handle(RoutePublic, "GET /readyz", http.HandlerFunc(s.readyz))
 	s.handle(RoutePublic, "GET /debug/pools", http.HandlerFunc(s.pools))
 	s.handle(RoutePublic, "/", http.HandlerFunc(s.notFound))
-	s.mountAdmin()
 	return s
 }
 
@@ -83,7 +84,8 @@ const (
 	RoutePublic RouteKind = iota
 	// RouteInference is governed: virtual key, limits, budget, metering, request log.
 	RouteInference
-	// RouteAdmin needs the admin token (or loopback when none is configured).
+	// RouteAdmin needs the admin token (or loopback when none is configured); internal/admin serves these,
+	// registered through Mount.
 	RouteAdmin
 )
 
@@ -98,6 +100,23 @@ func (s *Server) handle(kind RouteKind, pattern string, h http.Handler) {
 	s.routes = append(s.routes, Route{Pattern: pattern, Kind: kind})
 	s.mux.Handle(pattern, h)
 }
+
+// Mount is where another package registers routes of one kind on this server: the admin API (internal/admin),
+// which cmd/weir mounts. They share the data plane's mux, so its body read deadlines, its 404 and 405 answers
+// and Routes cover them too, and neither package imports the other.
+func (s *Server) Mount(kind RouteKind) Mount { return Mount{s: s, kind: kind} }
+
+// Mount registers routes of one kind on a Server.
+type Mount struct {
+	s    *Server
+	kind RouteKind
+}
+
+// Handle registers a route.
+func (m Mount) Handle(pattern string, h http.Handler) { m.s.handle(m.kind, pattern, h) }
+
+// Handler finds the route of r among all the server's routes.
+func (m Mount) Handler(r *http.Request) (http.Handler, string) { return m.s.mux.Handler(r) }
 
 // Routes lists every registered route.
 func (s *Server) Routes() []Route { return s.routes }
@@ -128,7 +147,7 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) pools(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.eng.Stats())
+	httpx.WriteJSON(w, http.StatusOK, s.eng.Stats())
 }
 
 func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
@@ -136,14 +155,9 @@ func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
 	if ms == nil {
 		ms = []gateway.Model{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": ms})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": ms})
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	if e := s.methodNotAllowed(r); e != nil {
-		pathErrorWriter(r.URL.Path)(w, e)
-		return
-	}
-	pathErrorWriter(r.URL.Path)(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "unknown_route",
-		Message: "no route " + r.Method + " " + r.URL.Path + " (see GET /v1/models, POST /v1/chat/completions)"})
+	pathErrorWriter(r.URL.Path)(w, httpx.UnknownRoute(s.mux, r))
 }

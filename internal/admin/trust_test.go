@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"net/http"
@@ -20,24 +20,21 @@ func adminPath(pattern string) (string, string) {
 // route must refuse a Host that is not loopback (or configured), and still answer the loopback names.
 func TestAdminLoopbackTrustRefusesOtherHosts(t *testing.T) {
 	f := newAdminFixture(t, "", nil)
-	f.s.gov.AllowedHosts = []string{"weir.internal"}
+	f.a.c.AllowedHosts = []string{"weir.internal"}
 	n := 0
-	for _, rt := range f.s.Routes() {
-		if rt.Kind != RouteAdmin {
-			continue
-		}
+	for _, pattern := range f.mux.routes {
 		n++
-		method, path := adminPath(rt.Pattern)
+		method, path := adminPath(pattern)
 		for _, host := range []string{"attacker.example", "attacker.example:8080", "127.0.0.1.attacker.example", "localhost.attacker.example", "10.0.0.1:8080", ""} {
 			code, m, body := f.doHeaders("127.0.0.1:5555", method, path, "{}", "Host", host)
 			if e, _ := m["error"].(map[string]any); code != http.StatusForbidden || e["code"] != "admin_host_not_allowed" {
-				t.Errorf("%s with Host %q: %d %s", rt.Pattern, host, code, body)
+				t.Errorf("%s with Host %q: %d %s", pattern, host, code, body)
 			}
 		}
 		for _, host := range []string{"localhost", "localhost:8080", "LOCALHOST:8080", "weir.localhost:8080", "127.0.0.1:8080", "127.1.2.3", "[::1]:8080", "weir.internal:8080"} {
 			code, m, body := f.doHeaders("127.0.0.1:5555", method, path, "{}", "Host", host)
 			if e, _ := m["error"].(map[string]any); code == http.StatusForbidden || e["code"] == "admin_host_not_allowed" {
-				t.Errorf("%s with Host %q: %d %s", rt.Pattern, host, code, body)
+				t.Errorf("%s with Host %q: %d %s", pattern, host, code, body)
 			}
 		}
 	}
@@ -62,9 +59,9 @@ func TestAdminRefusesCrossSiteWrites(t *testing.T) {
 			auth = []string{"Authorization", "Bearer " + token}
 		}
 		n := 0
-		for _, rt := range f.s.Routes() {
-			method, path := adminPath(rt.Pattern)
-			if rt.Kind != RouteAdmin || method == "GET" {
+		for _, pattern := range f.mux.routes {
+			method, path := adminPath(pattern)
+			if method == "GET" {
 				continue
 			}
 			n++
@@ -82,20 +79,20 @@ func TestAdminRefusesCrossSiteWrites(t *testing.T) {
 			} {
 				code, m, body := f.doHeaders("127.0.0.1:5555", method, path, "{}", append(tc.header, auth...)...)
 				if e, _ := m["error"].(map[string]any); code != tc.status || e["code"] != tc.code {
-					t.Errorf("token %q, %s with %v: %d %s", token, rt.Pattern, tc.header, code, body)
+					t.Errorf("token %q, %s with %v: %d %s", token, pattern, tc.header, code, body)
 				}
 			}
 			// Same-origin pages (Origin equal to the Host) and tools that send no Origin are not refused.
 			for _, h := range [][]string{{"Origin", "http://localhost:8080", "Sec-Fetch-Site", "same-origin"}, {"Sec-Fetch-Site", "none"}, nil} {
 				code, m, body := f.doHeaders("127.0.0.1:5555", method, path, "{}", append(h, auth...)...)
 				if e, _ := m["error"].(map[string]any); e["code"] == "cross_site_request" || code == http.StatusUnsupportedMediaType {
-					t.Errorf("token %q, %s with %v: %d %s", token, rt.Pattern, h, code, body)
+					t.Errorf("token %q, %s with %v: %d %s", token, pattern, h, code, body)
 				}
 			}
 			for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""} {
 				code, _, body := f.doHeaders("127.0.0.1:5555", method, path, "{}", append([]string{"Content-Type", ct}, auth...)...)
 				if want := token == ""; want != (code == http.StatusUnsupportedMediaType) {
-					t.Errorf("token %q, %s with Content-Type %q: %d %s", token, rt.Pattern, ct, code, body)
+					t.Errorf("token %q, %s with Content-Type %q: %d %s", token, pattern, ct, code, body)
 				}
 			}
 		}

@@ -1,8 +1,7 @@
-package api
+package admin
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
@@ -10,22 +9,6 @@ import (
 
 	"github.com/weir-gateway/weir/internal/secret"
 )
-
-// FuzzBearer: the parsed credential is what follows a case-insensitive "Bearer" scheme, and nothing else is one.
-func FuzzBearer(f *testing.F) {
-	for _, s := range []string{"Bearer wk-a", "bearer wk-a", "BEARER  x", "Basic x", "Bearer", "", " Bearer x", "Bearer\tx"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, v string) {
-		tok, ok := bearer(http.Header{"Authorization": {v}})
-		if ok != (len(v) >= 7 && strings.EqualFold(v[:7], "Bearer ")) {
-			t.Fatalf("%q: ok %v", v, ok)
-		}
-		if ok && !strings.HasSuffix(v, tok) {
-			t.Fatalf("%q: token %q", v, tok)
-		}
-	})
-}
 
 // FuzzHostAllowed: with nothing configured, only loopback names and addresses are allowed.
 func FuzzHostAllowed(f *testing.F) {
@@ -87,7 +70,7 @@ func FuzzSplitSecretHeaders(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a := &admin{s: &Server{gov: Governance{Cipher: c}}}
+	a := newAdmin(Config{Cipher: c})
 	f.Fuzz(func(t *testing.T, config string) {
 		out, keys, gerr := a.splitSecretHeaders([]byte(config), nil)
 		if gerr != nil {

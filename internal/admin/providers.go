@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/store"
 )
 
@@ -52,11 +53,11 @@ func providerOut(p *store.Provider) wireProvider {
 }
 
 func (a *admin) providerStore() (store.ProviderStore, *gateway.Error) {
-	if a.s.gov.Store == nil {
+	if a.c.Store == nil {
 		return nil, &gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "no_store",
 			Message: "no store is open, so providers cannot be kept in it"}
 	}
-	return a.s.gov.Store.Providers(), nil
+	return a.c.Store.Providers(), nil
 }
 
 // providerIn validates w and encrypts its key values. Keys given by id without a value keep old's ciphertext.
@@ -118,11 +119,11 @@ func (a *admin) providerIn(w *wireProvider, old *store.Provider) (*store.Provide
 		pk := store.ProviderKey{ID: k.ID, Weight: k.Weight, Models: k.Models}
 		switch {
 		case k.Value != "":
-			if a.s.gov.Cipher == nil {
+			if a.c.Cipher == nil {
 				return nil, adminInvalid(param+".value", "provider secrets are stored only encrypted, and no encryption key is configured: "+
 					"set WEIR_ENCRYPTION_KEY (32 bytes, base64: `openssl rand -base64 32`) and restart, or keep the key in the config file")
 			}
-			ct, err := a.s.gov.Cipher.EncryptString(k.Value)
+			ct, err := a.c.Cipher.EncryptString(k.Value)
 			if err != nil {
 				return nil, adminInvalid(param+".value", "could not encrypt: %v", err)
 			}
@@ -139,7 +140,7 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 	h("GET /api/providers", func(w http.ResponseWriter, r *http.Request) {
 		ps, gerr := a.providerStore()
 		if gerr != nil {
-			writeOpenAIError(w, gerr)
+			httpx.WriteOpenAIError(w, gerr)
 			return
 		}
 		list, err := ps.List(r.Context())
@@ -151,39 +152,39 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 		for _, p := range list {
 			out = append(out, providerOut(p))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
 	})
 	h("GET /api/providers/{name}", func(w http.ResponseWriter, r *http.Request) {
 		ps, gerr := a.providerStore()
 		if gerr != nil {
-			writeOpenAIError(w, gerr)
+			httpx.WriteOpenAIError(w, gerr)
 			return
 		}
 		p, err := ps.Get(r.Context(), r.PathValue("name"))
 		if errors.Is(err, store.ErrNotFound) {
-			writeOpenAIError(w, adminNotFound("provider", r.PathValue("name")))
+			httpx.WriteOpenAIError(w, adminNotFound("provider", r.PathValue("name")))
 			return
 		} else if err != nil {
 			a.writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, providerOut(p))
+		httpx.WriteJSON(w, http.StatusOK, providerOut(p))
 	})
 	put := func(create bool) func(http.ResponseWriter, *http.Request) {
 		return func(w http.ResponseWriter, r *http.Request) {
 			ps, gerr := a.providerStore()
 			if gerr != nil {
-				writeOpenAIError(w, gerr)
+				httpx.WriteOpenAIError(w, gerr)
 				return
 			}
 			var in wireProvider
 			if gerr := decode(r, &in); gerr != nil {
-				writeOpenAIError(w, gerr)
+				httpx.WriteOpenAIError(w, gerr)
 				return
 			}
 			if !create {
 				if in.Name != "" && in.Name != r.PathValue("name") {
-					writeOpenAIError(w, adminInvalid("name", "the body says %q but the URL says %q", in.Name, r.PathValue("name")))
+					httpx.WriteOpenAIError(w, adminInvalid("name", "the body says %q but the URL says %q", in.Name, r.PathValue("name")))
 					return
 				}
 				in.Name = r.PathValue("name")
@@ -198,12 +199,12 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 				a.writeError(w, err)
 				return
 			case create && old != nil:
-				writeOpenAIError(w, adminConflict("provider %q already exists (PUT /api/providers/%s replaces it)", in.Name, in.Name))
+				httpx.WriteOpenAIError(w, adminConflict("provider %q already exists (PUT /api/providers/%s replaces it)", in.Name, in.Name))
 				return
 			}
 			p, gerr := a.providerIn(&in, old)
 			if gerr != nil {
-				writeOpenAIError(w, gerr)
+				httpx.WriteOpenAIError(w, gerr)
 				return
 			}
 			status := http.StatusCreated
@@ -217,7 +218,7 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 			if got, err := ps.Get(r.Context(), p.Name); err == nil {
 				p = got
 			}
-			writeJSON(w, status, providerOut(p))
+			httpx.WriteJSON(w, status, providerOut(p))
 		}
 	}
 	h("POST /api/providers", put(true))
@@ -225,11 +226,11 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 	h("DELETE /api/providers/{name}", func(w http.ResponseWriter, r *http.Request) {
 		ps, gerr := a.providerStore()
 		if gerr != nil {
-			writeOpenAIError(w, gerr)
+			httpx.WriteOpenAIError(w, gerr)
 			return
 		}
 		if err := ps.Delete(r.Context(), r.PathValue("name")); errors.Is(err, store.ErrNotFound) {
-			writeOpenAIError(w, adminNotFound("provider", r.PathValue("name")))
+			httpx.WriteOpenAIError(w, adminNotFound("provider", r.PathValue("name")))
 			return
 		} else if err != nil {
 			a.writeError(w, err)

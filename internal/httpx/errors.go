@@ -1,4 +1,7 @@
-package api
+// Package httpx holds what Weir's two HTTP faces, the data plane (internal/api) and the admin API
+// (internal/admin), answer alike: OpenAI-format errors and JSON answers, the Bearer credential, body-read errors,
+// and the 404 or 405 for a path no route serves. It lets the two share them without importing each other.
+package httpx
 
 import (
 	"encoding/json"
@@ -19,8 +22,8 @@ type openAIErrorBody struct {
 	Code    *string `json:"code"`
 }
 
-// writeOpenAIError writes e as OpenAI does: {"error":{"message","type","param","code"}}.
-func writeOpenAIError(w http.ResponseWriter, e *gateway.Error) {
+// WriteOpenAIError writes e as OpenAI does: {"error":{"message","type","param","code"}}.
+func WriteOpenAIError(w http.ResponseWriter, e *gateway.Error) {
 	h := w.Header()
 	for k, v := range e.Header {
 		h[k] = v
@@ -42,10 +45,11 @@ func writeOpenAIError(w http.ResponseWriter, e *gateway.Error) {
 	if e.Param != "" {
 		body.Param = &e.Param
 	}
-	writeJSON(w, e.Status, openAIError{Error: body})
+	WriteJSON(w, e.Status, openAIError{Error: body})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"message":"could not encode the answer","type":"api_error"}}`)
@@ -54,5 +58,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"bytes"
@@ -70,11 +70,11 @@ func (a *admin) splitSecretHeaders(config []byte, old *store.Provider) ([]byte, 
 			keys = append(keys, store.ProviderKey{ID: headerKeyPrefix + canon, Ciphertext: oldCT[canon]})
 			continue
 		}
-		if a.s.gov.Cipher == nil {
+		if a.c.Cipher == nil {
 			return nil, nil, adminInvalid(param, "looks like a credential, and provider secrets are stored only encrypted, but no encryption key is configured: "+
 				"set WEIR_ENCRYPTION_KEY (32 bytes, base64: `openssl rand -base64 32`) and restart, or keep the header in the config file")
 		}
-		ct, err := a.s.gov.Cipher.EncryptString(v)
+		ct, err := a.c.Cipher.EncryptString(v)
 		if err != nil {
 			return nil, nil, adminInvalid(param, "could not encrypt: %v", err)
 		}

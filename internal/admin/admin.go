@@ -1,4 +1,8 @@
-package api
+// Package admin is the admin API (/api/...): it manages customers, teams, virtual keys and stored providers, and
+// reports usage, prices, the request log and the cluster. Every route answers JSON and errors in OpenAI's
+// format, so one client library handles both this and the data plane (internal/api). docs/admin-api.md
+// documents each route.
+package admin
 
 import (
 	"bytes"
@@ -7,8 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/weir-gateway/weir/internal/requestlog"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -18,20 +22,53 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/pricing"
+	"github.com/weir-gateway/weir/internal/requestlog"
+	"github.com/weir-gateway/weir/internal/secret"
 	"github.com/weir-gateway/weir/internal/store"
 )
-
-// The admin API (/api/...) manages customers, teams, virtual keys and stored providers, and reports usage and
-// prices. Every route answers JSON and errors in OpenAI's format, so one client library handles both APIs.
-// docs/admin-api.md documents each route.
 
 // adminMaxBody bounds an admin request body.
 const adminMaxBody = 1 << 20
 
-// admin holds the admin API's state. It is separate from Server so the admin routes stay in these files.
+// Config is what the admin API administers and reports on. Every field but Log may be left empty: the routes
+// that need it then answer why they cannot serve, or are not mounted.
+type Config struct {
+	// Gov is the governance service; nil: every admin route answers 503 governance_disabled.
+	Gov *governance.Service
+	// Token protects the admin API; empty: the admin API answers loopback clients only.
+	Token string
+	// AllowedHosts are the Host names, besides loopback ones, that the admin API answers while it trusts
+	// loopback clients (no Token); see hostAllowed.
+	AllowedHosts []string
+	// Store and Cipher back the provider routes (provider secrets are stored encrypted with Cipher; nil Cipher:
+	// the admin API refuses to store them).
+	Store  store.Store
+	Cipher *secret.Cipher
+	// LogReader, when set, serves GET /api/logs and /api/stats.
+	LogReader requestlog.Reader
+	// Cluster, when set, serves GET /api/cluster: the cluster node's view of its members and gossip figures.
+	Cluster func() any
+	// Models lists the models the gateway serves, whose prices GET /api/pricing lists.
+	Models func() []gateway.Model
+	// Log gets the errors of failed admin operations; nil: slog.Default().
+	Log *slog.Logger
+}
+
+// Mux is where the admin routes are registered: the data plane's server in cmd/weir, so that its body read
+// deadlines and its 405 probing cover them too; a plain *http.ServeMux in tests.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+	httpx.Mux
+}
+
+// Mount registers the /api routes on m.
+func Mount(m Mux, c Config) { newAdmin(c).mount(m) }
+
+// admin holds the admin API's state.
 type admin struct {
-	s         *Server
+	c         Config
 	tokenHash [sha256.Size]byte
 	hasToken  bool
 	// mu serialises admin writes that read before they write (create-if-absent, toggles, partial updates),
@@ -39,31 +76,37 @@ type admin struct {
 	mu sync.Mutex
 }
 
-// mountAdmin registers the /api routes.
-func (s *Server) mountAdmin() {
-	a := &admin{s: s}
-	if s.gov.AdminToken != "" {
-		a.tokenHash, a.hasToken = sha256.Sum256([]byte(s.gov.AdminToken)), true
+func newAdmin(c Config) *admin {
+	if c.Log == nil {
+		c.Log = slog.Default() // failed admin operations are always logged somewhere
 	}
+	a := &admin{c: c}
+	if c.Token != "" {
+		a.tokenHash, a.hasToken = sha256.Sum256([]byte(c.Token)), true
+	}
+	return a
+}
+
+func (a *admin) mount(m Mux) {
 	h := func(pattern string, f func(http.ResponseWriter, *http.Request)) {
-		s.handle(RouteAdmin, pattern, a.guard(http.HandlerFunc(f)))
+		m.Handle(pattern, a.guard(http.HandlerFunc(f)))
 	}
 	a.mountCustomers(h)
 	a.mountTeams(h)
 	a.mountKeys(h)
 	a.mountProviders(h)
 	a.mountUsage(h)
-	if s.obs.LogReader != nil {
+	if a.c.LogReader != nil {
 		// the admin guard has already authorised these
-		logs := requestlog.NewAPI(s.obs.LogReader, func(http.ResponseWriter, *http.Request) bool { return true })
+		logs := requestlog.NewAPI(a.c.LogReader, func(http.ResponseWriter, *http.Request) bool { return true })
 		h("GET /api/logs", logs.Logs)
 		h("GET /api/logs/{id}", logs.Log)
 		h("GET /api/stats", logs.Stats)
 	}
-	if s.obs.Cluster != nil {
-		h("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.obs.Cluster()) })
+	if a.c.Cluster != nil {
+		h("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) { httpx.WriteJSON(w, http.StatusOK, a.c.Cluster()) })
 	}
-	h("/api/", func(w http.ResponseWriter, r *http.Request) { s.notFound(w, r) })
+	h("/api/", func(w http.ResponseWriter, r *http.Request) { httpx.WriteOpenAIError(w, httpx.UnknownRoute(m, r)) })
 }
 
 // guard authenticates the admin: the admin token as a Bearer token, compared in constant time; with no token
@@ -84,7 +127,7 @@ func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
 		if r.ContentLength != 0 {
 			w.Header().Set("Connection", "close") // don't read a refused caller's body
 		}
-		writeOpenAIError(w, e)
+		httpx.WriteOpenAIError(w, e)
 		return false
 	}
 	if !a.hasToken {
@@ -92,12 +135,12 @@ func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
 			return refuse(&gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_loopback_only",
 				Message: "the admin API answers only loopback clients while no admin token is configured: set WEIR_ADMIN_TOKEN (or server.admin_token)"})
 		}
-		if !hostAllowed(r.Host, a.s.gov.AllowedHosts) {
+		if !hostAllowed(r.Host, a.c.AllowedHosts) {
 			return refuse(&gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_host_not_allowed",
 				Message: "Host " + r.Host + " is not a loopback name: without an admin token the admin API answers only requests to localhost, 127.0.0.1 or [::1] (or a name in server.allowed_hosts)"})
 		}
 	} else {
-		tok, ok := bearer(r.Header)
+		tok, ok := httpx.Bearer(r.Header)
 		// Hash both sides so the comparison is constant-time in the token's length too.
 		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 		if !ok || subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {
@@ -111,7 +154,7 @@ func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
 	if e := refuseBrowser(r, !a.hasToken); e != nil {
 		return refuse(e)
 	}
-	if a.s.gov.Service == nil {
+	if a.c.Gov == nil {
 		return refuse(&gateway.Error{Status: http.StatusServiceUnavailable, Type: gateway.TypeAPI, Code: "governance_disabled",
 			Message: "governance is not running, so there is nothing to administer"})
 	}
@@ -127,7 +170,7 @@ func isLoopback(remote string) bool {
 	return err == nil && ip.Unmap().IsLoopback()
 }
 
-func (a *admin) gov() *governance.Service { return a.s.gov.Service }
+func (a *admin) gov() *governance.Service { return a.c.Gov }
 
 // ---- errors ----
 
@@ -154,18 +197,18 @@ func (a *admin) writeError(w http.ResponseWriter, err error) {
 	var ge *gateway.Error
 	switch {
 	case errors.As(err, &ge):
-		writeOpenAIError(w, ge)
+		httpx.WriteOpenAIError(w, ge)
 	case errors.Is(err, governance.ErrInvalid):
-		writeOpenAIError(w, adminInvalid("", "%s", strings.TrimPrefix(err.Error(), governance.ErrInvalid.Error()+": ")))
+		httpx.WriteOpenAIError(w, adminInvalid("", "%s", strings.TrimPrefix(err.Error(), governance.ErrInvalid.Error()+": ")))
 	case errors.Is(err, governance.ErrInUse):
-		writeOpenAIError(w, adminConflict("%s", strings.TrimPrefix(err.Error(), governance.ErrInUse.Error()+": ")))
+		httpx.WriteOpenAIError(w, adminConflict("%s", strings.TrimPrefix(err.Error(), governance.ErrInUse.Error()+": ")))
 	case errors.Is(err, store.ErrNotFound):
-		writeOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "not_found", Message: "not found"})
+		httpx.WriteOpenAIError(w, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeNotFound, Code: "not_found", Message: "not found"})
 	case errors.Is(err, store.ErrConflict):
-		writeOpenAIError(w, adminConflict("%s", err.Error()))
+		httpx.WriteOpenAIError(w, adminConflict("%s", err.Error()))
 	default:
-		a.s.log.Error("admin API", "err", err)
-		writeOpenAIError(w, &gateway.Error{Status: http.StatusInternalServerError, Type: gateway.TypeAPI, Code: "internal_error",
+		a.c.Log.Error("admin API", "err", err)
+		httpx.WriteOpenAIError(w, &gateway.Error{Status: http.StatusInternalServerError, Type: gateway.TypeAPI, Code: "internal_error",
 			Message: "the admin operation failed: " + err.Error()})
 	}
 }
@@ -176,11 +219,11 @@ func (a *admin) writeError(w http.ResponseWriter, err error) {
 func decode(r *http.Request, v any) *gateway.Error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, adminMaxBody+1))
 	if err != nil {
-		return bodyReadError(err, "server.read_timeout")
+		return httpx.BodyReadError(err, "server.read_timeout")
 	}
 	if len(body) > adminMaxBody {
 		return &gateway.Error{Status: http.StatusRequestEntityTooLarge, Type: gateway.TypeInvalidRequest, Code: "request_too_large",
-			Header: closeConn, Message: fmt.Sprintf("admin request bodies are limited to %d bytes", adminMaxBody)}
+			Header: httpx.CloseConn, Message: fmt.Sprintf("admin request bodies are limited to %d bytes", adminMaxBody)}
 	}
 	return decodeBytes(body, v)
 }
@@ -222,7 +265,7 @@ func jsonKind(goType string) string {
 	switch {
 	case strings.HasPrefix(goType, "[]"):
 		return "an array"
-	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "api."), strings.HasPrefix(goType, "*api."):
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "admin."), strings.HasPrefix(goType, "*admin."):
 		return "an object"
 	case strings.Contains(goType, "int"), strings.Contains(goType, "float"), goType == "json.Number":
 		return "a number"

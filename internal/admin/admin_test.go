@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"context"
@@ -20,12 +20,29 @@ import (
 
 type adminFixture struct {
 	t   *testing.T
-	s   *Server
+	a   *admin
+	mux *testMux
 	gov *governance.Service
 	st  store.Store
 }
 
+// testMux is a ServeMux that remembers the patterns registered on it, as the data plane's server does.
+type testMux struct {
+	*http.ServeMux
+	routes []string
+}
+
+func (m *testMux) Handle(pattern string, h http.Handler) {
+	m.routes = append(m.routes, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
 func newAdminFixture(t *testing.T, token string, c *secret.Cipher) *adminFixture {
+	return newAdminFixtureWith(t, Config{Token: token, Cipher: c})
+}
+
+// newAdminFixtureWith mounts the admin API with c, over a fresh store and governance service.
+func newAdminFixtureWith(t *testing.T, c Config) *adminFixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, ":memory:")
@@ -37,11 +54,10 @@ func newAdminFixture(t *testing.T, token string, c *secret.Cipher) *adminFixture
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{mux: http.NewServeMux(), log: slog.New(slog.DiscardHandler),
-		gov: Governance{Service: gov, AdminToken: token, Store: st, Cipher: c}}
-	s.mux.HandleFunc("/", s.notFound)
-	s.mountAdmin()
-	return &adminFixture{t: t, s: s, gov: gov, st: st}
+	c.Gov, c.Store, c.Log = gov, st, slog.New(slog.DiscardHandler)
+	a, mux := newAdmin(c), &testMux{ServeMux: http.NewServeMux()}
+	a.mount(mux)
+	return &adminFixture{t: t, a: a, mux: mux, gov: gov, st: st}
 }
 
 // do sends a request from loopback with the given token ("" for none) and decodes the JSON answer.
@@ -75,7 +91,7 @@ func (f *adminFixture) doHeaders(remote, method, path, body string, header ...st
 		r.Header.Set(header[i], header[i+1])
 	}
 	w := httptest.NewRecorder()
-	f.s.ServeHTTP(w, r)
+	f.mux.ServeHTTP(w, r)
 	raw, _ := io.ReadAll(w.Result().Body)
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
@@ -102,6 +118,18 @@ func TestAdminAuthToken(t *testing.T) {
 	}
 	if code, _, _ := f.do("GET", "/api/nope", "", ""); code != 401 {
 		t.Fatalf("unknown admin route without token: %d (must not reveal routes)", code)
+	}
+}
+
+// TestAdminTokenBearerScheme: RFC 7235 makes the auth scheme case-insensitive, for the admin token too
+// (the inference routes' side: TestBearerSchemeIsCaseInsensitive in internal/api).
+func TestAdminTokenBearerScheme(t *testing.T) {
+	f := newAdminFixture(t, "s3cret-admin", nil)
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		code, _, body := f.doHeaders("127.0.0.1:5555", "GET", "/api/keys", "", "Authorization", scheme+" s3cret-admin")
+		if code != http.StatusOK {
+			t.Errorf("admin token with scheme %q: %d %s", scheme, code, body)
+		}
 	}
 }
 
@@ -375,4 +403,16 @@ func TestAdminCustomersAndTeamsCRUD(t *testing.T) {
 	}
 	mustCode(204, "DELETE", "/api/teams/tps", "")
 	mustCode(404, "GET", "/api/teams/tps", "")
+}
+
+// TestAdminTypeErrorNamesAnObject: a wire struct given as another JSON type is "an object" in the message,
+// not the Go type's name (which names this package).
+func TestAdminTypeErrorNamesAnObject(t *testing.T) {
+	f := newAdminFixture(t, "", nil)
+	for _, body := range []string{`{"id":"acme","budget":5}`, `{"id":"acme","rate_limits":"x"}`} {
+		code, m, raw := f.do("POST", "/api/customers", "", body)
+		if _, msg := errParam(m); code != 400 || !strings.Contains(msg, "must be an object, not ") {
+			t.Errorf("POST %s: %d %s", body, code, raw)
+		}
+	}
 }

@@ -1,12 +1,14 @@
-package api
+package admin
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/store"
 )
 
@@ -77,12 +79,12 @@ func (a *admin) keyIn(w *wireKey) (store.VirtualKey, *gateway.Error) {
 	}
 	for i, m := range w.Models {
 		if m == "" {
-			return store.VirtualKey{}, adminInvalid("models["+itoa(int64(i))+"]", "must not be empty")
+			return store.VirtualKey{}, adminInvalid("models["+strconv.Itoa(i)+"]", "must not be empty")
 		}
 	}
 	for i, p := range w.Providers {
 		if p == "" {
-			return store.VirtualKey{}, adminInvalid("providers["+itoa(int64(i))+"]", "must not be empty")
+			return store.VirtualKey{}, adminInvalid("providers["+strconv.Itoa(i)+"]", "must not be empty")
 		}
 	}
 	if w.MaxConcurrent < 0 {
@@ -143,31 +145,31 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 			}
 			out = append(out, keyOut(k))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
 	})
 	h("GET /api/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
 		k, ok := a.key(r.PathValue("id"))
 		if !ok {
-			writeOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
+			httpx.WriteOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
 			return
 		}
-		writeJSON(w, http.StatusOK, keyOut(k))
+		httpx.WriteJSON(w, http.StatusOK, keyOut(k))
 	})
 	h("POST /api/keys", func(w http.ResponseWriter, r *http.Request) {
 		var in wireKey
 		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		k, gerr := a.keyIn(&in)
 		if gerr != nil {
-			writeOpenAIError(w, gerr)
+			httpx.WriteOpenAIError(w, gerr)
 			return
 		}
 		if _, exists := a.key(k.ID); exists {
-			writeOpenAIError(w, adminConflict("virtual key %q already exists (PUT /api/keys/%s changes it, POST /api/keys/%s/rotate gives it a new secret)", k.ID, k.ID, k.ID))
+			httpx.WriteOpenAIError(w, adminConflict("virtual key %q already exists (PUT /api/keys/%s changes it, POST /api/keys/%s/rotate gives it a new secret)", k.ID, k.ID, k.ID))
 			return
 		}
 		secret, err := a.gov().CreateKey(r.Context(), k)
@@ -176,16 +178,16 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 			return
 		}
 		k, _ = a.key(k.ID)
-		writeJSON(w, http.StatusCreated, wireKeyWithSecret{wireKey: keyOut(k), Key: secret})
+		httpx.WriteJSON(w, http.StatusCreated, wireKeyWithSecret{wireKey: keyOut(k), Key: secret})
 	})
 	h("PUT /api/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var in wireKey
 		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		if err := idFromPath(r, &in.ID); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		a.mu.Lock()
@@ -197,16 +199,16 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 		defer a.mu.Unlock()
 		cur, ok := a.key(r.PathValue("id"))
 		if !ok {
-			writeOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
+			httpx.WriteOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
 			return
 		}
 		var in wireKey
 		if err := patchJSON(keyOut(cur), r, &in); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		if err := idFromPath(r, &in.ID); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		a.updateKeyLocked(w, r, in)
@@ -215,7 +217,7 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if _, ok := a.key(r.PathValue("id")); !ok {
-			writeOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
+			httpx.WriteOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
 			return
 		}
 		if err := a.gov().DeleteKey(r.Context(), r.PathValue("id")); err != nil {
@@ -233,7 +235,7 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 			defer a.mu.Unlock()
 			k, ok := a.key(r.PathValue("id"))
 			if !ok {
-				writeOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
+				httpx.WriteOpenAIError(w, adminNotFound("virtual key", r.PathValue("id")))
 				return
 			}
 			k.Disabled = act.disabled
@@ -243,7 +245,7 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 				return
 			}
 			k, _ = a.key(k.ID)
-			writeJSON(w, http.StatusOK, keyOut(k))
+			httpx.WriteJSON(w, http.StatusOK, keyOut(k))
 		})
 	}
 	h("POST /api/keys/{id}/rotate", func(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +253,7 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 		defer a.mu.Unlock()
 		id := r.PathValue("id")
 		if _, ok := a.key(id); !ok {
-			writeOpenAIError(w, adminNotFound("virtual key", id))
+			httpx.WriteOpenAIError(w, adminNotFound("virtual key", id))
 			return
 		}
 		secret, err := a.gov().RotateKey(r.Context(), id)
@@ -260,19 +262,19 @@ func (a *admin) mountKeys(h func(string, func(http.ResponseWriter, *http.Request
 			return
 		}
 		k, _ := a.key(id)
-		writeJSON(w, http.StatusOK, wireKeyWithSecret{wireKey: keyOut(k), Key: secret})
+		httpx.WriteJSON(w, http.StatusOK, wireKeyWithSecret{wireKey: keyOut(k), Key: secret})
 	})
 }
 
 func (a *admin) updateKeyLocked(w http.ResponseWriter, r *http.Request, in wireKey) {
 	old, ok := a.key(in.ID)
 	if !ok {
-		writeOpenAIError(w, adminNotFound("virtual key", in.ID))
+		httpx.WriteOpenAIError(w, adminNotFound("virtual key", in.ID))
 		return
 	}
 	k, gerr := a.keyIn(&in)
 	if gerr != nil {
-		writeOpenAIError(w, gerr)
+		httpx.WriteOpenAIError(w, gerr)
 		return
 	}
 	k.Source = old.Source
@@ -281,5 +283,5 @@ func (a *admin) updateKeyLocked(w http.ResponseWriter, r *http.Request, in wireK
 		return
 	}
 	k, _ = a.key(k.ID)
-	writeJSON(w, http.StatusOK, keyOut(k))
+	httpx.WriteJSON(w, http.StatusOK, keyOut(k))
 }

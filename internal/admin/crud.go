@@ -1,10 +1,11 @@
-package api
+package admin
 
 import (
 	"context"
 	"net/http"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/httpx"
 )
 
 // entityAPI describes a governance entity kept in the store (a customer, a team) to the admin API's CRUD routes:
@@ -40,7 +41,7 @@ func (e *entityAPI[S, W]) get(id string) (S, bool) {
 // version of the entity.
 func mountEntity[S, W any](a *admin, h func(string, func(http.ResponseWriter, *http.Request)), e entityAPI[S, W]) {
 	notFound := func(w http.ResponseWriter, r *http.Request) {
-		writeOpenAIError(w, adminNotFound(e.kind, r.PathValue("id")))
+		httpx.WriteOpenAIError(w, adminNotFound(e.kind, r.PathValue("id")))
 	}
 	h("GET "+e.path, func(w http.ResponseWriter, r *http.Request) {
 		all := e.all()
@@ -50,7 +51,7 @@ func mountEntity[S, W any](a *admin, h func(string, func(http.ResponseWriter, *h
 				out = append(out, e.out(s))
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
 	})
 	h("GET "+e.path+"/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s, ok := e.get(r.PathValue("id"))
@@ -58,12 +59,12 @@ func mountEntity[S, W any](a *admin, h func(string, func(http.ResponseWriter, *h
 			notFound(w, r)
 			return
 		}
-		writeJSON(w, http.StatusOK, e.out(s))
+		httpx.WriteJSON(w, http.StatusOK, e.out(s))
 	})
 	h("POST "+e.path, func(w http.ResponseWriter, r *http.Request) {
 		var in W
 		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		a.mu.Lock()
@@ -73,11 +74,11 @@ func mountEntity[S, W any](a *admin, h func(string, func(http.ResponseWriter, *h
 	h("PUT "+e.path+"/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var in W
 		if err := decode(r, &in); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		if err := idFromPath(r, e.wid(&in)); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		a.mu.Lock()
@@ -94,11 +95,11 @@ func mountEntity[S, W any](a *admin, h func(string, func(http.ResponseWriter, *h
 		}
 		var in W
 		if err := patchJSON(e.out(cur), r, &in); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		if err := idFromPath(r, e.wid(&in)); err != nil {
-			writeOpenAIError(w, err)
+			httpx.WriteOpenAIError(w, err)
 			return
 		}
 		putEntity(a, e, w, r, &in, false)
@@ -134,7 +135,7 @@ func mountEntity[S, W any](a *admin, h func(string, func(http.ResponseWriter, *h
 				return
 			}
 			s, _ = e.get(e.id(s))
-			writeJSON(w, http.StatusOK, e.out(s))
+			httpx.WriteJSON(w, http.StatusOK, e.out(s))
 		})
 	}
 }
@@ -143,13 +144,13 @@ func mountEntity[S, W any](a *admin, h func(string, func(http.ResponseWriter, *h
 func putEntity[S, W any](a *admin, e entityAPI[S, W], w http.ResponseWriter, r *http.Request, in *W, create bool) {
 	s, gerr := e.in(in)
 	if gerr != nil {
-		writeOpenAIError(w, gerr)
+		httpx.WriteOpenAIError(w, gerr)
 		return
 	}
 	id := e.id(s)
 	old, exists := e.get(id)
 	if create && exists {
-		writeOpenAIError(w, adminConflict("%s %q already exists (PUT %s/%s replaces it)", e.kind, id, e.path, id))
+		httpx.WriteOpenAIError(w, adminConflict("%s %q already exists (PUT %s/%s replaces it)", e.kind, id, e.path, id))
 		return
 	}
 	status := http.StatusCreated
@@ -162,5 +163,5 @@ func putEntity[S, W any](a *admin, e entityAPI[S, W], w http.ResponseWriter, r *
 		return
 	}
 	s, _ = e.get(id)
-	writeJSON(w, status, e.out(s))
+	httpx.WriteJSON(w, status, e.out(s))
 }

@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"net/http"
@@ -11,11 +11,7 @@ func TestAdminClusterEndpoint(t *testing.T) {
 		t.Fatalf("without cluster mode: %d, want 404", code)
 	}
 
-	f = newAdminFixture(t, "tok", nil)
-	f.s.obs.Cluster = func() any { return map[string]any{"self": "node0", "alive": 3} }
-	f.s.mux = http.NewServeMux()
-	f.s.mux.HandleFunc("/", f.s.notFound)
-	f.s.mountAdmin()
+	f = newAdminFixtureWith(t, Config{Token: "tok", Cluster: func() any { return map[string]any{"self": "node0", "alive": 3} }})
 	if code, _, _ := f.do("GET", "/api/cluster", "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("no admin token: %d, want 401", code)
 	}

@@ -1,4 +1,4 @@
-package api
+package admin
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/pricing"
 	"github.com/weir-gateway/weir/internal/store"
 )
@@ -144,7 +145,7 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 			}
 		}
 		if given > 1 {
-			writeOpenAIError(w, adminInvalid("key", "give at most one of key, team, customer, provider"))
+			httpx.WriteOpenAIError(w, adminInvalid("key", "give at most one of key, team, customer, provider"))
 			return
 		}
 		switch {
@@ -152,7 +153,7 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 			id := q.Get("key")
 			p := a.gov().Principal(id)
 			if p == nil {
-				writeOpenAIError(w, adminNotFound("virtual key", id))
+				httpx.WriteOpenAIError(w, adminNotFound("virtual key", id))
 				return
 			}
 			// The key's limits and those of its team and customer: everything that can refuse its requests.
@@ -167,44 +168,44 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 				}
 				out = append(out, usageOf(subj, ls.Metric, ls.Limit, ls.Status, now))
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"key": id, "team": p.TeamID(), "customer": p.CustomerID(), "usage": out})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"key": id, "team": p.TeamID(), "customer": p.CustomerID(), "usage": out})
 		case q.Has("team"):
 			id := q.Get("team")
 			t, ok := a.team(id)
 			if !ok {
-				writeOpenAIError(w, adminNotFound("team", id))
+				httpx.WriteOpenAIError(w, adminNotFound("team", id))
 				return
 			}
 			out := a.subjectUsage("team:"+id, t.Limits, nil, t.Budget, now)
 			if out == nil {
 				out = []wireUsage{}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"team": id, "customer": t.CustomerID, "usage": out})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"team": id, "customer": t.CustomerID, "usage": out})
 		case q.Has("customer"):
 			id := q.Get("customer")
 			c, ok := a.customer(id)
 			if !ok {
-				writeOpenAIError(w, adminNotFound("customer", id))
+				httpx.WriteOpenAIError(w, adminNotFound("customer", id))
 				return
 			}
 			out := a.subjectUsage("customer:"+id, c.Limits, nil, c.Budget, now)
 			if out == nil {
 				out = []wireUsage{}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"customer": id, "usage": out})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"customer": id, "usage": out})
 		case q.Has("provider"):
 			// A provider level (governance.providers): spend and limits of the provider account, whoever called.
 			id := q.Get("provider")
 			pl, ok := a.providerLevel(id)
 			if !ok {
-				writeOpenAIError(w, adminNotFound("provider budget or limit", id))
+				httpx.WriteOpenAIError(w, adminNotFound("provider budget or limit", id))
 				return
 			}
 			out := a.subjectUsage("provider:"+id, pl.Limits, nil, pl.Budget, now)
 			if out == nil {
 				out = []wireUsage{}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"provider": id, "usage": out})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"provider": id, "usage": out})
 		default:
 			var all []subjectUsage
 			for _, c := range a.gov().Customers() {
@@ -230,7 +231,7 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 			if all == nil {
 				all = []subjectUsage{}
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": all})
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": all})
 		}
 	})
 
@@ -239,18 +240,18 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 		if m := r.URL.Query().Get("model"); m != "" {
 			p, ok := prices.Lookup(m)
 			if !ok {
-				writeOpenAIError(w, adminNotFound("price for model", m))
+				httpx.WriteOpenAIError(w, adminNotFound("price for model", m))
 				return
 			}
-			writeJSON(w, http.StatusOK, priceOut(m, p))
+			httpx.WriteJSON(w, http.StatusOK, priceOut(m, p))
 			return
 		}
 		// The table has no public iterator; list the prices of every model this gateway serves.
 		out := []wirePrice{}
 		seen := map[string]bool{}
 		var names []string
-		if a.s.eng != nil {
-			for _, m := range a.s.eng.Models() {
+		if a.c.Models != nil {
+			for _, m := range a.c.Models() {
 				names = append(names, m.ID)
 			}
 		}
@@ -263,7 +264,7 @@ func (a *admin) mountUsage(h func(string, func(http.ResponseWriter, *http.Reques
 				out = append(out, priceOut(n, p))
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "entries": prices.Table().Len(), "data": out})
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "entries": prices.Table().Len(), "data": out})
 	})
 }
 
