@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -101,7 +102,7 @@ func (c Config) MarshalYAML() (any, error) {
 
 // CheckYAML reports every problem in an entry that decoding can find: unknown shared fields and values of the
 // wrong type, and the settings its type rejects. An entry whose type is not registered has no settings, so its
-// other fields are unknown.
+// other fields are unknown, and so is its type.
 func (*Config) CheckYAML(n *yaml.Node) confkit.Problems {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
@@ -125,6 +126,11 @@ func (*Config) CheckYAML(n *yaml.Node) confkit.Problems {
 			ps = append(ps, e.check(settings)...)
 		} else {
 			ps = append(ps, confkit.Check(settings, reflect.TypeFor[struct{}]())...)
+			// Say why they are unknown (a misspelt type), as Build would; a program with no types compiled in
+			// (a test of the config alone) cannot judge the type.
+			if known := Types(); len(known) > 0 {
+				ps = append(ps, confkit.Problem{Path: "type", Msg: fmt.Sprintf("unknown provider type %q (known: %v)", typ, known)})
+			}
 		}
 	}
 	// Report in the document's order, as a whole-document check would.

@@ -92,6 +92,7 @@ providers:
 		"providers[5].deployments: unknown field",
 		"providers[5].mock: unknown field",
 		"providers[6].access_key_id: unknown field",
+		`providers[7].type: unknown provider type "nosuchtype" (known: [anthropic azure bedrock cerebras cohere deepseek fireworks gemini groq mistral mock ollama openai openrouter perplexity together vertex vllm xai])`,
 		"providers[7].bogus_field: unknown field",
 		// In the order written, shared fields and settings alike.
 		"providers[8].keys[0].wieght: unknown field",
