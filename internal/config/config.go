@@ -9,16 +9,20 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/weir-gateway/weir/internal/cluster"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // Config is the whole file. Sections other issues add (models, governance, cluster, telemetry) live beside these.
 type Config struct {
-	Server    Server     `yaml:"server"`
-	Client    Client     `yaml:"client"`
-	Providers []Provider `yaml:"providers"`
+	Server Server `yaml:"server"`
+	Client Client `yaml:"client"`
+	// Providers are the upstreams. Each entry's shared fields are provider.Common; its other fields are its
+	// type's settings, which the type decodes and checks itself.
+	Providers []provider.Config `yaml:"providers"`
 	// Models are aliases: what callers send as "model", routed to provider targets with fallbacks.
 	Models  []router.ModelConfig `yaml:"models"`
 	Routing Routing              `yaml:"routing"`
@@ -121,75 +125,5 @@ type Client struct {
 // LoggingEnabled reports whether the request log is on.
 func (c Client) LoggingEnabled() bool { return c.EnableLogging == nil || *c.EnableLogging }
 
-// Provider is one configured upstream. Fields a type does not use are rejected by its validation.
-type Provider struct {
-	Name    string `yaml:"name"`
-	Type    string `yaml:"type"`
-	BaseURL string `yaml:"base_url"`
-	Keys    []Key  `yaml:"keys"`
-	// Models, when set, lists the models this provider serves (shown in /v1/models).
-	Models []string `yaml:"models"`
-	// Headers are extra headers sent upstream on every request.
-	Headers map[string]string `yaml:"headers"`
-	// Endpoints, when set, lists the endpoints an OpenAI-compatible upstream offers (chat, completions,
-	// embeddings, responses, images, image_edits, speech, transcriptions, translations, moderations, rerank,
-	// files, batches, models), replacing its type's defaults.
-	Endpoints []string `yaml:"endpoints"`
-
-	Concurrency int `yaml:"concurrency"`
-	BufferSize  int `yaml:"buffer_size"`
-	// Timeout bounds a non-streaming request end to end, and a stream up to its response headers.
-	Timeout Duration `yaml:"timeout"`
-	// ConnectTimeout bounds dialing (TCP and TLS).
-	ConnectTimeout Duration `yaml:"connect_timeout"`
-	// StreamIdleTimeout bounds the gap between two chunks of a stream.
-	StreamIdleTimeout Duration `yaml:"stream_idle_timeout"`
-
-	// Azure OpenAI.
-	APIVersion  string            `yaml:"api_version"`
-	Deployments map[string]string `yaml:"deployments"` // model -> deployment name; default: the model name
-
-	// Cloud providers (native dialects).
-	Region          string `yaml:"region"`           // bedrock, vertex
-	Project         string `yaml:"project"`          // vertex
-	CredentialsFile string `yaml:"credentials_file"` // vertex: service-account JSON
-	AccessKeyID     string `yaml:"access_key_id"`    // bedrock; else the AWS default chain
-	SecretAccessKey string `yaml:"secret_access_key"`
-	SessionToken    string `yaml:"session_token"`
-
-	// Mock provider.
-	Mock MockOptions `yaml:"mock"`
-}
-
-// Key is one API key of a provider.
-type Key struct {
-	Value  string   `yaml:"value"`
-	Weight int      `yaml:"weight"`
-	Models []string `yaml:"models"`
-}
-
-// MockOptions shape the built-in mock provider's answers.
-type MockOptions struct {
-	Latency    Duration `yaml:"latency"`     // before the first byte
-	Chunks     int      `yaml:"chunks"`      // content chunks in a stream
-	ChunkDelay Duration `yaml:"chunk_delay"` // between stream chunks
-}
-
 // Duration is a time.Duration written as "30s" in YAML.
-type Duration time.Duration
-
-// D returns the value as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
-
-// UnmarshalText parses "250ms", "30s"; a bare number means seconds.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := parseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText writes the Go duration form.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+type Duration = confkit.Duration

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/router"
 )
 
@@ -222,7 +223,7 @@ func Default(lookup func(string) (string, bool), typeKnown func(string) bool) (*
 		if !ok || v == "" || !typeKnown(e.Type) {
 			continue
 		}
-		cfg.Providers = append(cfg.Providers, Provider{Name: e.Name, Type: e.Type, Keys: []Key{{Value: v}}})
+		cfg.Providers = append(cfg.Providers, provider.Config{Common: provider.Common{Name: e.Name, Type: e.Type, Keys: []provider.KeyConfig{{Value: v}}}})
 	}
 	cfg.ApplyDefaults()
 	return cfg, nil

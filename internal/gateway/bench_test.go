@@ -66,7 +66,9 @@ var registerCanned sync.Once
 func newTestEngine(tb testing.TB, p *cannedProvider, extra string) *Engine {
 	tb.Helper()
 	registerCanned.Do(func() {
-		provider.Register("canned", func(cfg config.Provider) (provider.Provider, error) { return cannedProviders[cfg.Name], nil })
+		provider.Register("canned", func(cfg provider.Common, _ struct{}) (provider.Provider, error) {
+			return cannedProviders[cfg.Name], nil
+		})
 	})
 	cannedProviders[p.name] = p
 	cfg, err := config.Parse([]byte("providers:\n  - {name: "+p.name+", type: canned, keys: [{value: k}]}\n"+extra), func(string) (string, bool) { return "", false })

@@ -29,7 +29,7 @@ func newConversationEngine(t *testing.T) (*Engine, *cannedProvider, conversation
 	t.Helper()
 	p := &cannedProvider{name: "chat", body: cannedChat, stream: cannedStream, header: jsonHeader, record: true}
 	registerChatOnly.Do(func() {
-		provider.Register("canned-chat", func(cfg config.Provider) (provider.Provider, error) {
+		provider.Register("canned-chat", func(cfg provider.Common, _ struct{}) (provider.Provider, error) {
 			return chatOnly{cannedProviders[cfg.Name]}, nil
 		})
 	})

@@ -22,7 +22,7 @@ import (
 // Upstream is one configured provider with what the gateway keeps for it.
 type Upstream struct {
 	Provider provider.Provider
-	Config   config.Provider
+	Config   provider.Config
 	Pool     *dispatch.Pool
 	Keys     *provider.KeySet
 

@@ -27,14 +27,16 @@ func benchResponses(b *testing.B, body string, translated bool) {
 	if translated {
 		p.body, p.stream = cannedChat, cannedStream
 		registerChatOnly.Do(func() {
-			provider.Register("canned-chat", func(cfg config.Provider) (provider.Provider, error) {
+			provider.Register("canned-chat", func(cfg provider.Common, _ struct{}) (provider.Provider, error) {
 				return chatOnly{cannedProviders[cfg.Name]}, nil
 			})
 		})
 		typ = "canned-chat"
 	}
 	registerCanned.Do(func() {
-		provider.Register("canned", func(cfg config.Provider) (provider.Provider, error) { return cannedProviders[cfg.Name], nil })
+		provider.Register("canned", func(cfg provider.Common, _ struct{}) (provider.Provider, error) {
+			return cannedProviders[cfg.Name], nil
+		})
 	})
 	cannedProviders[p.name] = p
 	cfg, err := config.Parse([]byte("providers:\n  - {name: up, type: "+typ+", keys: [{value: k}]}\n"), func(string) (string, bool) { return "", false })

@@ -21,7 +21,9 @@ const targetKey = "wk-target0123456789abcdefghijABCDEFGHIJ0123"
 func newTargetEngine(t *testing.T, a, b *cannedProvider, gc governance.Config, keyLimits map[string]governance.RateLimits) (*Engine, *governance.Service) {
 	t.Helper()
 	registerCanned.Do(func() {
-		provider.Register("canned", func(cfg config.Provider) (provider.Provider, error) { return cannedProviders[cfg.Name], nil })
+		provider.Register("canned", func(cfg provider.Common, _ struct{}) (provider.Provider, error) {
+			return cannedProviders[cfg.Name], nil
+		})
 	})
 	cannedProviders["a"], cannedProviders["b"] = a, b
 	cfg, err := config.Parse([]byte(`

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 )
 
 // GetJSON performs req and decodes a 200 answer into v (at most 8 MiB); model listings use it.
@@ -25,7 +25,7 @@ func GetJSON(c *http.Client, req *http.Request, v any) error {
 
 // RequireKey reports a problem unless at least one key has a value, naming the likely cause when every
 // configured key is empty (an unset ${VAR}).
-func RequireKey(keys []config.Key) config.Problems {
+func RequireKey(keys []KeyConfig) confkit.Problems {
 	for _, k := range keys {
 		if k.Value != "" {
 			return nil
@@ -35,7 +35,7 @@ func RequireKey(keys []config.Key) config.Problems {
 	if len(keys) > 0 {
 		msg = "every key is empty (is its ${VAR} set?)"
 	}
-	return config.Problems{{Path: "keys", Msg: msg}}
+	return confkit.Problems{{Path: "keys", Msg: msg}}
 }
 
 // NewRawRequest builds the upstream request of a RawCall addressed to u, with the call's headers; the provider

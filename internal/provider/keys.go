@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"slices"
-
-	"github.com/weir-gateway/weir/internal/config"
 )
 
 // Key is one upstream API key with its share of traffic and optional model restriction.
@@ -40,7 +38,7 @@ type KeySet struct {
 }
 
 // NewKeySet builds a KeySet from configured keys, skipping empty values (an unset ${VAR}).
-func NewKeySet(cfg []config.Key) *KeySet {
+func NewKeySet(cfg []KeyConfig) *KeySet {
 	ks := &KeySet{}
 	for _, k := range cfg {
 		if k.Value == "" {

@@ -4,12 +4,10 @@ import (
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/weir-gateway/weir/internal/config"
 )
 
 func TestKeySetPick(t *testing.T) {
-	ks := NewKeySet([]config.Key{
+	ks := NewKeySet([]KeyConfig{
 		{Value: "sk-aaaa1111", Weight: 3},
 		{Value: "", Weight: 5}, // an unset ${VAR}: skipped
 		{Value: "sk-bbbb2222", Weight: 1, Models: []string{"gpt-4o-mini"}},
@@ -38,7 +36,7 @@ func TestKeySetPick(t *testing.T) {
 }
 
 func TestKeySetNoneAllowed(t *testing.T) {
-	ks := NewKeySet([]config.Key{{Value: "k1", Models: []string{"a"}}})
+	ks := NewKeySet([]KeyConfig{{Value: "k1", Models: []string{"a"}}})
 	if ks.Pick("b") != nil {
 		t.Fatal("a key restricted to model a served model b")
 	}
@@ -48,7 +46,7 @@ func TestKeySetNoneAllowed(t *testing.T) {
 }
 
 func BenchmarkKeySetPick(b *testing.B) {
-	ks := NewKeySet([]config.Key{{Value: "a", Weight: 3}, {Value: "b", Weight: 1}})
+	ks := NewKeySet([]KeyConfig{{Value: "a", Weight: 3}, {Value: "b", Weight: 1}})
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = ks.Pick("m")
@@ -56,7 +54,7 @@ func BenchmarkKeySetPick(b *testing.B) {
 }
 
 func TestKeyID(t *testing.T) {
-	ks := NewKeySet([]config.Key{{Value: "sk-first-secret-value"}, {Value: ""}, {Value: "sk-second-secret-value", Weight: 2}})
+	ks := NewKeySet([]KeyConfig{{Value: "sk-first-secret-value"}, {Value: ""}, {Value: "sk-second-secret-value", Weight: 2}})
 	a, b := ks.keys[0], ks.keys[1]
 	// sha256("sk-first-secret-value"), first 12 hex characters: stable across restarts and key order.
 	if want := KeyID("sk-first-secret-value"); a.ID != want || len(a.ID) != 12 {
@@ -68,7 +66,7 @@ func TestKeyID(t *testing.T) {
 	if a.ID == b.ID || strings.Contains(a.Value, a.ID) || strings.Contains(a.ID, "secret") {
 		t.Fatalf("IDs %q %q must differ and not reveal the value", a.ID, b.ID)
 	}
-	reordered := NewKeySet([]config.Key{{Value: "sk-second-secret-value"}, {Value: "sk-first-secret-value"}})
+	reordered := NewKeySet([]KeyConfig{{Value: "sk-second-secret-value"}, {Value: "sk-first-secret-value"}})
 	for _, id := range []string{a.ID, b.ID} {
 		k1, k2 := ks.ByID(id), reordered.ByID(id)
 		if k1 == nil || k2 == nil || k1.Value != k2.Value {
@@ -79,7 +77,7 @@ func TestKeyID(t *testing.T) {
 		t.Fatalf("ByID returned %+v, want the set's own key", k)
 	}
 	// A key removed from the configuration is not found; nor is "" (a provider without keys).
-	removed := NewKeySet([]config.Key{{Value: "sk-second-secret-value"}})
+	removed := NewKeySet([]KeyConfig{{Value: "sk-second-secret-value"}})
 	if removed.ByID(a.ID) != nil || ks.ByID("") != nil || NewKeySet(nil).ByID(a.ID) != nil {
 		t.Fatal("ByID found a key that is not in the set")
 	}

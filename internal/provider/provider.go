@@ -1,5 +1,6 @@
 // Package provider defines the boundary between the gateway and an upstream LLM API: one small interface,
-// a registry of provider types, and the key-selection and error types every provider shares.
+// a registry of provider types (each decoding its own settings), the configuration fields every provider entry
+// shares, and the key-selection and error types every provider shares.
 //
 // A provider knows its upstream's wire: URL layout, authentication, signing. It speaks exactly one dialect and
 // is handed bodies already in that dialect; translation between dialects happens outside it.

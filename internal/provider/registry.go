@@ -1,30 +1,52 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/weir-gateway/weir/internal/confkit"
 )
 
-// Factory builds a provider from its config section. It returns config.Problems with paths relative to the
-// provider's section ("base_url", "keys[0].value") so the caller can prefix them.
-type Factory func(cfg config.Provider) (Provider, error)
+// entry is a registered type: how to check its settings and how to build it.
+type entry struct {
+	check func(settings *yaml.Node) confkit.Problems
+	build func(c Common, settings *yaml.Node) (Provider, error)
+}
 
 var (
 	mu       sync.RWMutex
-	registry = map[string]Factory{}
+	registry = map[string]entry{}
 )
 
-// Register makes a provider type available by name; provider packages call it from init.
-func Register(typ string, f Factory) {
+// Register makes a provider type available by name; provider packages call it from init. S is the type's own
+// settings struct: the fields of an entry beyond Common are decoded into it strictly, so a field the type does
+// not have is an "unknown field" problem at its path. A type without settings uses struct{}.
+//
+// build returns confkit.Problems with paths relative to the entry ("base_url", "keys[0].value") so Build can
+// prefix them.
+func Register[S any](typ string, build func(c Common, s S) (Provider, error)) {
 	mu.Lock()
 	defer mu.Unlock()
 	if _, dup := registry[typ]; dup {
 		panic("provider: type registered twice: " + typ)
 	}
-	registry[typ] = f
+	registry[typ] = entry{
+		check: func(n *yaml.Node) confkit.Problems {
+			var s S
+			return confkit.Decode(n, &s)
+		},
+		build: func(c Common, n *yaml.Node) (Provider, error) {
+			var s S
+			if ps := confkit.Decode(n, &s); len(ps) > 0 {
+				return nil, ps
+			}
+			return build(c, s)
+		},
+	}
 }
 
 // Known reports whether typ is a registered provider type.
@@ -47,31 +69,23 @@ func Types() []string {
 	return ts
 }
 
-// Build constructs the provider configured at providers[index].
-func Build(index int, cfg config.Provider) (Provider, error) {
+// Build constructs the provider configured at providers[index]. Problems come back as confkit.Problems with
+// paths from the document's root.
+func Build(index int, cfg Config) (Provider, error) {
 	at := fmt.Sprintf("providers[%d]", index)
 	mu.RLock()
-	f, ok := registry[cfg.Type]
+	e, ok := registry[cfg.Type]
 	mu.RUnlock()
 	if !ok {
-		return nil, config.Problems{{Path: at + ".type", Msg: fmt.Sprintf("unknown provider type %q (known: %v)", cfg.Type, Types())}}
+		return nil, confkit.Problems{{Path: at + ".type", Msg: fmt.Sprintf("unknown provider type %q (known: %v)", cfg.Type, Types())}}
 	}
-	p, err := f(cfg)
+	p, err := e.build(cfg.Common, cfg.Settings)
 	if err != nil {
-		if ps, ok := err.(config.Problems); ok {
-			for i := range ps {
-				ps[i].Path = prefix(at, ps[i].Path)
-			}
-			return nil, ps
+		var ps confkit.Problems
+		if errors.As(err, &ps) {
+			return nil, ps.Prefix(at)
 		}
-		return nil, config.Problems{{Path: at, Msg: err.Error()}}
+		return nil, confkit.Problems{{Path: at, Msg: err.Error()}}
 	}
 	return p, nil
-}
-
-func prefix(at, p string) string {
-	if p == "" {
-		return at
-	}
-	return at + "." + p
 }

@@ -4,14 +4,12 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/weir-gateway/weir/internal/config"
 )
 
 // NewHTTPClient returns a client tuned for one upstream: a keep-alive pool sized to the provider's worker count
 // (so steady load never dials), HTTP/2 when the upstream offers it over TLS, and dial and header timeouts. The
 // total deadline comes from the request's context, not from the client, so streams are not cut off.
-func NewHTTPClient(cfg config.Provider) *http.Client {
+func NewHTTPClient(cfg Common) *http.Client {
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout.D(), KeepAlive: 30 * time.Second}
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,

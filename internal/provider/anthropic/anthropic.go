@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -36,16 +36,21 @@ type Provider struct {
 	client   *http.Client
 }
 
-// New builds an anthropic provider. Fields used: base_url, keys, headers, api_version (the anthropic-version
-// header) and the timeouts.
-func New(cfg config.Provider) (provider.Provider, error) {
-	ps := unused(cfg)
+// Settings are the fields of an anthropic entry beyond the shared ones.
+type Settings struct {
+	// APIVersion is the anthropic-version header sent when the caller sends none; default DefaultVersion.
+	APIVersion string `yaml:"api_version"`
+}
+
+// New builds an anthropic provider. Shared fields used: base_url, keys, headers and the timeouts.
+func New(cfg provider.Common, s Settings) (provider.Provider, error) {
+	var ps confkit.Problems
 	base := cfg.BaseURL
 	if base == "" {
 		base = DefaultBaseURL
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+		ps = append(ps, confkit.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
 	}
 	ps = append(ps, provider.RequireKey(cfg.Keys)...)
 	if len(ps) > 0 {
@@ -53,7 +58,7 @@ func New(cfg config.Provider) (provider.Provider, error) {
 	}
 	// Accept both "https://api.anthropic.com" and ".../v1": the paths below carry the version.
 	base = strings.TrimSuffix(strings.TrimRight(base, "/"), "/v1")
-	version := cfg.APIVersion
+	version := s.APIVersion
 	if version == "" {
 		version = DefaultVersion
 	}
@@ -168,12 +173,6 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 		after = list.LastID
 	}
 	return ids, nil
-}
-
-// unused rejects the fields this type does not read.
-func unused(cfg config.Provider) config.Problems {
-	return provider.Unused(cfg, "not used by type anthropic",
-		"region", "project", "credentials_file", "access_key_id", "secret_access_key", "session_token", "deployments")
 }
 
 // SendRaw sends a call to a path of the Anthropic API (message batches, the provider's own routes) with the

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -38,13 +38,13 @@ func recorder(t *testing.T, status int, body string) (*httptest.Server, func() s
 	return ts, func() seen { mu.Lock(); defer mu.Unlock(); return last }
 }
 
-func build(t *testing.T, cfg config.Provider) *Provider {
+func build(t *testing.T, cfg provider.Common, s Settings) *Provider {
 	t.Helper()
 	cfg.Type = "anthropic"
 	if cfg.Name == "" {
 		cfg.Name = "claude"
 	}
-	p, err := New(cfg)
+	p, err := New(cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,18 +54,17 @@ func build(t *testing.T, cfg config.Provider) *Provider {
 func TestNewProblems(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  config.Provider
+		cfg  provider.Common
 		want string
 	}{
-		{"no keys", config.Provider{}, "keys: at least one key is required"},
-		{"empty key", config.Provider{Keys: []config.Key{{Value: ""}}}, "keys: every key is empty (is its ${VAR} set?)"},
-		{"bad base", config.Provider{BaseURL: "ftp://x", Keys: []config.Key{{Value: "k"}}}, `base_url: "ftp://x" is not an http(s) URL`},
-		{"region", config.Provider{Region: "us-east-1", Keys: []config.Key{{Value: "k"}}}, "region: not used by type anthropic"},
+		{"no keys", provider.Common{}, "keys: at least one key is required"},
+		{"empty key", provider.Common{Keys: []provider.KeyConfig{{Value: ""}}}, "keys: every key is empty (is its ${VAR} set?)"},
+		{"bad base", provider.Common{BaseURL: "ftp://x", Keys: []provider.KeyConfig{{Value: "k"}}}, `base_url: "ftp://x" is not an http(s) URL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Type = "anthropic"
-			_, err := New(tc.cfg)
-			ps, ok := err.(config.Problems)
+			_, err := New(tc.cfg, Settings{})
+			ps, ok := err.(confkit.Problems)
 			if !ok || ps.Error() != tc.want {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -77,8 +76,9 @@ func TestSend(t *testing.T) {
 	const body = `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
 	for _, tc := range []struct {
 		name    string
-		cfg     config.Provider // BaseURL is prefixed with the test server
-		suffix  string          // appended to the server URL as base_url
+		cfg     provider.Common // BaseURL is prefixed with the test server
+		s       Settings
+		suffix  string // appended to the server URL as base_url
 		call    provider.Call
 		uri     string
 		headers map[string]string // "" means must be absent
@@ -108,7 +108,7 @@ func TestSend(t *testing.T) {
 				"Traceparent": "00-abc-def-01"},
 		},
 		{
-			name: "api_version and headers", cfg: config.Provider{APIVersion: "2099-01-01", Headers: map[string]string{"x-team": "a"}},
+			name: "api_version and headers", s: Settings{APIVersion: "2099-01-01"}, cfg: provider.Common{Headers: map[string]string{"x-team": "a"}},
 			call:    provider.Call{Op: provider.OpChat},
 			uri:     "/v1/messages",
 			headers: map[string]string{"Anthropic-Version": "2099-01-01", "X-Team": "a"},
@@ -128,8 +128,8 @@ func TestSend(t *testing.T) {
 			ts, last := recorder(t, 200, `{"id":"msg_1"}`)
 			cfg := tc.cfg
 			cfg.BaseURL = ts.URL + tc.suffix
-			cfg.Keys = []config.Key{{Value: "sk-ant-1"}}
-			p := build(t, cfg)
+			cfg.Keys = []provider.KeyConfig{{Value: "sk-ant-1"}}
+			p := build(t, cfg, tc.s)
 			c := tc.call
 			c.Model = "claude-sonnet-4-5"
 			c.Body = []byte(body)
@@ -157,7 +157,7 @@ func TestSend(t *testing.T) {
 
 func TestSendReturnsUpstreamAnswerUnchanged(t *testing.T) {
 	ts, _ := recorder(t, 429, `{"type":"error","error":{"type":"rate_limit_error"}}`)
-	p := build(t, config.Provider{BaseURL: ts.URL, Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: "k"}}}, Settings{})
 	resp, err := p.Send(context.Background(), &provider.Call{Op: provider.OpMessages, Body: []byte(`{}`), Key: &provider.Key{Value: "k"}})
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +170,7 @@ func TestSendReturnsUpstreamAnswerUnchanged(t *testing.T) {
 }
 
 func TestSupports(t *testing.T) {
-	p := build(t, config.Provider{Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{Keys: []provider.KeyConfig{{Value: "k"}}}, Settings{})
 	for op, want := range map[provider.Op]bool{
 		provider.OpChat: true, provider.OpMessages: true, provider.OpCountTokens: true,
 		provider.OpEmbeddings: false, provider.OpResponses: false, provider.OpCompletions: false,
@@ -203,7 +203,7 @@ func TestListModels(t *testing.T) {
 		io.WriteString(w, `{"data":[{"id":"claude-c"}],"has_more":false,"last_id":"claude-c"}`)
 	}))
 	defer ts.Close()
-	p := build(t, config.Provider{BaseURL: ts.URL, Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: "k"}}}, Settings{})
 	ids, err := p.ListModels(context.Background(), &provider.Key{Value: "k"})
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +218,7 @@ func TestMockUpstream(t *testing.T) {
 	m := mockupstream.New(mockupstream.Options{APIKey: "sk-mock"})
 	ts := httptest.NewServer(m)
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL, Keys: []config.Key{{Value: "sk-mock"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: "sk-mock"}}}, Settings{})
 	for _, op := range []provider.Op{provider.OpMessages, provider.OpCountTokens} {
 		resp, err := p.Send(context.Background(), &provider.Call{Op: op, Model: "claude-x",
 			Body: []byte(`{"model":"claude-x","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`),

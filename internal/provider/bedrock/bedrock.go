@@ -20,7 +20,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -42,20 +42,35 @@ type Provider struct {
 	now     func() time.Time // signing clock; tests may pin it
 }
 
-// New builds a bedrock provider. Fields used: region (else the AWS default region: AWS_REGION,
-// AWS_DEFAULT_REGION, the shared config profile), base_url (default https://bedrock-runtime.{region}.amazonaws.com
-// for the runtime and https://bedrock.{region}.amazonaws.com for the control plane that lists models; a set
-// base_url serves both), access_key_id + secret_access_key (+ session_token) or else the AWS default credential
-// chain, headers and the timeouts.
-func New(cfg config.Provider) (provider.Provider, error) {
-	ps := unused(cfg)
+// Settings are the fields of a bedrock entry beyond the shared ones.
+type Settings struct {
+	// Region is the AWS region; else the AWS default region (AWS_REGION, AWS_DEFAULT_REGION, the shared config
+	// profile).
+	Region string `yaml:"region"`
+	// AccessKeyID and SecretAccessKey (with SessionToken for temporary credentials) sign the requests; without
+	// them, the AWS default credential chain does.
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	SessionToken    string `yaml:"session_token"`
+}
+
+// New builds a bedrock provider. Shared fields used: base_url (default
+// https://bedrock-runtime.{region}.amazonaws.com for the runtime and https://bedrock.{region}.amazonaws.com for
+// the control plane that lists models; a set base_url serves both), headers and the timeouts. keys are refused:
+// Bedrock signs with AWS credentials instead.
+func New(cfg provider.Common, s Settings) (provider.Provider, error) {
+	var ps confkit.Problems
+	if len(cfg.Keys) > 0 {
+		ps = append(ps, confkit.Problem{Path: "keys",
+			Msg: "not used by type bedrock (set access_key_id and secret_access_key, or use the AWS default chain)"})
+	}
 	switch {
-	case cfg.AccessKeyID != "" && cfg.SecretAccessKey == "":
-		ps = append(ps, config.Problem{Path: "secret_access_key", Msg: "required with access_key_id"})
-	case cfg.AccessKeyID == "" && cfg.SecretAccessKey != "":
-		ps = append(ps, config.Problem{Path: "access_key_id", Msg: "required with secret_access_key"})
-	case cfg.AccessKeyID == "" && cfg.SessionToken != "":
-		ps = append(ps, config.Problem{Path: "session_token", Msg: "only with access_key_id and secret_access_key"})
+	case s.AccessKeyID != "" && s.SecretAccessKey == "":
+		ps = append(ps, confkit.Problem{Path: "secret_access_key", Msg: "required with access_key_id"})
+	case s.AccessKeyID == "" && s.SecretAccessKey != "":
+		ps = append(ps, confkit.Problem{Path: "access_key_id", Msg: "required with secret_access_key"})
+	case s.AccessKeyID == "" && s.SessionToken != "":
+		ps = append(ps, confkit.Problem{Path: "session_token", Msg: "only with access_key_id and secret_access_key"})
 	}
 	if len(ps) > 0 {
 		return nil, ps
@@ -63,9 +78,9 @@ func New(cfg config.Provider) (provider.Provider, error) {
 
 	// The AWS default configuration supplies the region when the config names none, and the credentials when
 	// it holds no keys. Loading reads the environment and the shared files only; nothing is fetched yet.
-	region := cfg.Region
+	region := s.Region
 	var ac aws.Config
-	if region == "" || cfg.AccessKeyID == "" {
+	if region == "" || s.AccessKeyID == "" {
 		var opts []func(*awsconfig.LoadOptions) error
 		if region != "" {
 			opts = append(opts, awsconfig.WithRegion(region))
@@ -73,12 +88,12 @@ func New(cfg config.Provider) (provider.Provider, error) {
 		var err error
 		ac, err = awsconfig.LoadDefaultConfig(context.Background(), opts...)
 		if err != nil {
-			return nil, config.Problems{{Path: "", Msg: "loading the AWS default configuration: " + err.Error()}}
+			return nil, confkit.Problems{{Path: "", Msg: "loading the AWS default configuration: " + err.Error()}}
 		}
 		region = ac.Region
 	}
 	if region == "" {
-		ps = append(ps, config.Problem{Path: "region", Msg: "required for type bedrock: set it here, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the shared AWS config profile"})
+		ps = append(ps, confkit.Problem{Path: "region", Msg: "required for type bedrock: set it here, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the shared AWS config profile"})
 	}
 	base, control := cfg.BaseURL, cfg.BaseURL
 	if base == "" && region != "" {
@@ -87,7 +102,7 @@ func New(cfg config.Provider) (provider.Provider, error) {
 	}
 	if base != "" {
 		if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+			ps = append(ps, confkit.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
 		}
 	}
 	if len(ps) > 0 {
@@ -95,13 +110,13 @@ func New(cfg config.Provider) (provider.Provider, error) {
 	}
 
 	var creds aws.CredentialsProvider
-	if cfg.AccessKeyID != "" {
-		creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken))
+	if s.AccessKeyID != "" {
+		creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(s.AccessKeyID, s.SecretAccessKey, s.SessionToken))
 	} else {
 		// The default chain: environment, shared config and credentials files (profiles, SSO), web identity,
 		// ECS and EC2 roles. Credentials are fetched on first use and then cached.
 		if ac.Credentials == nil {
-			return nil, config.Problems{{Path: "access_key_id", Msg: "no AWS credentials configured (set access_key_id and secret_access_key, or configure the AWS default chain)"}}
+			return nil, confkit.Problems{{Path: "access_key_id", Msg: "no AWS credentials configured (set access_key_id and secret_access_key, or configure the AWS default chain)"}}
 		}
 		creds = ac.Credentials
 		if _, cached := creds.(*aws.CredentialsCache); !cached {
@@ -222,13 +237,4 @@ func escapeLabel(s string) string {
 
 func unreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
-}
-
-// unused rejects the fields this type does not read.
-func unused(cfg config.Provider) config.Problems {
-	const not = "not used by type bedrock"
-	ps := provider.Unused(cfg, not+" (set access_key_id and secret_access_key, or use the AWS default chain)", "keys")
-	ps = append(ps, provider.Unused(cfg, not, "project")...)
-	ps = append(ps, provider.Unused(cfg, not+" (the AWS default chain reads AWS_SHARED_CREDENTIALS_FILE)", "credentials_file")...)
-	return append(ps, provider.Unused(cfg, not, "api_version", "deployments")...)
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -44,10 +44,16 @@ func recorder(t *testing.T) (*httptest.Server, func() seen) {
 	return ts, func() seen { mu.Lock(); defer mu.Unlock(); return last }
 }
 
-func build(t *testing.T, cfg config.Provider) *Provider {
+// entry is a bedrock entry as a test writes it: the shared fields and the type's settings together.
+type entry struct {
+	provider.Common
+	Settings
+}
+
+func build(t *testing.T, cfg entry) *Provider {
 	t.Helper()
 	cfg.Type, cfg.Name = "bedrock", "aws"
-	p, err := New(cfg)
+	p, err := New(cfg.Common, cfg.Settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,23 +63,23 @@ func build(t *testing.T, cfg config.Provider) *Provider {
 func TestNewProblems(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  config.Provider
+		cfg  entry
 		want string
 	}{
-		{"no region", config.Provider{AccessKeyID: akid, SecretAccessKey: secret}, "region: required for type bedrock: set it here, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the shared AWS config profile"},
-		{"no secret", config.Provider{Region: region, AccessKeyID: akid}, "secret_access_key: required with access_key_id"},
-		{"no id", config.Provider{Region: region, SecretAccessKey: secret}, "access_key_id: required with secret_access_key"},
-		{"token alone", config.Provider{Region: region, SessionToken: "t"}, "session_token: only with access_key_id and secret_access_key"},
-		{"keys", config.Provider{Region: region, Keys: []config.Key{{Value: "k"}}, AccessKeyID: akid, SecretAccessKey: secret},
+		{"no region", entry{Settings: Settings{AccessKeyID: akid, SecretAccessKey: secret}}, "region: required for type bedrock: set it here, or set AWS_REGION or AWS_DEFAULT_REGION, or region in the shared AWS config profile"},
+		{"no secret", entry{Settings: Settings{Region: region, AccessKeyID: akid}}, "secret_access_key: required with access_key_id"},
+		{"no id", entry{Settings: Settings{Region: region, SecretAccessKey: secret}}, "access_key_id: required with secret_access_key"},
+		{"token alone", entry{Settings: Settings{Region: region, SessionToken: "t"}}, "session_token: only with access_key_id and secret_access_key"},
+		{"keys", entry{Common: provider.Common{Keys: []provider.KeyConfig{{Value: "k"}}}, Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: secret}},
 			"keys: not used by type bedrock (set access_key_id and secret_access_key, or use the AWS default chain)"},
-		{"bad base", config.Provider{Region: region, BaseURL: "bedrock.local", AccessKeyID: akid, SecretAccessKey: secret},
+		{"bad base", entry{Common: provider.Common{BaseURL: "bedrock.local"}, Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: secret}},
 			`base_url: "bedrock.local" is not an http(s) URL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			isolateAWS(t)
 			tc.cfg.Type = "bedrock"
-			_, err := New(tc.cfg)
-			ps, ok := err.(config.Problems)
+			_, err := New(tc.cfg.Common, tc.cfg.Settings)
+			ps, ok := err.(confkit.Problems)
 			if !ok || ps.Error() != tc.want {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -82,7 +88,7 @@ func TestNewProblems(t *testing.T) {
 }
 
 func TestURL(t *testing.T) {
-	p := build(t, config.Provider{Region: "eu-central-1", AccessKeyID: akid, SecretAccessKey: secret})
+	p := build(t, entry{Settings: Settings{Region: "eu-central-1", AccessKeyID: akid, SecretAccessKey: secret}})
 	for _, tc := range []struct {
 		op     provider.Op
 		model  string
@@ -112,21 +118,21 @@ func TestSendSignsRequest(t *testing.T) {
 	const body = `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`
 	for _, tc := range []struct {
 		name    string
-		cfg     config.Provider
+		cfg     entry
 		call    provider.Call
 		rawPath string
 		headers map[string]string
 	}{
-		{"converse", config.Provider{}, provider.Call{Op: provider.OpChat, Model: "anthropic.claude-3-5-sonnet-20240620-v1:0"},
+		{"converse", entry{}, provider.Call{Op: provider.OpChat, Model: "anthropic.claude-3-5-sonnet-20240620-v1:0"},
 			"/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse",
 			map[string]string{"Content-Type": "application/json", "X-Amz-Security-Token": "", "Accept": ""}},
-		{"converse stream with session token", config.Provider{SessionToken: "SESSION"},
+		{"converse stream with session token", entry{Settings: Settings{SessionToken: "SESSION"}},
 			provider.Call{Op: provider.OpChat, Model: "meta.llama3-70b-instruct-v1:0", Stream: true},
 			"/model/meta.llama3-70b-instruct-v1%3A0/converse-stream",
 			map[string]string{"X-Amz-Security-Token": "SESSION"}},
-		{"invoke embeddings", config.Provider{}, provider.Call{Op: provider.OpEmbeddings, Model: "amazon.titan-embed-text-v2:0"},
+		{"invoke embeddings", entry{}, provider.Call{Op: provider.OpEmbeddings, Model: "amazon.titan-embed-text-v2:0"},
 			"/model/amazon.titan-embed-text-v2%3A0/invoke", map[string]string{"Accept": "application/json"}},
-		{"headers are signed", config.Provider{Headers: map[string]string{"X-Team": "ml"}},
+		{"headers are signed", entry{Common: provider.Common{Headers: map[string]string{"X-Team": "ml"}}},
 			provider.Call{Op: provider.OpChat, Model: "m", Header: http.Header{"Traceparent": {"00-a-b-01"}}},
 			"/model/m/converse", map[string]string{"X-Team": "ml", "Traceparent": "00-a-b-01"}},
 	} {
@@ -185,12 +191,12 @@ func TestMockUpstreamVerifiesSignature(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		cfg    config.Provider
+		cfg    entry
 		status int
 	}{
-		{"good", config.Provider{AccessKeyID: akid, SecretAccessKey: secret}, 200},
-		{"good with session token", config.Provider{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: "tok"}, 200},
-		{"wrong secret", config.Provider{AccessKeyID: akid, SecretAccessKey: "nope"}, 403},
+		{"good", entry{Settings: Settings{AccessKeyID: akid, SecretAccessKey: secret}}, 200},
+		{"good with session token", entry{Settings: Settings{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: "tok"}}, 200},
+		{"wrong secret", entry{Settings: Settings{AccessKeyID: akid, SecretAccessKey: "nope"}}, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -230,7 +236,7 @@ func TestDefaultChain(t *testing.T) {
 	m := mockupstream.New(mockupstream.Options{AWSAccessKeyID: akid, AWSSecretKey: secret, AWSRegion: region})
 	ts := httptest.NewServer(m)
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: region})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL}, Settings: Settings{Region: region}})
 	for range 3 {
 		resp, err := p.Send(context.Background(), &provider.Call{Op: provider.OpChat, Model: "m",
 			Body: []byte(`{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`)})
@@ -246,7 +252,7 @@ func TestDefaultChain(t *testing.T) {
 }
 
 func TestSupports(t *testing.T) {
-	p := build(t, config.Provider{Region: region, AccessKeyID: akid, SecretAccessKey: secret})
+	p := build(t, entry{Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: secret}})
 	for op, want := range map[provider.Op]bool{
 		provider.OpChat: true, provider.OpEmbeddings: true,
 		provider.OpMessages: false, provider.OpCountTokens: false, provider.OpResponses: false,

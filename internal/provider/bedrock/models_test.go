@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
 
@@ -19,7 +19,7 @@ func TestListModels(t *testing.T) {
 	t.Cleanup(ts.Close)
 
 	t.Run("static keys", func(t *testing.T) {
-		p := build(t, config.Provider{BaseURL: ts.URL, Region: region, AccessKeyID: akid, SecretAccessKey: secret})
+		p := build(t, entry{Common: provider.Common{BaseURL: ts.URL}, Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: secret}})
 		ids, err := p.ListModels(context.Background(), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -38,13 +38,13 @@ func TestListModels(t *testing.T) {
 	})
 	t.Run("region from AWS_REGION", func(t *testing.T) {
 		t.Setenv("AWS_REGION", region)
-		p := build(t, config.Provider{BaseURL: ts.URL, AccessKeyID: akid, SecretAccessKey: secret})
+		p := build(t, entry{Common: provider.Common{BaseURL: ts.URL}, Settings: Settings{AccessKeyID: akid, SecretAccessKey: secret}})
 		if ids, err := p.ListModels(context.Background(), nil); err != nil || !slices.Contains(ids, "mock-model") {
 			t.Fatalf("%v %v", ids, err)
 		}
 	})
 	t.Run("wrong secret", func(t *testing.T) {
-		p := build(t, config.Provider{BaseURL: ts.URL, Region: region, AccessKeyID: akid, SecretAccessKey: "nope"})
+		p := build(t, entry{Common: provider.Common{BaseURL: ts.URL}, Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: "nope"}})
 		if ids, err := p.ListModels(context.Background(), nil); err == nil {
 			t.Fatalf("no error: %v", ids)
 		}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -48,8 +47,7 @@ func TestSendRawSignsRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, last := recorder(t)
-			p := build(t, config.Provider{BaseURL: ts.URL, Region: region, AccessKeyID: akid, SecretAccessKey: secret,
-				Headers: map[string]string{"X-Team": "ml"}})
+			p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Headers: map[string]string{"X-Team": "ml"}}, Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: secret}})
 			fixed := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 			p.now = func() time.Time { return fixed }
 			resp, err := p.SendRaw(context.Background(), &provider.RawCall{Op: provider.OpNative, Method: http.MethodPost,
@@ -91,7 +89,7 @@ func TestSendRawSignsRequest(t *testing.T) {
 
 // TestSendRawRejectsOtherPaths: other paths are answered as Bedrock would refuse them, without being sent.
 func TestSendRawRejectsOtherPaths(t *testing.T) {
-	p := build(t, config.Provider{BaseURL: "http://127.0.0.1:1", Region: region, AccessKeyID: akid, SecretAccessKey: secret})
+	p := build(t, entry{Common: provider.Common{BaseURL: "http://127.0.0.1:1"}, Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: secret}})
 	for _, path := range []string{"", "/model/m", "/model//converse", "/model/m/list", "/guardrail/g/version/1/apply", "/model/m/converse/x",
 		"/model/../converse", "/model/%2E%2E/converse"} {
 		resp, err := p.SendRaw(context.Background(), &provider.RawCall{Op: provider.OpNative, Method: http.MethodPost, Path: path})
@@ -125,12 +123,12 @@ func TestSendRawMockUpstreamVerifiesSignature(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		cfg    config.Provider
+		cfg    entry
 		status int
 	}{
-		{"good", config.Provider{AccessKeyID: akid, SecretAccessKey: secret}, 200},
-		{"good with session token", config.Provider{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: "tok"}, 200},
-		{"wrong secret", config.Provider{AccessKeyID: akid, SecretAccessKey: "nope"}, 403},
+		{"good", entry{Settings: Settings{AccessKeyID: akid, SecretAccessKey: secret}}, 200},
+		{"good with session token", entry{Settings: Settings{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: "tok"}}, 200},
+		{"wrong secret", entry{Settings: Settings{AccessKeyID: akid, SecretAccessKey: "nope"}}, 403},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -168,7 +166,7 @@ func TestSendRawMockUpstreamVerifiesSignature(t *testing.T) {
 }
 
 func TestSupportsNative(t *testing.T) {
-	p := build(t, config.Provider{Region: region, AccessKeyID: akid, SecretAccessKey: secret})
+	p := build(t, entry{Settings: Settings{Region: region, AccessKeyID: akid, SecretAccessKey: secret}})
 	if !p.Supports(provider.OpNative) {
 		t.Error("OpNative not supported")
 	}

@@ -5,7 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/provider"
 )
 
 // isolateAWS points the AWS default chain at empty files and clears the region variables, so the test sees only
@@ -59,16 +60,16 @@ func TestRegionResolution(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				cfg := config.Provider{Type: "bedrock", Name: "aws", Region: tc.cfgRegion}
+				cfg := entry{Common: provider.Common{Type: "bedrock", Name: "aws"}, Settings: Settings{Region: tc.cfgRegion}}
 				if static {
 					cfg.AccessKeyID, cfg.SecretAccessKey = akid, secret
 				} else {
 					t.Setenv("AWS_ACCESS_KEY_ID", akid)
 					t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
 				}
-				p, err := New(cfg)
+				p, err := New(cfg.Common, cfg.Settings)
 				if tc.wantErr {
-					if ps, ok := err.(config.Problems); !ok || ps.Error() != tc.want {
+					if ps, ok := err.(confkit.Problems); !ok || ps.Error() != tc.want {
 						t.Fatalf("got %v, want %q", err, tc.want)
 					}
 					return

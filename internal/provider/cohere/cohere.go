@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -36,15 +36,16 @@ var opPaths = map[provider.Op]string{
 	provider.OpRerank:     "/v2/rerank",
 }
 
-// New builds a cohere provider. Fields used: base_url, keys, headers and the timeouts.
-func New(cfg config.Provider) (provider.Provider, error) {
-	ps := unused(cfg)
+// New builds a cohere provider. Fields used: base_url, keys, headers and the timeouts; the type has no
+// settings of its own.
+func New(cfg provider.Common, _ struct{}) (provider.Provider, error) {
+	var ps confkit.Problems
 	base := cfg.BaseURL
 	if base == "" {
 		base = DefaultBaseURL
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+		ps = append(ps, confkit.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
 	}
 	ps = append(ps, provider.RequireKey(cfg.Keys)...)
 	if len(ps) > 0 {
@@ -171,10 +172,4 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 		token = list.NextPageToken
 	}
 	return ids, nil
-}
-
-// unused rejects the fields this type does not read.
-func unused(cfg config.Provider) config.Problems {
-	return provider.Unused(cfg, "not used by type cohere",
-		"region", "project", "credentials_file", "access_key_id", "secret_access_key", "session_token", "api_version", "deployments")
 }

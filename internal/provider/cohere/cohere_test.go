@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -37,10 +37,10 @@ func recorder(t *testing.T, status int, body string) (*httptest.Server, func() s
 	return ts, func() seen { mu.Lock(); defer mu.Unlock(); return last }
 }
 
-func build(t *testing.T, cfg config.Provider) *Provider {
+func build(t *testing.T, cfg provider.Common) *Provider {
 	t.Helper()
 	cfg.Type, cfg.Name = "cohere", "co"
-	p, err := New(cfg)
+	p, err := New(cfg, struct{}{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,21 +48,20 @@ func build(t *testing.T, cfg config.Provider) *Provider {
 }
 
 func TestNewProblems(t *testing.T) {
-	k := []config.Key{{Value: "k"}}
+	k := []provider.KeyConfig{{Value: "k"}}
 	for _, tc := range []struct {
 		name string
-		cfg  config.Provider
+		cfg  provider.Common
 		want string
 	}{
-		{"no keys", config.Provider{}, "keys: at least one key is required"},
-		{"empty keys", config.Provider{Keys: []config.Key{{}, {}}}, "keys: every key is empty (is its ${VAR} set?)"},
-		{"bad base", config.Provider{BaseURL: "::", Keys: k}, `base_url: "::" is not an http(s) URL`},
-		{"api_version", config.Provider{APIVersion: "v1", Keys: k}, "api_version: not used by type cohere"},
+		{"no keys", provider.Common{}, "keys: at least one key is required"},
+		{"empty keys", provider.Common{Keys: []provider.KeyConfig{{}, {}}}, "keys: every key is empty (is its ${VAR} set?)"},
+		{"bad base", provider.Common{BaseURL: "::", Keys: k}, `base_url: "::" is not an http(s) URL`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Type = "cohere"
-			_, err := New(tc.cfg)
-			ps, ok := err.(config.Problems)
+			_, err := New(tc.cfg, struct{}{})
+			ps, ok := err.(confkit.Problems)
 			if !ok || ps.Error() != tc.want {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -91,7 +90,7 @@ func TestSend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, last := recorder(t, 200, `{}`)
-			p := build(t, config.Provider{BaseURL: ts.URL + tc.suffix, Keys: []config.Key{{Value: "co-1"}},
+			p := build(t, provider.Common{BaseURL: ts.URL + tc.suffix, Keys: []provider.KeyConfig{{Value: "co-1"}},
 				Headers: map[string]string{"X-Client-Name": "weir"}})
 			c := tc.call
 			c.Model, c.Body, c.Key = "command-r-plus", []byte(body), &provider.Key{Value: "co-1"}
@@ -114,7 +113,7 @@ func TestSend(t *testing.T) {
 }
 
 func TestSupports(t *testing.T) {
-	p := build(t, config.Provider{Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{Keys: []provider.KeyConfig{{Value: "k"}}})
 	for op, want := range map[provider.Op]bool{
 		provider.OpChat: true, provider.OpEmbeddings: true, provider.OpRerank: true,
 		provider.OpMessages: false, provider.OpCountTokens: false, provider.OpResponses: false,
@@ -144,7 +143,7 @@ func TestListModels(t *testing.T) {
 		io.WriteString(w, `{"models":[{"name":"embed-v4.0"}]}`)
 	}))
 	defer ts.Close()
-	p := build(t, config.Provider{BaseURL: ts.URL, Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: "k"}}})
 	ids, err := p.ListModels(context.Background(), &provider.Key{Value: "k"})
 	if err != nil || strings.Join(ids, ",") != "command-a,embed-v4.0" {
 		t.Fatalf("ids %v err %v", ids, err)
@@ -154,7 +153,7 @@ func TestListModels(t *testing.T) {
 func TestMockUpstream(t *testing.T) {
 	ts := httptest.NewServer(mockupstream.New(mockupstream.Options{APIKey: "co-mock"}))
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL, Keys: []config.Key{{Value: "co-mock"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: "co-mock"}}})
 	for _, c := range []provider.Call{
 		{Op: provider.OpChat, Body: []byte(`{"model":"command-a","messages":[{"role":"user","content":"hi"}]}`)},
 		{Op: provider.OpChat, Stream: true, Body: []byte(`{"model":"command-a","stream":true,"messages":[{"role":"user","content":"hi"}]}`)},

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -33,22 +33,28 @@ type Provider struct {
 	client  *http.Client
 }
 
-// New builds a gemini provider. Fields used: base_url (including the version path), api_version (only when
-// base_url is unset: v1beta by default), keys, headers and the timeouts.
-func New(cfg config.Provider) (provider.Provider, error) {
-	ps := unused(cfg)
+// Settings are the fields of a gemini entry beyond the shared ones.
+type Settings struct {
+	// APIVersion is the version path put after DefaultHost when base_url is unset; default DefaultAPIVersion.
+	APIVersion string `yaml:"api_version"`
+}
+
+// New builds a gemini provider. Shared fields used: base_url (including the version path), keys, headers and
+// the timeouts.
+func New(cfg provider.Common, s Settings) (provider.Provider, error) {
+	var ps confkit.Problems
 	base := cfg.BaseURL
 	if base == "" {
-		v := cfg.APIVersion
+		v := s.APIVersion
 		if v == "" {
 			v = DefaultAPIVersion
 		}
 		base = DefaultHost + "/" + v
-	} else if cfg.APIVersion != "" {
-		ps = append(ps, config.Problem{Path: "api_version", Msg: "put the version in base_url instead (e.g. " + DefaultHost + "/v1beta)"})
+	} else if s.APIVersion != "" {
+		ps = append(ps, confkit.Problem{Path: "api_version", Msg: "put the version in base_url instead (e.g. " + DefaultHost + "/v1beta)"})
 	}
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+		ps = append(ps, confkit.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
 	}
 	ps = append(ps, provider.RequireKey(cfg.Keys)...)
 	if len(ps) > 0 {
@@ -186,10 +192,4 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 		token = list.NextPageToken
 	}
 	return ids, nil
-}
-
-// unused rejects the fields this type does not read.
-func unused(cfg config.Provider) config.Problems {
-	return provider.Unused(cfg, "not used by type gemini (use type vertex for Vertex AI)",
-		"region", "project", "credentials_file", "access_key_id", "secret_access_key", "session_token", "deployments")
 }

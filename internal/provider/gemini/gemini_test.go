@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -37,10 +37,10 @@ func recorder(t *testing.T, status int, body string) (*httptest.Server, func() s
 	return ts, func() seen { mu.Lock(); defer mu.Unlock(); return last }
 }
 
-func build(t *testing.T, cfg config.Provider) *Provider {
+func build(t *testing.T, cfg provider.Common) *Provider {
 	t.Helper()
 	cfg.Type, cfg.Name = "gemini", "google"
-	p, err := New(cfg)
+	p, err := New(cfg, Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,21 +48,21 @@ func build(t *testing.T, cfg config.Provider) *Provider {
 }
 
 func TestNewProblems(t *testing.T) {
-	k := []config.Key{{Value: "k"}}
+	k := []provider.KeyConfig{{Value: "k"}}
 	for _, tc := range []struct {
 		name string
-		cfg  config.Provider
+		cfg  provider.Common
+		s    Settings
 		want string
 	}{
-		{"no keys", config.Provider{}, "keys: at least one key is required"},
-		{"bad base", config.Provider{BaseURL: "localhost:1", Keys: k}, `base_url: "localhost:1" is not an http(s) URL`},
-		{"project", config.Provider{Project: "p", Keys: k}, "project: not used by type gemini (use type vertex for Vertex AI)"},
-		{"version and base", config.Provider{BaseURL: "http://x/v1", APIVersion: "v1", Keys: k}, "api_version: put the version in base_url instead (e.g. https://generativelanguage.googleapis.com/v1beta)"},
+		{"no keys", provider.Common{}, Settings{}, "keys: at least one key is required"},
+		{"bad base", provider.Common{BaseURL: "localhost:1", Keys: k}, Settings{}, `base_url: "localhost:1" is not an http(s) URL`},
+		{"version and base", provider.Common{BaseURL: "http://x/v1", Keys: k}, Settings{APIVersion: "v1"}, "api_version: put the version in base_url instead (e.g. https://generativelanguage.googleapis.com/v1beta)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Type = "gemini"
-			_, err := New(tc.cfg)
-			ps, ok := err.(config.Problems)
+			_, err := New(tc.cfg, tc.s)
+			ps, ok := err.(confkit.Problems)
 			if !ok || ps.Error() != tc.want {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -71,12 +71,13 @@ func TestNewProblems(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	k := []config.Key{{Value: "k"}}
-	if p := build(t, config.Provider{Keys: k}); p.base != "https://generativelanguage.googleapis.com/v1beta" {
+	k := []provider.KeyConfig{{Value: "k"}}
+	if p := build(t, provider.Common{Keys: k}); p.base != "https://generativelanguage.googleapis.com/v1beta" {
 		t.Errorf("default base %s", p.base)
 	}
-	if p := build(t, config.Provider{Keys: k, APIVersion: "v1"}); p.base != "https://generativelanguage.googleapis.com/v1" {
-		t.Errorf("api_version base %s", p.base)
+	p, err := New(provider.Common{Keys: k}, Settings{APIVersion: "v1"})
+	if err != nil || p.(*Provider).base != "https://generativelanguage.googleapis.com/v1" {
+		t.Errorf("api_version base %+v %v", p, err)
 	}
 }
 
@@ -109,7 +110,7 @@ func TestSend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, last := recorder(t, 200, `{}`)
-			p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta/", Keys: []config.Key{{Value: "AIza-1"}},
+			p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta/", Keys: []provider.KeyConfig{{Value: "AIza-1"}},
 				Headers: map[string]string{"X-Team": "t"}})
 			c := tc.call
 			c.Body = []byte(body)
@@ -139,7 +140,7 @@ func TestSend(t *testing.T) {
 }
 
 func TestSupports(t *testing.T) {
-	p := build(t, config.Provider{Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{Keys: []provider.KeyConfig{{Value: "k"}}})
 	for op, want := range map[provider.Op]bool{
 		provider.OpChat: true, provider.OpEmbeddings: true, provider.OpCountTokens: true,
 		provider.OpMessages: false, provider.OpResponses: false, provider.OpCompletions: false,
@@ -169,7 +170,7 @@ func TestListModels(t *testing.T) {
 		io.WriteString(w, `{"models":[{"name":"models/gemini-b"}]}`)
 	}))
 	defer ts.Close()
-	p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta", Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta", Keys: []provider.KeyConfig{{Value: "k"}}})
 	ids, err := p.ListModels(context.Background(), &provider.Key{Value: "k"})
 	if err != nil || strings.Join(ids, ",") != "gemini-a,gemini-b" {
 		t.Fatalf("ids %v err %v", ids, err)
@@ -179,7 +180,7 @@ func TestListModels(t *testing.T) {
 func TestMockUpstream(t *testing.T) {
 	ts := httptest.NewServer(mockupstream.New(mockupstream.Options{APIKey: "AIza-mock"}))
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta", Keys: []config.Key{{Value: "AIza-mock"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta", Keys: []provider.KeyConfig{{Value: "AIza-mock"}}})
 	for _, c := range []provider.Call{
 		{Op: provider.OpChat, Model: "gemini-2.5-flash", Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)},
 		{Op: provider.OpChat, Model: "gemini-2.5-flash", Stream: true, Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)},

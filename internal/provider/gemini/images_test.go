@@ -13,7 +13,6 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -155,7 +154,7 @@ func TestSendRawImages(t *testing.T) {
 	m := mockupstream.New(mockupstream.Options{APIKey: "AIza-mock"})
 	ts := httptest.NewServer(m)
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta", Keys: []config.Key{{Value: "AIza-mock"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta", Keys: []provider.KeyConfig{{Value: "AIza-mock"}}})
 	if !p.Supports(provider.OpImages) {
 		t.Fatal("OpImages not supported")
 	}
@@ -231,7 +230,7 @@ func TestSendRawImagesRefusals(t *testing.T) {
 	var calls atomic.Int64
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta", Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta", Keys: []provider.KeyConfig{{Value: "k"}}})
 	for _, tc := range []struct{ model, body, want string }{
 		{"imagen-4.0-generate-001", `{"prompt":"p","response_format":"url"}`, `response_format \"url\" is not supported by imagen-4.0-generate-001`},
 		{"gemini-2.5-flash-image", `{"prompt":"p","response_format":"url"}`, "b64_json"},
@@ -272,7 +271,7 @@ func TestSendRawImagesAnswer(t *testing.T) {
 		io.WriteString(w, `{"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/png","data":"AAA="}}]}}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1290}}`)
 	}))
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta", Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta", Keys: []provider.KeyConfig{{Value: "k"}}})
 	send := func(model, body string) (*http.Response, string) {
 		t.Helper()
 		resp, err := p.SendRaw(context.Background(), imagesCall(model, body, "k"))

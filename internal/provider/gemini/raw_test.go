@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -50,7 +49,7 @@ func TestSendRaw(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, last := recorder(t, 200, `{}`)
-			p := build(t, config.Provider{BaseURL: ts.URL + tc.base, Keys: []config.Key{{Value: "AIza-1"}},
+			p := build(t, provider.Common{BaseURL: ts.URL + tc.base, Keys: []provider.KeyConfig{{Value: "AIza-1"}},
 				Headers: map[string]string{"X-Team": "t"}})
 			c := provider.RawCall{Op: provider.OpNative, Method: http.MethodPost, Path: tc.path, RawQuery: tc.query,
 				Model: "m", Header: tc.header, Body: strings.NewReader(body), ContentLength: int64(len(body)),
@@ -90,7 +89,7 @@ func TestSendRaw(t *testing.T) {
 // into the route's segments; any other path is answered 404, as Google's API would, without being sent.
 func TestSendRawRejectsOtherPaths(t *testing.T) {
 	ts, last := recorder(t, 200, `{}`)
-	p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta", Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta", Keys: []provider.KeyConfig{{Value: "k"}}})
 	for _, path := range []string{"", "/v1beta/files", "/v1beta/models/m", "/v1beta/models/:generateContent",
 		"/v1beta/models/m:generateContent/../../../files", "/v1beta/models/m:x?y", "/v1beta/models/m:gen.x",
 		"/v1beta/../../files/models/m:generateContent", "/v1beta/tunedModels/m:generateContent", "/files/models/m:generateContent",
@@ -134,7 +133,7 @@ func TestDropQueryKey(t *testing.T) {
 func TestSendRawMockUpstream(t *testing.T) {
 	ts := httptest.NewServer(mockupstream.New(mockupstream.Options{APIKey: "AIza-mock"}))
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL + "/v1beta", Keys: []config.Key{{Value: "AIza-mock"}}})
+	p := build(t, provider.Common{BaseURL: ts.URL + "/v1beta", Keys: []provider.KeyConfig{{Value: "AIza-mock"}}})
 	const body = `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`
 	for _, tc := range []struct {
 		method, query, ct string
@@ -170,7 +169,7 @@ func TestSendRawMockUpstream(t *testing.T) {
 }
 
 func TestSupportsNative(t *testing.T) {
-	p := build(t, config.Provider{Keys: []config.Key{{Value: "k"}}})
+	p := build(t, provider.Common{Keys: []provider.KeyConfig{{Value: "k"}}})
 	if !p.Supports(provider.OpNative) {
 		t.Error("OpNative not supported")
 	}

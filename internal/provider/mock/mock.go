@@ -16,7 +16,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -30,16 +30,28 @@ type Provider struct {
 	chunkDelay time.Duration
 }
 
+// Settings are the fields of a mock entry beyond the shared ones.
+type Settings struct {
+	Mock Options `yaml:"mock"`
+}
+
+// Options shape the mock's answers.
+type Options struct {
+	Latency    confkit.Duration `yaml:"latency"`     // before the first byte
+	Chunks     int              `yaml:"chunks"`      // content chunks in a stream; default 4
+	ChunkDelay confkit.Duration `yaml:"chunk_delay"` // between stream chunks
+}
+
 // New builds a mock provider.
-func New(cfg config.Provider) (provider.Provider, error) {
+func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 	if cfg.BaseURL != "" {
-		return nil, config.Problems{{Path: "base_url", Msg: "the mock provider has no upstream"}}
+		return nil, confkit.Problems{{Path: "base_url", Msg: "the mock provider has no upstream"}}
 	}
-	chunks := cfg.Mock.Chunks
+	chunks := s.Mock.Chunks
 	if chunks <= 0 {
 		chunks = 4
 	}
-	return &Provider{name: cfg.Name, latency: cfg.Mock.Latency.D(), chunks: chunks, chunkDelay: cfg.Mock.ChunkDelay.D()}, nil
+	return &Provider{name: cfg.Name, latency: s.Mock.Latency.D(), chunks: chunks, chunkDelay: s.Mock.ChunkDelay.D()}, nil
 }
 
 // Name is the configured name.

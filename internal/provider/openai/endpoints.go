@@ -3,7 +3,7 @@ package openai
 import (
 	"fmt"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -36,14 +36,14 @@ var endpointNames = map[string]provider.Op{
 // opsFor returns the operations a provider offers: its `endpoints` when configured (an OpenAI-compatible server
 // that only has chat completions says `endpoints: [chat]`, and Responses requests are then translated), else its
 // type's defaults. The provider's own routes (/openai/...) are always offered.
-func opsFor(cfg config.Provider) (map[provider.Op]bool, config.Problems) {
+func opsFor(cfg provider.Common) (map[provider.Op]bool, confkit.Problems) {
 	ops := map[provider.Op]bool{provider.OpNative: true}
 	if len(cfg.Endpoints) > 0 {
-		var ps config.Problems
+		var ps confkit.Problems
 		for i, n := range cfg.Endpoints {
 			op, ok := endpointNames[n]
 			if !ok {
-				ps = append(ps, config.Problem{Path: fmt.Sprintf("endpoints[%d]", i),
+				ps = append(ps, confkit.Problem{Path: fmt.Sprintf("endpoints[%d]", i),
 					Msg: fmt.Sprintf("unknown endpoint %q (known: chat, completions, embeddings, responses, images, image_edits, image_variations, speech, transcriptions, translations, moderations, rerank, files, batches, models)", n)})
 				continue
 			}

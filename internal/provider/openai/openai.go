@@ -12,14 +12,27 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
 func init() {
 	for typ := range flavors {
-		provider.Register(typ, New)
+		if typ == "azure" {
+			provider.Register(typ, New)
+			continue
+		}
+		// The other types have no settings of their own: api_version or deployments on them is an unknown field.
+		provider.Register(typ, func(cfg provider.Common, _ struct{}) (provider.Provider, error) { return New(cfg, Azure{}) })
 	}
+}
+
+// Azure are the settings of an azure entry beyond the shared ones.
+type Azure struct {
+	// APIVersion is the api-version query parameter of every call; default DefaultAzureAPIVersion.
+	APIVersion string `yaml:"api_version"`
+	// Deployments maps a model to its deployment name; a model not listed is its own deployment name.
+	Deployments map[string]string `yaml:"deployments"`
 }
 
 // Provider sends OpenAI-dialect calls to one upstream.
@@ -43,18 +56,18 @@ var opPaths = map[provider.Op]string{
 	provider.OpResponses:   "/responses",
 }
 
-// New builds a provider of any OpenAI-family type.
-func New(cfg config.Provider) (provider.Provider, error) {
+// New builds a provider of any OpenAI-family type; az is read for type azure only.
+func New(cfg provider.Common, az Azure) (provider.Provider, error) {
 	fl := flavors[cfg.Type]
-	var ps config.Problems
+	var ps confkit.Problems
 	base := cfg.BaseURL
 	if base == "" {
 		base = fl.baseURL
 	}
 	if base == "" {
-		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("required for type %s", cfg.Type)})
+		ps = append(ps, confkit.Problem{Path: "base_url", Msg: fmt.Sprintf("required for type %s", cfg.Type)})
 	} else if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
+		ps = append(ps, confkit.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", base)})
 	}
 	nonEmpty := 0
 	for _, k := range cfg.Keys {
@@ -67,10 +80,7 @@ func New(cfg config.Provider) (provider.Provider, error) {
 		if len(cfg.Keys) > 0 {
 			msg = "every key is empty (is its ${VAR} set?)"
 		}
-		ps = append(ps, config.Problem{Path: "keys", Msg: msg})
-	}
-	if cfg.Type != "azure" && (cfg.APIVersion != "" || len(cfg.Deployments) > 0) {
-		ps = append(ps, config.Problem{Path: "api_version", Msg: "only for type azure"})
+		ps = append(ps, confkit.Problem{Path: "keys", Msg: msg})
 	}
 	ops, opsProblems := opsFor(cfg)
 	ps = append(ps, opsProblems...)
@@ -82,8 +92,8 @@ func New(cfg config.Provider) (provider.Provider, error) {
 		typ:        cfg.Type,
 		base:       strings.TrimRight(base, "/"),
 		azure:      cfg.Type == "azure",
-		apiVersion: cfg.APIVersion,
-		deploy:     cfg.Deployments,
+		apiVersion: az.APIVersion,
+		deploy:     az.Deployments,
 		headers:    http.Header{},
 		client:     provider.NewHTTPClient(cfg),
 		paths:      map[provider.Op]string{},

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -24,30 +23,24 @@ func TestSendURLAndAuth(t *testing.T) {
 	defer srv.Close()
 	tests := []struct {
 		name, typ, base string
-		cfg             func(*config.Provider)
+		az              Azure
 		op              provider.Op
 		wantPath        string
 		wantQuery       string
 		wantHeader      [2]string
 	}{
-		{"openai chat", "openai", srv.URL + "/v1", nil, provider.OpChat, "/v1/chat/completions", "", [2]string{"Authorization", "Bearer sk-1"}},
-		{"groq embeddings", "groq", srv.URL + "/openai/v1", nil, provider.OpEmbeddings, "/openai/v1/embeddings", "", [2]string{"Authorization", "Bearer sk-1"}},
-		{"azure deployment", "azure", srv.URL, func(c *config.Provider) { c.Deployments = map[string]string{"gpt-4o": "prod-4o"} },
+		{"openai chat", "openai", srv.URL + "/v1", Azure{}, provider.OpChat, "/v1/chat/completions", "", [2]string{"Authorization", "Bearer sk-1"}},
+		{"groq embeddings", "groq", srv.URL + "/openai/v1", Azure{}, provider.OpEmbeddings, "/openai/v1/embeddings", "", [2]string{"Authorization", "Bearer sk-1"}},
+		{"azure deployment", "azure", srv.URL, Azure{Deployments: map[string]string{"gpt-4o": "prod-4o"}},
 			provider.OpChat, "/openai/deployments/prod-4o/chat/completions", "api-version=" + DefaultAzureAPIVersion, [2]string{"Api-Key", "sk-1"}},
-		{"azure responses", "azure", srv.URL, func(c *config.Provider) { c.APIVersion = "2025-04-01-preview" },
+		{"azure responses", "azure", srv.URL, Azure{APIVersion: "2025-04-01-preview"},
 			provider.OpResponses, "/openai/responses", "api-version=2025-04-01-preview", [2]string{"Api-Key", "sk-1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Provider{Name: "p", Type: tc.typ, BaseURL: tc.base, Keys: []config.Key{{Value: "sk-1"}},
+			cfg := provider.Common{Name: "p", Type: tc.typ, BaseURL: tc.base, Keys: []provider.KeyConfig{{Value: "sk-1"}},
 				Headers: map[string]string{"X-Extra": "1"}}
-			if tc.cfg != nil {
-				tc.cfg(&cfg)
-			}
-			all := config.Config{Providers: []config.Provider{cfg}}
-			all.ApplyDefaults()
-			cfg = all.Providers[0]
-			p, err := New(cfg)
+			p, err := New(cfg, tc.az)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,16 +65,15 @@ func TestSendURLAndAuth(t *testing.T) {
 
 func TestNewValidation(t *testing.T) {
 	for _, tc := range []struct {
-		cfg  config.Provider
+		cfg  provider.Common
 		want string
 	}{
-		{config.Provider{Name: "a", Type: "azure", Keys: []config.Key{{Value: "k"}}}, "base_url: required"},
-		{config.Provider{Name: "g", Type: "groq"}, "keys: at least one key"},
-		{config.Provider{Name: "g", Type: "groq", Keys: []config.Key{{Value: ""}}}, "every key is empty"},
-		{config.Provider{Name: "o", Type: "openai", BaseURL: "ftp://x"}, "not an http(s) URL"},
-		{config.Provider{Name: "o", Type: "openai", APIVersion: "1"}, "only for type azure"},
+		{provider.Common{Name: "a", Type: "azure", Keys: []provider.KeyConfig{{Value: "k"}}}, "base_url: required"},
+		{provider.Common{Name: "g", Type: "groq"}, "keys: at least one key"},
+		{provider.Common{Name: "g", Type: "groq", Keys: []provider.KeyConfig{{Value: ""}}}, "every key is empty"},
+		{provider.Common{Name: "o", Type: "openai", BaseURL: "ftp://x"}, "not an http(s) URL"},
 	} {
-		_, err := New(tc.cfg)
+		_, err := New(tc.cfg, Azure{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: got %v, want %q", tc.cfg, err, tc.want)
 		}

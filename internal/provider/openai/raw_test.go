@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -41,7 +40,7 @@ func TestSendRawPaths(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := New(config.Provider{Name: "p", Type: tc.typ, BaseURL: tc.base, Keys: []config.Key{{Value: "sk-1"}}})
+			p, err := New(provider.Common{Name: "p", Type: tc.typ, BaseURL: tc.base, Keys: []provider.KeyConfig{{Value: "sk-1"}}}, Azure{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +72,7 @@ func TestSendRawPaths(t *testing.T) {
 }
 
 func TestEndpointsSetting(t *testing.T) {
-	p, err := New(config.Provider{Name: "v", Type: "vllm", Endpoints: []string{"chat", "rerank"}})
+	p, err := New(provider.Common{Name: "v", Type: "vllm", Endpoints: []string{"chat", "rerank"}}, Azure{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +80,11 @@ func TestEndpointsSetting(t *testing.T) {
 	if !s.Supports(provider.OpChat) || !s.Supports(provider.OpRerank) || s.Supports(provider.OpResponses) || !s.Supports(provider.OpNative) {
 		t.Fatal("endpoints: [chat, rerank] not honoured")
 	}
-	if _, err := New(config.Provider{Name: "v", Type: "vllm", Endpoints: []string{"chat", "telepathy"}}); err == nil ||
+	if _, err := New(provider.Common{Name: "v", Type: "vllm", Endpoints: []string{"chat", "telepathy"}}, Azure{}); err == nil ||
 		!strings.Contains(err.Error(), "endpoints[1]") {
 		t.Fatalf("unknown endpoint: %v", err)
 	}
-	d, _ := New(config.Provider{Name: "o", Type: "openai", Keys: []config.Key{{Value: "k"}}})
+	d, _ := New(provider.Common{Name: "o", Type: "openai", Keys: []provider.KeyConfig{{Value: "k"}}}, Azure{})
 	if ds := d.(provider.OpSupporter); !ds.Supports(provider.OpImages) || ds.Supports(provider.OpRerank) {
 		t.Fatal("openai's defaults")
 	}

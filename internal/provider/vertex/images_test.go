@@ -11,7 +11,6 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -25,7 +24,7 @@ func TestSendRawImages(t *testing.T) {
 	m := mockupstream.New(mockupstream.Options{APIKey: "ya29.images"})
 	ts := httptest.NewServer(m)
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: "us-east5", Keys: []config.Key{{Value: sa}}})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: sa}}}, Settings: Settings{Region: "us-east5"}})
 	if !p.Supports(provider.OpImages) {
 		t.Fatal("OpImages not supported")
 	}

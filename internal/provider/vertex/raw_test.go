@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -43,8 +42,7 @@ func TestSendRaw(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, last, _ := recorder(t)
-			p := build(t, config.Provider{BaseURL: ts.URL, Region: "us-east5", Keys: []config.Key{{Value: sa}},
-				Headers: map[string]string{"X-Team": "t"}})
+			p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: sa}}, Headers: map[string]string{"X-Team": "t"}}, Settings: Settings{Region: "us-east5"}})
 			resp, err := p.SendRaw(context.Background(), &provider.RawCall{Op: provider.OpNative, Method: http.MethodPost,
 				Path: tc.path, RawQuery: tc.query, Header: tc.header, Body: strings.NewReader(body), ContentLength: int64(len(body)),
 				Key: &provider.Key{Value: sa}})
@@ -74,7 +72,7 @@ func TestSendRaw(t *testing.T) {
 
 func TestSendRawRejects(t *testing.T) {
 	tok := newTokenServer(t, "x")
-	p := build(t, config.Provider{BaseURL: "http://127.0.0.1:1", Region: "us-east5", Keys: []config.Key{{Value: serviceAccount(t, tok.URL, "p")}}})
+	p := build(t, entry{Common: provider.Common{BaseURL: "http://127.0.0.1:1", Keys: []provider.KeyConfig{{Value: serviceAccount(t, tok.URL, "p")}}}, Settings: Settings{Region: "us-east5"}})
 	for _, path := range []string{"", "/v1beta/models/m", "/v1beta/tunedModels/m:generateContent", "/v1beta/models/:generateContent",
 		"/v1beta/models/claude-sonnet-4-5@20250929:generateContent", "/models/m:generateContent",
 		"/v1beta/models/m:generateContent/../../x", "/v1beta/models/m:x?y", "/v1beta/../x/models/m:generateContent"} {
@@ -101,7 +99,7 @@ func TestSendRawMockUpstream(t *testing.T) {
 	tok := newTokenServer(t, "ya29.mock")
 	ts := httptest.NewServer(mockupstream.New(mockupstream.Options{APIKey: "ya29.mock"}))
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: "us-east5", Keys: []config.Key{{Value: serviceAccount(t, tok.URL, "proj")}}})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: serviceAccount(t, tok.URL, "proj")}}}, Settings: Settings{Region: "us-east5"}})
 	const body = `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`
 	for _, tc := range []struct{ method, query, ct string }{
 		{"generateContent", "", "application/json"},

@@ -23,7 +23,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -48,23 +48,34 @@ type Provider struct {
 	client  *http.Client
 }
 
-// New builds a vertex provider. Fields used: project (required unless the credentials name one), region
-// (required; "global", "us" and "eu" map to their special hosts), credentials_file, keys (each value a
-// credential JSON, chosen per call by weight), api_version (v1 by default), base_url (replaces the host, or
-// the whole prefix when it contains "/projects/"), headers and the timeouts.
+// Settings are the fields of a vertex entry beyond the shared ones.
+type Settings struct {
+	// Region is required; "global", "us" and "eu" map to their special hosts.
+	Region string `yaml:"region"`
+	// Project is required unless the credentials name one.
+	Project string `yaml:"project"`
+	// CredentialsFile names a Google credential JSON (a service account).
+	CredentialsFile string `yaml:"credentials_file"`
+	// APIVersion is the version in the URL: v1 (DefaultAPIVersion) or v1beta1.
+	APIVersion string `yaml:"api_version"`
+}
+
+// New builds a vertex provider. Shared fields used: keys (each value a credential JSON, chosen per call by
+// weight), base_url (replaces the host, or the whole prefix when it contains "/projects/"), headers and the
+// timeouts.
 //
 // Credentials, first found wins: credentials_file; the keys' JSON values; the file named by
 // GOOGLE_APPLICATION_CREDENTIALS; Application Default Credentials (gcloud's file, the metadata server).
-func New(cfg config.Provider) (provider.Provider, error) {
-	ps := unused(cfg)
-	if cfg.Region == "" {
-		ps = append(ps, config.Problem{Path: "region", Msg: "required for type vertex (e.g. us-central1, europe-west4, global)"})
-	} else if strings.ContainsAny(cfg.Region, "/?#:@ ") {
-		ps = append(ps, config.Problem{Path: "region", Msg: fmt.Sprintf("%q is not a region", cfg.Region)})
+func New(cfg provider.Common, s Settings) (provider.Provider, error) {
+	var ps confkit.Problems
+	if s.Region == "" {
+		ps = append(ps, confkit.Problem{Path: "region", Msg: "required for type vertex (e.g. us-central1, europe-west4, global)"})
+	} else if strings.ContainsAny(s.Region, "/?#:@ ") {
+		ps = append(ps, confkit.Problem{Path: "region", Msg: fmt.Sprintf("%q is not a region", s.Region)})
 	}
 	if cfg.BaseURL != "" {
 		if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			ps = append(ps, config.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", cfg.BaseURL)})
+			ps = append(ps, confkit.Problem{Path: "base_url", Msg: fmt.Sprintf("%q is not an http(s) URL", cfg.BaseURL)})
 		}
 	}
 
@@ -75,12 +86,12 @@ func New(cfg config.Provider) (provider.Provider, error) {
 		projectID string
 		byKey     map[string]oauth2.TokenSource
 	)
-	if cfg.CredentialsFile != "" {
-		b, err := os.ReadFile(cfg.CredentialsFile)
+	if s.CredentialsFile != "" {
+		b, err := os.ReadFile(s.CredentialsFile)
 		if err != nil {
-			ps = append(ps, config.Problem{Path: "credentials_file", Msg: err.Error()})
+			ps = append(ps, confkit.Problem{Path: "credentials_file", Msg: err.Error()})
 		} else if c, err := fromJSON(ctx, b); err != nil {
-			ps = append(ps, config.Problem{Path: "credentials_file", Msg: err.Error()})
+			ps = append(ps, confkit.Problem{Path: "credentials_file", Msg: err.Error()})
 		} else {
 			tokens, projectID = c.TokenSource, c.ProjectID
 		}
@@ -92,7 +103,7 @@ func New(cfg config.Provider) (provider.Provider, error) {
 		c, err := fromJSON(ctx, []byte(k.Value))
 		if err != nil {
 			// Never echo the value: it holds a private key.
-			ps = append(ps, config.Problem{Path: fmt.Sprintf("keys[%d].value", i), Msg: "must be a Google credential JSON (service account): " + err.Error()})
+			ps = append(ps, confkit.Problem{Path: fmt.Sprintf("keys[%d].value", i), Msg: "must be a Google credential JSON (service account): " + err.Error()})
 			continue
 		}
 		if byKey == nil {
@@ -113,28 +124,28 @@ func New(cfg config.Provider) (provider.Provider, error) {
 				}
 			}
 			if err != nil {
-				ps = append(ps, config.Problem{Path: "credentials_file", Msg: "GOOGLE_APPLICATION_CREDENTIALS: " + err.Error()})
+				ps = append(ps, confkit.Problem{Path: "credentials_file", Msg: "GOOGLE_APPLICATION_CREDENTIALS: " + err.Error()})
 			}
 		} else if c, err := google.FindDefaultCredentials(ctx, Scope); err != nil {
-			ps = append(ps, config.Problem{Path: "credentials_file", Msg: "no Google credentials: set credentials_file, a key holding the service-account JSON, or GOOGLE_APPLICATION_CREDENTIALS (" + err.Error() + ")"})
+			ps = append(ps, confkit.Problem{Path: "credentials_file", Msg: "no Google credentials: set credentials_file, a key holding the service-account JSON, or GOOGLE_APPLICATION_CREDENTIALS (" + err.Error() + ")"})
 		} else {
 			tokens, projectID = c.TokenSource, c.ProjectID
 		}
 	}
-	project := cfg.Project
+	project := s.Project
 	if project == "" {
 		project = projectID
 	}
 	if project == "" && len(ps) == 0 {
-		ps = append(ps, config.Problem{Path: "project", Msg: "required for type vertex"})
+		ps = append(ps, confkit.Problem{Path: "project", Msg: "required for type vertex"})
 	} else if strings.ContainsAny(project, "/?#") {
-		ps = append(ps, config.Problem{Path: "project", Msg: fmt.Sprintf("%q is not a project id", project)})
+		ps = append(ps, confkit.Problem{Path: "project", Msg: fmt.Sprintf("%q is not a project id", project)})
 	}
-	apiVersion := cfg.APIVersion
+	apiVersion := s.APIVersion
 	if apiVersion == "" {
 		apiVersion = DefaultAPIVersion
 	} else if apiVersion != "v1" && apiVersion != "v1beta1" {
-		ps = append(ps, config.Problem{Path: "api_version", Msg: fmt.Sprintf("%q is not a Vertex API version (v1, v1beta1)", apiVersion)})
+		ps = append(ps, confkit.Problem{Path: "api_version", Msg: fmt.Sprintf("%q is not a Vertex API version (v1, v1beta1)", apiVersion)})
 	}
 	if len(ps) > 0 {
 		return nil, ps
@@ -142,7 +153,7 @@ func New(cfg config.Provider) (provider.Provider, error) {
 
 	p := &Provider{
 		name:    cfg.Name,
-		base:    baseURL(cfg.BaseURL, apiVersion, project, cfg.Region),
+		base:    baseURL(cfg.BaseURL, apiVersion, project, s.Region),
 		tokens:  oauth2.ReuseTokenSource(nil, tokens),
 		byKey:   byKey,
 		headers: http.Header{},
@@ -319,10 +330,4 @@ func anthropicBody(b []byte, dropModel bool) ([]byte, error) {
 		}
 	}
 	return out, nil
-}
-
-// unused rejects the fields this type does not read.
-func unused(cfg config.Provider) config.Problems {
-	return provider.Unused(cfg, "not used by type vertex",
-		"access_key_id", "secret_access_key", "session_token", "deployments")
 }

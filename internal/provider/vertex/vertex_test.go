@@ -20,7 +20,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -110,10 +110,16 @@ func recorder(t *testing.T) (*httptest.Server, func() seen, *atomic.Int64) {
 	return ts, func() seen { mu.Lock(); defer mu.Unlock(); return last }, &n
 }
 
-func build(t *testing.T, cfg config.Provider) *Provider {
+// entry is a vertex entry as a test writes it: the shared fields and the type's settings together.
+type entry struct {
+	provider.Common
+	Settings
+}
+
+func build(t *testing.T, cfg entry) *Provider {
 	t.Helper()
 	cfg.Type, cfg.Name = "vertex", "gcp"
-	p, err := New(cfg)
+	p, err := New(cfg.Common, cfg.Settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,24 +131,22 @@ func TestNewProblems(t *testing.T) {
 	sa := serviceAccount(t, tok.URL, "")
 	for _, tc := range []struct {
 		name string
-		cfg  config.Provider
+		cfg  entry
 		want string
 	}{
-		{"no project", config.Provider{Region: "us-central1", Keys: []config.Key{{Value: sa}}}, "project: required for type vertex"},
-		{"no region", config.Provider{Project: "p", Keys: []config.Key{{Value: sa}}}, "region: required for type vertex (e.g. us-central1, europe-west4, global)"},
-		{"key not JSON", config.Provider{Project: "p", Region: "us-central1", Keys: []config.Key{{Value: "AIza-not-json"}}},
+		{"no project", entry{Common: provider.Common{Keys: []provider.KeyConfig{{Value: sa}}}, Settings: Settings{Region: "us-central1"}}, "project: required for type vertex"},
+		{"no region", entry{Common: provider.Common{Keys: []provider.KeyConfig{{Value: sa}}}, Settings: Settings{Project: "p"}}, "region: required for type vertex (e.g. us-central1, europe-west4, global)"},
+		{"key not JSON", entry{Common: provider.Common{Keys: []provider.KeyConfig{{Value: "AIza-not-json"}}}, Settings: Settings{Project: "p", Region: "us-central1"}},
 			"keys[0].value: must be a Google credential JSON (service account): not JSON: invalid character 'A' looking for beginning of value"},
-		{"missing file", config.Provider{Project: "p", Region: "us-central1", CredentialsFile: "/nonexistent/sa.json"},
+		{"missing file", entry{Settings: Settings{Project: "p", Region: "us-central1", CredentialsFile: "/nonexistent/sa.json"}},
 			"credentials_file: open /nonexistent/sa.json: no such file or directory"},
-		{"bedrock fields", config.Provider{Project: "p", Region: "us-central1", Keys: []config.Key{{Value: sa}}, AccessKeyID: "A"},
-			"access_key_id: not used by type vertex"},
-		{"api version", config.Provider{Project: "p", Region: "us-central1", Keys: []config.Key{{Value: sa}}, APIVersion: "v2"},
+		{"api version", entry{Common: provider.Common{Keys: []provider.KeyConfig{{Value: sa}}}, Settings: Settings{Project: "p", Region: "us-central1", APIVersion: "v2"}},
 			`api_version: "v2" is not a Vertex API version (v1, v1beta1)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Type = "vertex"
-			_, err := New(tc.cfg)
-			ps, ok := err.(config.Problems)
+			_, err := New(tc.cfg.Common, tc.cfg.Settings)
+			ps, ok := err.(confkit.Problems)
 			if !ok || ps.Error() != tc.want {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
@@ -210,8 +214,7 @@ func TestSend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, last, _ := recorder(t)
-			p := build(t, config.Provider{BaseURL: ts.URL, Region: "us-east5", Keys: []config.Key{{Value: sa}},
-				Headers: map[string]string{"X-Team": "t"}})
+			p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: sa}}, Headers: map[string]string{"X-Team": "t"}}, Settings: Settings{Region: "us-east5"}})
 			c := tc.call
 			orig := string(c.Body)
 			resp, err := p.Send(context.Background(), &c)
@@ -259,7 +262,7 @@ func TestTokenFetchedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts, last, n := recorder(t)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: "us-central1", Project: "cfg-project", CredentialsFile: file})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL}, Settings: Settings{Region: "us-central1", Project: "cfg-project", CredentialsFile: file}})
 	var wg sync.WaitGroup
 	for range 40 {
 		wg.Go(func() {
@@ -287,7 +290,7 @@ func TestKeysPickCredentials(t *testing.T) {
 	tokA, tokB := newTokenServer(t, "token-a"), newTokenServer(t, "token-b")
 	saA, saB := serviceAccount(t, tokA.URL, "p"), serviceAccount(t, tokB.URL, "p")
 	ts, last, _ := recorder(t)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: "global", Keys: []config.Key{{Value: saA}, {Value: saB}}})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: saA}, {Value: saB}}}, Settings: Settings{Region: "global"}})
 	for _, tc := range []struct {
 		key  *provider.Key
 		want string
@@ -314,7 +317,7 @@ func TestGoogleApplicationCredentialsEnv(t *testing.T) {
 	}
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", file)
 	ts, last, _ := recorder(t)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: "europe-west1"})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL}, Settings: Settings{Region: "europe-west1"}})
 	resp, err := p.Send(context.Background(), &provider.Call{Op: provider.OpChat, Model: "gemini-2.5-flash", Body: []byte(`{}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +335,7 @@ func TestTokenError(t *testing.T) {
 	}))
 	defer tokSrv.Close()
 	ts, _, n := recorder(t)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: "us-central1", Keys: []config.Key{{Value: serviceAccount(t, tokSrv.URL, "p")}}})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: serviceAccount(t, tokSrv.URL, "p")}}}, Settings: Settings{Region: "us-central1"}})
 	_, err := p.Send(context.Background(), &provider.Call{Op: provider.OpChat, Model: "gemini-2.5-flash", Body: []byte(`{}`)})
 	if err == nil || !strings.Contains(err.Error(), "access token") || n.Load() != 0 {
 		t.Fatalf("err %v, upstream requests %d", err, n.Load())
@@ -341,7 +344,7 @@ func TestTokenError(t *testing.T) {
 
 func TestDialectForAndSupports(t *testing.T) {
 	tok := newTokenServer(t, "x")
-	p := build(t, config.Provider{Region: "us-east5", Keys: []config.Key{{Value: serviceAccount(t, tok.URL, "p")}}})
+	p := build(t, entry{Common: provider.Common{Keys: []provider.KeyConfig{{Value: serviceAccount(t, tok.URL, "p")}}}, Settings: Settings{Region: "us-east5"}})
 	var _ interface {
 		DialectFor(string) provider.Dialect
 	} = p
@@ -373,7 +376,7 @@ func TestMockUpstream(t *testing.T) {
 	tok := newTokenServer(t, "ya29.mock")
 	ts := httptest.NewServer(mockupstream.New(mockupstream.Options{APIKey: "ya29.mock"}))
 	t.Cleanup(ts.Close)
-	p := build(t, config.Provider{BaseURL: ts.URL, Region: "us-east5", Keys: []config.Key{{Value: serviceAccount(t, tok.URL, "proj")}}})
+	p := build(t, entry{Common: provider.Common{BaseURL: ts.URL, Keys: []provider.KeyConfig{{Value: serviceAccount(t, tok.URL, "proj")}}}, Settings: Settings{Region: "us-east5"}})
 	for _, c := range []provider.Call{
 		{Op: provider.OpChat, Model: "gemini-2.5-flash", Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)},
 		{Op: provider.OpChat, Model: "gemini-2.5-flash", Stream: true, Body: []byte(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`)},
@@ -401,8 +404,8 @@ func TestNoCredentials(t *testing.T) {
 	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
 	t.Setenv("GCE_METADATA_HOST", "")
-	_, err := New(config.Provider{Type: "vertex", Region: "us-central1", Project: "p"})
-	ps, ok := err.(config.Problems)
+	_, err := New(provider.Common{Type: "vertex"}, Settings{Region: "us-central1", Project: "p"})
+	ps, ok := err.(confkit.Problems)
 	if !ok || len(ps) != 1 || ps[0].Path != "credentials_file" || !strings.Contains(ps[0].Msg, "no Google credentials") {
 		t.Fatalf("got %v", err)
 	}
