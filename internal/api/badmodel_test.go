@@ -19,9 +19,19 @@ import (
 	"github.com/weir-gateway/weir/internal/store/sqlite"
 )
 
-// badModelServer is a governed server whose providers oa (openai), an (anthropic), gm (gemini) and br (bedrock)
-// all point at one recording upstream.
-func badModelServer(t *testing.T, gc governance.Config) (*Server, *recorder, *governance.Service) {
+// badModelProviders are oa (openai), an (anthropic), gm (gemini) and br (bedrock), all at one upstream.
+func badModelProviders(url string) string {
+	return `providers:
+  - {name: an, type: anthropic, base_url: ` + url + `, keys: [{value: sk-up}]}
+  - {name: br, type: bedrock, base_url: ` + url + `, region: us-east-1, access_key_id: AKIDTEST, secret_access_key: secret, models: [brm]}
+  - {name: gm, type: gemini, base_url: ` + url + `/v1beta, keys: [{value: sk-up}], models: [gem]}
+  - {name: oa, type: openai, base_url: ` + url + `/v1, keys: [{value: sk-up}]}
+`
+}
+
+// badModelServer is a governed, enforcing server with gc's keys and the providers yaml names (given the
+// recording upstream's URL).
+func badModelServer(t *testing.T, gc governance.Config, yaml func(url string) string) (*Server, *recorder, *governance.Service) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, ":memory:")
@@ -39,12 +49,7 @@ func badModelServer(t *testing.T, gc governance.Config) (*Server, *recorder, *go
 		t.Fatal(err)
 	}
 	up := newRecorder(t)
-	cfg, err := config.Parse([]byte(`providers:
-  - {name: an, type: anthropic, base_url: `+up.URL+`, keys: [{value: sk-up}]}
-  - {name: br, type: bedrock, base_url: `+up.URL+`, region: us-east-1, access_key_id: AKIDTEST, secret_access_key: secret, models: [brm]}
-  - {name: gm, type: gemini, base_url: `+up.URL+`/v1beta, keys: [{value: sk-up}], models: [gem]}
-  - {name: oa, type: openai, base_url: `+up.URL+`/v1, keys: [{value: sk-up}]}
-`), func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse([]byte(yaml(up.URL)), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +79,7 @@ const badModelKey = "wk-badmodel-0123456789abcdef0123"
 // classified below fails the test, so a new one must say whether it reads a model.
 func TestBadModelRefusedBeforeDispatchOnEveryRoute(t *testing.T) {
 	s, up, gov := badModelServer(t, governance.Config{VirtualKeys: []governance.VirtualKeyConfig{{ID: "bm", Value: badModelKey,
-		RateLimits: &governance.RateLimits{RPM: 10000}, Budget: &governance.BudgetConfig{MaxUSD: 1, Reset: "1d"}}}})
+		RateLimits: &governance.RateLimits{RPM: 10000}, Budget: &governance.BudgetConfig{MaxUSD: 1, Reset: "1d"}}}}, badModelProviders)
 	const json, form, path = 0, 1, 2 // where the route reads its model
 	// By the pattern's path below its prefix (/v1, "", /openai/v1, /anthropic/v1).
 	reads := map[string]int{
