@@ -127,3 +127,26 @@ func serveChatAsync(e *Engine, p *governance.Principal, body string) served {
 	}
 	return served{provider: out.Provider, status: sink.status}
 }
+
+// TestBudgetRefusalSaysWhatWouldFit: a key with money left, but less than a request's worst case, is told what
+// the request may cost, with which max_tokens, and what is left; a smaller max_tokens then fits.
+func TestBudgetRefusalSaysWhatWouldFit(t *testing.T) {
+	a := &cannedProvider{name: "a", body: cannedChat, stream: cannedStream, header: jsonHeader}
+	b := &cannedProvider{name: "b", body: cannedChat, stream: cannedStream, header: jsonHeader}
+	gc := governance.Config{VirtualKeys: []governance.VirtualKeyConfig{{ID: "five", Value: fiveKey,
+		Budget: &governance.BudgetConfig{MaxUSD: 0.005, Reset: "1d"}}}}
+	e, gov := newTargetEngine(t, a, b, gc, nil)
+	p := gov.Authenticate(fiveKey)
+	got := serveChat(t, e, p, `{"model":"a/gpt-4o-mini","max_tokens":1e20,"messages":[{"role":"user","content":"hi"}]}`)
+	if got.err == nil || got.err.Status != http.StatusTooManyRequests || got.err.Code != "budget_exceeded" {
+		t.Fatalf("%+v %v", got, got.err)
+	}
+	for _, want := range []string{"may cost up to $0.0098", "(max_tokens 16384)", "virtual key five has $0.005 left", "lower max_tokens"} {
+		if !strings.Contains(got.err.Message, want) {
+			t.Errorf("message %q lacks %q", got.err.Message, want)
+		}
+	}
+	if got := serveChat(t, e, p, `{"model":"a/gpt-4o-mini","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}`); got.err != nil {
+		t.Fatalf("a smaller max_tokens: %v", got.err)
+	}
+}
