@@ -55,10 +55,11 @@ func parseEssentials(body []byte) (essentials, error) {
 		case "fallbacks":
 			e.fallbacks = v
 		}
-		// Counted case-insensitively: Go's encoding/json matches "Model" to a model field too.
-		if len(k.Str) == 5 && strings.EqualFold(k.Str, "model") {
+		// Counted as Go's encoding/json matches a field (Unicode case folding: "Model", "ſtream"), the
+		// loosest an upstream is known to be. EqualFold leaves at the first differing byte of most keys.
+		if strings.EqualFold(k.Str, "model") {
 			models++
-		} else if len(k.Str) == 6 && strings.EqualFold(k.Str, "stream") {
+		} else if strings.EqualFold(k.Str, "stream") {
 			streams++
 		}
 		return true
