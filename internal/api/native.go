@@ -96,6 +96,9 @@ func (s *Server) native(dialect provider.Dialect, writeError func(http.ResponseW
 		if gerr := target(r, raw); gerr != nil {
 			return gateway.Outcome{}, gerr
 		}
+		if !gateway.ValidModel(raw.Model) { // a model in the path: its segment check lets invalid UTF-8 by
+			return gateway.Outcome{}, gateway.BadModel()
+		}
 		raw.Header = nativeHeaders(r.Header, raw.Header)
 		if raw.Model == "" {
 			if name := r.Header.Get("X-Weir-Provider"); name != "" {

@@ -149,6 +149,9 @@ func (s *Server) messageBatchTarget(body []byte) ([]byte, *gateway.Pin, *gateway
 	var prov string
 	for i, rq := range reqs.Array() {
 		m := rq.Get("params.model").Str
+		if !gateway.ValidModel(m) {
+			return nil, nil, gateway.BadModel()
+		}
 		up, bare, gerr := s.eng.Resolve(m)
 		if gerr != nil {
 			return nil, nil, gerr

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"strings"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
@@ -72,6 +69,10 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 			return nil, badRequest("invalid_multipart", err.Error())
 		}
 		raw.Form, raw.Model = form, form.Value("model")
+		if !gateway.ValidModel(raw.Model) {
+			form.Close()
+			return nil, gateway.BadModel()
+		}
 		return raw, nil
 	}
 	if multipart {
@@ -83,14 +84,11 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 		return nil, gerr
 	}
 	if len(body) > 0 {
-		if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
-			return nil, badRequest("invalid_json", "the request body must be a JSON object")
+		// The same one-pass reading as a chat's: a repeated or unroutable "model" is refused here, before any
+		// upstream or budget sees it.
+		if raw.Model, gerr = gateway.BodyModel(body); gerr != nil {
+			return nil, gerr
 		}
-		m := gjson.GetBytes(body, "model")
-		if m.Exists() && m.Type != gjson.String {
-			return nil, badRequest("invalid_model", `"model" must be a string`)
-		}
-		raw.Model = strings.Clone(m.Str)
 		raw.Header = jsonHeader
 	}
 	raw.Body = body

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/config"
@@ -24,6 +25,9 @@ type cannedProvider struct {
 	mu     sync.Mutex
 	calls  []provider.Call
 	record bool
+	// hold, when set, keeps each call waiting until it is closed; entered counts the calls that got this far.
+	hold    chan struct{}
+	entered atomic.Int32
 }
 
 func (p *cannedProvider) Name() string              { return p.name }
@@ -35,6 +39,14 @@ func (p *cannedProvider) Send(ctx context.Context, c *provider.Call) (*http.Resp
 		cc.Body = bytes.Clone(c.Body)
 		p.calls = append(p.calls, cc)
 		p.mu.Unlock()
+	}
+	if p.hold != nil {
+		p.entered.Add(1)
+		select {
+		case <-p.hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	body, h := p.body, p.header
 	if c.Stream {

@@ -28,6 +28,15 @@ func TestParseEssentials(t *testing.T) {
 		{`{not json`, "", false, false, false, errNotJSON},
 		{``, "", false, false, false, errNotJSON},
 		{`{"model":"a/b"} trailing`, "", false, false, false, errNotJSON},
+		{`{"model":"a/cheap","x":1,"model":"a/dear"}`, "", false, false, false, errTwoModels},
+		{`{"model":"a/cheap","MODEL":"a/dear"}`, "", false, false, false, errTwoModels},
+		{`{"model":"a/cheap","mod\u0065l":"a/dear"}`, "", false, false, false, errTwoModels},
+		{`{"model":"a/b","stream":false,"Stream":true}`, "", false, false, false, errTwoStreams},
+		{`{"model":"a/b\u0000"}`, "", false, false, false, errModelChars},
+		{`{"model":"a/b\n"}`, "", false, false, false, errModelChars},
+		{`{"model":"a/b\u0085"}`, "", false, false, false, errModelChars},
+		{"{\"model\":\"a/\xffb\"}", "", false, false, false, errModelChars},
+		{`{"model":"a/é","messages":[{"model":"x"},{"model":"y"}]}`, "a/é", false, false, false, nil},
 	}
 	for _, tc := range tests {
 		e, err := parseEssentials([]byte(tc.body))
@@ -86,14 +95,30 @@ func TestAskForUsage(t *testing.T) {
 // must always produce valid JSON from valid JSON.
 func FuzzRequestBody(f *testing.F) {
 	for _, s := range []string{`{"model":"a/b","stream":true}`, `{"model":"x","stream_options":{"a":1},"stream":true}`,
-		`{"model":"\u00e9/\n"}`, `[]`, `{`, `{"model":{"a":1}}`, ` {"model" : "p/m" } `} {
+		`{"model":"\u00e9/\n"}`, `[]`, `{`, `{"model":{"a":1}}`, ` {"model" : "p/m" } `,
+		`{"model":"a/cheap","model":"a/dear"}`, `{"model":"a/cheap","Model":"a/dear"}`, `{"model":"a/b","mod\u0065l":"a/c"}`,
+		`{"model":"a/b","stream":false,"stream":true}`, `{"model":"a/b","ſtream":true,"stream":false}`, `{"model":"a/\u0000"}`,
+		`{"model":"a/\ud800"}`, "{\"model\":\"a/\xff\"}"} {
 		f.Add([]byte(s), "gpt-4o")
 	}
 	f.Fuzz(func(t *testing.T, body []byte, model string) {
 		orig := bytes.Clone(body)
 		e, err := parseEssentials(body)
-		if err != nil || model == "" {
-			return
+		if err == nil {
+			// What was priced is what an upstream serves, whichever copy of a key it keeps and however loosely it
+			// matches names (Go's encoding/json: the last, case-insensitively).
+			var loose struct {
+				Model string `json:"model"`
+			}
+			if json.Unmarshal(body, &loose) == nil && loose.Model != e.model.Str {
+				t.Fatalf("the gateway reads model %q, a Go upstream %q", e.model.Str, loose.Model)
+			}
+			if !ValidModel(e.model.Str) {
+				t.Fatalf("accepted model %q", e.model.Str)
+			}
+		}
+		if err != nil || !ValidModel(model) || model == "" {
+			return // a target's model comes from the router, and is never one the gateway would refuse
 		}
 		out := rewriteModel(nil, body, &e, model)
 		if !json.Valid(out) {

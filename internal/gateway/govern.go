@@ -3,10 +3,12 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/pricing"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -26,15 +28,22 @@ func (e *Engine) admit(ctx context.Context, p *governance.Principal, model strin
 		return nil, errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 			"virtual key %s may not use model %q", p.ID(), model)
 	}
-	prompt, maxOut := tokenEstimate(body)
-	est := governance.Estimate{Tokens: prompt + maxOut, Cost: e.gov.Prices().EstimateCost(model, prompt, maxOut)}
+	est, maxOut := estimate(e.gov.Prices(), model, body)
 	res, d := e.gov.Admit(ctx, p, model, est)
 	if d != nil {
 		d.SetHeaders(w)
-		return nil, denialError(d)
+		return nil, denialError(d, maxOut)
 	}
 	res.SetHeaders(w)
 	return &admission{gov: e.gov, res: res}, nil
+}
+
+// estimate is what admission reserves for body on model, and the completion cap it assumed: the caller's cap
+// clamped to what the model can write (see pricing.Registry.Estimate), so no max_tokens can wrap the sums.
+func estimate(prices *pricing.Registry, model string, body []byte) (governance.Estimate, int64) {
+	prompt, maxOut := tokenEstimate(body)
+	maxOut, cost := prices.Estimate(model, prompt, maxOut)
+	return governance.Estimate{Tokens: prompt + maxOut, Cost: cost}, maxOut
 }
 
 // tokenEstimate is what admission reserves before the answer is known: the prompt at about four bytes a token
@@ -42,20 +51,21 @@ func (e *Engine) admit(ctx context.Context, p *governance.Principal, model strin
 func tokenEstimate(body []byte) (prompt, maxOut int64) {
 	prompt = int64(len(body)/4 + 1)
 	// One pass over the top-level keys. Chat's names win over the Responses API's, then Gemini's and Bedrock
-	// Converse's (the provider-native routes).
+	// Converse's (the provider-native routes). A key given twice counts at its largest: upstreams differ on
+	// which one they keep.
 	var completion, tokens, other int64
 	gjson.Parse(unsafeString(body)).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "max_completion_tokens":
-			completion = v.Int()
+			completion = max(completion, v.Int())
 		case "max_tokens":
-			tokens = v.Int()
+			tokens = max(tokens, v.Int())
 		case "max_output_tokens":
-			other = v.Int()
+			other = max(other, v.Int())
 		case "generationConfig":
-			other = v.Get("maxOutputTokens").Int()
+			other = max(other, v.Get("maxOutputTokens").Int())
 		case "inferenceConfig":
-			other = v.Get("maxTokens").Int()
+			other = max(other, v.Get("maxTokens").Int())
 		}
 		return true
 	})
@@ -67,8 +77,10 @@ func tokenEstimate(body []byte) (prompt, maxOut int64) {
 	return prompt, defaultCompletionEstimate
 }
 
-// denialError is a governance refusal as the caller's error.
-func denialError(d *governance.Denial) *Error {
+// denialError is a governance refusal as the caller's error. maxOut is the completion cap the reservation
+// assumed (0: none): a budget that still has money but not the request's worst case says so, since lowering
+// max_tokens is what makes the request fit.
+func denialError(d *governance.Denial, maxOut int64) *Error {
 	typ := TypeRateLimit
 	switch d.Status {
 	case http.StatusForbidden:
@@ -76,7 +88,12 @@ func denialError(d *governance.Denial) *Error {
 	case http.StatusUnauthorized:
 		typ = TypeAuthentication
 	}
-	return &Error{Status: d.Status, Type: typ, Code: d.Code, Message: d.Message, RetryAfter: d.RetryAfter}
+	msg := d.Message
+	if d.Code == "budget_exceeded" && d.Left > 0 && maxOut > 0 {
+		msg += ": this request may cost up to " + d.Need.String() + " (max_tokens " + strconv.FormatInt(maxOut, 10) +
+			"); " + d.Subject + " has " + d.Left.String() + " left of this budget — lower max_tokens"
+	}
+	return &Error{Status: d.Status, Type: typ, Code: d.Code, Message: msg, RetryAfter: d.RetryAfter}
 }
 
 // defaultCompletionEstimate is reserved when a request sets no max_tokens; Settle corrects it.

@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/schema"
@@ -84,7 +85,7 @@ func (e *Engine) ServeRaw(ctx context.Context, x *Exchange, req *Request, w rela
 		return out, err
 	}
 	if raw.Native != "" {
-		raw.Model = e.nativeModel(raw.Model, raw.Native)
+		raw.Model = e.nativeModel(raw.Model, raw.Native, req.Principal)
 	}
 	plan, gerr := e.plan(raw.Model, nil)
 	if gerr != nil {
@@ -105,8 +106,8 @@ func (e *Engine) ServeRaw(ctx context.Context, x *Exchange, req *Request, w rela
 
 // nativeModel qualifies a bare model on a provider-native route (the provider's SDK knows no Weir prefixes):
 // unless it is an alias, "provider/model", or listed by a provider, it goes to the first provider (by name) of
-// the route's dialect.
-func (e *Engine) nativeModel(model string, d provider.Dialect) string {
+// the route's dialect that the key may use.
+func (e *Engine) nativeModel(model string, d provider.Dialect, p *governance.Principal) string {
 	if e.router.Has(model) {
 		return model
 	}
@@ -117,7 +118,7 @@ func (e *Engine) nativeModel(model string, d provider.Dialect) string {
 		return model
 	}
 	for _, n := range e.names {
-		if e.upstreams[n].Provider.Dialect() == d {
+		if e.upstreams[n].Provider.Dialect() == d && (p == nil || p.AllowsProvider(n)) {
 			return n + "/" + model
 		}
 	}
@@ -146,11 +147,23 @@ func (e *Engine) pinned(req *Request) (*Upstream, *provider.Key, string, *Error)
 		}
 		return up, key, model, nil
 	}
+	// The first provider offering the op that the key may use: the first offering it may be one the key is
+	// kept from, and then the call would be refused though another provider could serve it.
+	refused := ""
 	for _, n := range e.names {
 		up := e.upstreams[n]
-		if e.offers(up, req, "") {
-			return up, nil, "", nil
+		if !e.offers(up, req, "") {
+			continue
 		}
+		if req.Principal != nil && !req.Principal.AllowsProvider(n) {
+			refused = n
+			continue
+		}
+		return up, nil, "", nil
+	}
+	if refused != "" {
+		return nil, nil, "", errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
+			"virtual key %s may not use provider %s, nor any other that offers the %s endpoint", req.Principal.ID(), refused, req.Op)
 	}
 	return nil, nil, "", errorf(http.StatusNotFound, TypeNotFound, "unsupported_endpoint",
 		"no configured provider offers the %s endpoint", req.Op)

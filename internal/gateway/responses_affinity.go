@@ -44,7 +44,7 @@ func (e *Engine) attemptResponsesOp(ctx context.Context, x *Exchange, req *Reque
 			out.Provider, out.Model = up.Config.Name, model
 			h := w.Header()
 			h["X-Weir-Provider"] = up.nameHeader
-			h["X-Weir-Model"] = []string{model}
+			setModelHeader(h, model)
 		}
 		if key = pin.key; key != nil && !key.Allows(model) {
 			return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",

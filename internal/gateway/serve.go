@@ -102,7 +102,7 @@ func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, b
 		}
 		out.Provider, out.Model = up.Config.Name, a.Target.Model
 		h["X-Weir-Provider"] = up.nameHeader
-		h["X-Weir-Model"] = []string{a.Target.Model}
+		setModelHeader(h, a.Target.Model)
 		h["X-Weir-Attempts"] = attemptsHeader(len(out.Attempts) + 1)
 		start := time.Now()
 		a.Begin()

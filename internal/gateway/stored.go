@@ -20,7 +20,7 @@ func (e *Engine) AdmitRead(ctx context.Context, p *governance.Principal, model s
 			return nil
 		}
 		d.SetHeaders(h)
-		return denialError(d)
+		return denialError(d, 0)
 	}
 	res.Release()
 	return nil
@@ -40,7 +40,7 @@ func (e *Engine) admitCount(ctx context.Context, p *governance.Principal, model 
 	res, d := e.gov.Admit(ctx, p, model, governance.Estimate{})
 	if d != nil {
 		d.SetHeaders(h)
-		return nil, denialError(d)
+		return nil, denialError(d, 0)
 	}
 	res.SetHeaders(h)
 	return res, nil

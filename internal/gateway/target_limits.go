@@ -13,7 +13,7 @@ import (
 // (the caller named an alias or a bare model). A target over one of them is skipped, like a provider the key
 // may not use; the refusal becomes the request's error only if no other target serves.
 type targetGate struct {
-	prompt, maxOut int64         // the token estimate, computed on first need (maxOut 0: not yet)
+	prompt, maxOut int64         // the body's token estimate, read on first need (maxOut 0: not yet)
 	retryAfter     time.Duration // the soonest Retry-After among refused targets
 	refused        []string      // what refused each skipped target, in order
 }
@@ -33,13 +33,14 @@ func (e *Engine) reserveTarget(g *targetGate, req *Request, body []byte, request
 	if g.maxOut == 0 {
 		g.prompt, g.maxOut = tokenEstimate(body)
 	}
-	est := governance.Estimate{Tokens: g.prompt + g.maxOut,
-		Cost: e.gov.Prices().EstimateCost(up.Config.Name+"/"+model, g.prompt, g.maxOut)}
+	// Clamped per target: each model has its own output limit and price.
+	maxOut, cost := e.gov.Prices().Estimate(up.Config.Name+"/"+model, g.prompt, g.maxOut)
+	est := governance.Estimate{Tokens: g.prompt + maxOut, Cost: cost}
 	res, d := e.gov.AdmitTarget(t, est)
 	if d == nil {
 		return res, nil
 	}
-	ge := denialError(d)
+	ge := denialError(d, maxOut)
 	ge.Header = http.Header{}
 	d.SetHeaders(ge.Header) // the refusing limit's x-ratelimit-* figures replace the key's on this answer
 	ge.Header.Del("Retry-After")

@@ -40,6 +40,11 @@ type Denial struct {
 	Code       string // machine-readable: rate_limit_exceeded, budget_exceeded, concurrency_limit_exceeded, model_not_allowed, provider_not_allowed, key_disabled
 	Message    string
 	RetryAfter time.Duration // 0: retrying will not help (limit smaller than the request, or no reset)
+	// Subject is who holds the refusing limit ("virtual key ci-bot", "team platform").
+	Subject string
+	// Need and Left, on a budget refusal, are the request's reserved worst case and what the budget has left, so
+	// the caller can be told what would fit.
+	Need, Left pricing.Money
 	Requests   RateInfo
 	Tokens     RateInfo
 }
@@ -241,9 +246,10 @@ func (r *Reservation) reserve(lv *level, now, tokens, cost int64) *Denial {
 		}
 		if !ok {
 			d := &Denial{Status: http.StatusTooManyRequests, Code: "rate_limit_exceeded",
-				Message: lv.label + ": " + l.label, RetryAfter: st.RetryAfter}
+				Message: lv.label + ": " + l.label, RetryAfter: st.RetryAfter, Subject: lv.label}
 			if l.kind == kindCost {
 				d.Code = "budget_exceeded"
+				d.Need, d.Left = pricing.Money(amount), pricing.Money(st.Remaining)
 			}
 			d.Requests, d.Tokens = r.Requests, r.Tokens
 			if l.kind == kindTokens && amount > l.max {

@@ -1,6 +1,9 @@
 package governance
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Counter is the usage of one (subject, limit, window) — e.g. "virtual key ci-bot, requests per minute".
 //
@@ -47,4 +50,16 @@ type Status struct {
 	Reset time.Duration
 	// RetryAfter, on refusal, is the earliest time the refused amount could fit (0 when it never will).
 	RetryAfter time.Duration
+}
+
+// addSat is a+b held within int64: a settled cost may be as large as pricing's saturated MaxMoney.
+func addSat(a, b int64) int64 {
+	c := a + b
+	switch {
+	case b > 0 && c < a:
+		return math.MaxInt64
+	case b < 0 && c > a:
+		return math.MinInt64
+	}
+	return c
 }

@@ -125,7 +125,7 @@ func (c *PeriodCounter) Reserve(now int64, n, limit int64) (bool, int64, Status)
 			continue
 		}
 		used := v + rem
-		if used+n > limit {
+		if n > limit-used { // not used+n > limit, which a huge n wraps
 			st := c.status(now, limit, used)
 			if n <= limit {
 				st.RetryAfter = st.Reset // budgets free up only at the reset
@@ -159,7 +159,7 @@ func (c *PeriodCounter) Adjust(now int64, window int64, delta int64) {
 	}
 	for {
 		v := c.value.Load()
-		if c.value.CompareAndSwap(v, max(v+delta, 0)) {
+		if c.value.CompareAndSwap(v, max(addSat(v, delta), 0)) {
 			c.dirty.Store(true)
 			c.gen.Add(1)
 			return

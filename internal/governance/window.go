@@ -73,7 +73,8 @@ func (w *SlidingWindow) Reserve(now int64, n, limit int64) (bool, int64, Status)
 		old := slot.Load()
 		cur := countAt(old, idx)
 		used := prevPart + cur + remoteCur
-		if used+n > limit || cur+n > countMask {
+		// Compared as room left, not used+n: a huge n (a max_tokens of 1e20) would wrap the sum and pass.
+		if n > limit-used || n > countMask-cur {
 			st := Status{Limit: limit, Used: used, Remaining: max(limit-used, 0), Reset: time.Duration(remaining)}
 			st.RetryAfter = w.retryAfter(n, limit, prev, cur+remoteCur, elapsed)
 			return false, idx, st
@@ -137,7 +138,7 @@ func (w *SlidingWindow) Adjust(now int64, window int64, delta int64) {
 			return // the previous window's bucket was never written; nothing to correct
 		}
 		cur := countAt(old, window)
-		next := min(max(cur+delta, 0), countMask)
+		next := min(max(addSat(cur, delta), 0), countMask)
 		if slot.CompareAndSwap(old, pack(window, next)) {
 			w.dirty.Store(true)
 			w.gen.Add(1)

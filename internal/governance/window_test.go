@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -166,5 +167,21 @@ func TestPeriodCounterAdjustAcrossReset(t *testing.T) {
 	c.Adjust(t0+day+2, win, -70)
 	if st := c.Peek(t0+day+2, 1000); st.Used != 30 {
 		t.Fatalf("used %d, want 30", st.Used)
+	}
+}
+
+// TestReserveHugeAmountNeverWraps: an amount near the int64 limit must be refused, not wrap usage+amount
+// negative and pass the limit check (a max_tokens of 1e20 once did).
+func TestReserveHugeAmountNeverWraps(t *testing.T) {
+	now := int64(1000) * int64(time.Minute)
+	for name, c := range map[string]Counter{"window": NewSlidingWindow(time.Minute), "period": NewPeriodCounter(ResetDay)} {
+		if ok, _, _ := c.Reserve(now, 1, 100); !ok {
+			t.Fatalf("%s: the first unit was refused", name)
+		}
+		for _, n := range []int64{math.MaxInt64, math.MaxInt64 - 1, math.MaxInt64 - 50} {
+			if ok, _, st := c.Reserve(now, n, 100); ok {
+				t.Errorf("%s: reserved %d against a limit of 100 (used %d)", name, n, st.Used)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package pricing
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -181,5 +182,22 @@ func TestUnitPrices(t *testing.T) {
 	over, err := Parse([]byte(`{"my-tts": {"litellm_provider": "openai", "input_cost_per_character": "bad"}}`))
 	if err == nil {
 		t.Fatalf("a bad unit price parsed: %+v", over)
+	}
+}
+
+// TestCostSaturatesWithoutWrapping: a usage so large that its price saturates stays at the top of the range;
+// rounding it to nano-dollars must not wrap it negative (admission would then reserve nothing).
+func TestCostSaturatesWithoutWrapping(t *testing.T) {
+	p := &Price{InputPico: 150_000, OutputPico: 600_000}
+	prev := Money(0)
+	for _, n := range []int64{1, 1 << 20, 1 << 40, math.MaxInt64 / 600_000, math.MaxInt64 / 2, math.MaxInt64} {
+		c := p.Cost(schema.Usage{PromptTokens: 10, CompletionTokens: n})
+		if c < prev {
+			t.Fatalf("cost of %d completion tokens is %d, below a smaller usage's %d", n, c, prev)
+		}
+		prev = c
+	}
+	if prev != MaxMoney {
+		t.Errorf("saturated cost %d, want MaxMoney", prev)
 	}
 }

@@ -54,6 +54,9 @@ func (p *Price) Cost(u schema.Usage) Money {
 	pico = satAdd(pico, satMul(max(u.AudioMillis, 0), p.SecondPico)/1000)
 	pico = satAdd(pico, satMul(max(u.Characters, 0), p.CharacterPico))
 	pico = satAdd(pico, satMul(max(u.Queries, 0), p.QueryPico))
+	if pico > int64(MaxMoney)-picoPerNano/2 {
+		return MaxMoney // saturated: rounding would wrap it negative, and a negative estimate reserves nothing
+	}
 	return Money((pico + picoPerNano/2) / picoPerNano)
 }
 
@@ -296,10 +299,31 @@ func (r *Registry) Lookup(model string) (*Price, bool) { return r.cur.Load().Loo
 // Cost prices usage against the current table.
 func (r *Registry) Cost(model string, u schema.Usage) Money { return r.cur.Load().Cost(model, u) }
 
-// EstimateCost is a pre-request upper estimate: promptTokens at the input rate plus maxCompletion at the output
-// rate. Admission reserves this and settles to the real cost afterwards.
+// MaxCompletionCap bounds the completion a request is assumed to ask for when the price table does not know the
+// model's output limit: no model writes a million tokens in one answer, and a max_tokens of 1e20 must not
+// reserve past the int64 range.
+const MaxCompletionCap = 1 << 20
+
+// Estimate is a pre-request upper estimate: the completion cap clamped to what the model can write (its
+// max_output_tokens, or MaxCompletionCap), and its cost, promptTokens at the input rate plus that cap at the
+// output rate. Admission reserves this and settles to the real cost afterwards.
+func (r *Registry) Estimate(model string, promptTokens, maxCompletion int64) (int64, Money) {
+	limit := int64(MaxCompletionCap)
+	p, ok := r.Lookup(model)
+	if ok && p.MaxOutputTokens > 0 {
+		limit = p.MaxOutputTokens
+	}
+	maxCompletion = min(max(maxCompletion, 0), limit)
+	if !ok {
+		return maxCompletion, 0
+	}
+	return maxCompletion, p.Cost(schema.Usage{PromptTokens: max(promptTokens, 0), CompletionTokens: maxCompletion})
+}
+
+// EstimateCost is Estimate's cost.
 func (r *Registry) EstimateCost(model string, promptTokens, maxCompletion int64) Money {
-	return r.Cost(model, schema.Usage{PromptTokens: promptTokens, CompletionTokens: maxCompletion})
+	_, c := r.Estimate(model, promptTokens, maxCompletion)
+	return c
 }
 
 func satMul(a, b int64) int64 {
