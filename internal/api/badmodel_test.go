@@ -68,7 +68,7 @@ func badModelServer(t *testing.T, gc governance.Config, yaml func(url string) st
 		t.Fatal(err)
 	}
 	eng.SetObjects(objs)
-	return New(eng, Governance{Service: gov, Enforce: true, Store: st}, Observability{}, log), up, gov
+	return New(eng, Governance{Service: gov, Enforce: true}, Observability{}, log), up, gov
 }
 
 const badModelKey = "wk-badmodel-0123456789abcdef0123"
