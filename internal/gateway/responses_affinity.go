@@ -248,6 +248,7 @@ func (e *Engine) ResponseObject(ctx context.Context, rec affinity.Record, method
 	_, err = io.Copy(w, resp.Body)
 	info.Latency = time.Since(start)
 	if err != nil {
+		err = cut(err)
 		info.Err = err.Error()
 	}
 	out.Attempts = append(out.Attempts, info)
