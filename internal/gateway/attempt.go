@@ -134,7 +134,7 @@ func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqB
 		}
 		e.log.Warn("upstream stream broke", "provider", up.Config.Name, "model", model, "err", cause)
 		if !translated { // a translator already ended the stream with an error event in the caller's dialect
-			writeStreamError(w, req.Dialect, cause)
+			writeStreamError(w, req, cause)
 		}
 		return fmt.Errorf("stream from %s broke: %w", up.Config.Name, cause)
 	}

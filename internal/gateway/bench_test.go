@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -24,6 +25,7 @@ type cannedProvider struct {
 	mu     sync.Mutex
 	calls  []provider.Call
 	record bool
+	cut    error // when set, a stream breaks with it after its canned bytes
 }
 
 func (p *cannedProvider) Name() string              { return p.name }
@@ -44,7 +46,11 @@ func (p *cannedProvider) Send(ctx context.Context, c *provider.Call) (*http.Resp
 	if status == 0 {
 		status = http.StatusOK
 	}
-	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body))}, nil
+	r := io.Reader(strings.NewReader(body))
+	if c.Stream && p.cut != nil {
+		r = io.MultiReader(r, iotest.ErrReader(p.cut))
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(r)}, nil
 }
 
 var (
