@@ -79,7 +79,8 @@ func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), 
 			return
 		}
 		x = s.eng.AcquireExchange()
-		out, err := serve(ctx, r, x, p, &f, newSink(w))
+		sk := newSink(w)
+		out, err := serve(ctx, r, x, p, &f, sk)
 		f.out = out
 		if err != nil {
 			var ge *gateway.Error
@@ -90,7 +91,15 @@ func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), 
 				}
 				return
 			}
-			f.status, f.err = http.StatusOK, err // the answer had begun: the stream was cut
+			// The answer had begun and was cut: by the caller leaving (499), or by the upstream (502).
+			f.status, f.err = http.StatusBadGateway, err
+			if sk.gone || r.Context().Err() != nil {
+				f.status = 499
+			} else if errors.Is(err, gateway.ErrAnswerCut) {
+				// A body with no in-band error: abort it so the caller sees the failure rather than a complete-looking
+				// answer. The deferred functions record the request first.
+				panic(http.ErrAbortHandler)
+			}
 			return
 		}
 		f.status = http.StatusOK

@@ -6,6 +6,16 @@ import "net/http"
 type sink struct {
 	http.ResponseWriter
 	rc *http.ResponseController
+	// gone is set when a write to the caller failed: the caller went away, perhaps before its context says so.
+	gone bool
+}
+
+func (s *sink) Write(p []byte) (int, error) {
+	n, err := s.ResponseWriter.Write(p)
+	if err != nil {
+		s.gone = true
+	}
+	return n, err
 }
 
 func newSink(w http.ResponseWriter) *sink { return &sink{ResponseWriter: w} }

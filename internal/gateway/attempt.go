@@ -12,7 +12,6 @@ import (
 
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
-	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/telemetry"
 	"github.com/weir-gateway/weir/internal/translate"
 )
@@ -21,7 +20,7 @@ import (
 // dialect the body goes through untouched but for the model; otherwise it is translated both ways.
 func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
 	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	out.Status = 0
+	out.Status, out.Text = 0, 0
 	if req.Raw != nil {
 		return e.attemptRaw(ctx, x, req, up, model, nil, timeout, w, out)
 	}
@@ -117,14 +116,17 @@ func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqB
 	}
 	w.WriteHeader(http.StatusOK)
 	out.Committed = true
+	var got relay.Streamed
 	switch {
 	case translated:
-		out.Usage, err = e.feedStream(st, src, w, x)
+		err = e.feedStream(st, src, w, x)
+		got = relay.Streamed{Usage: st.Usage(), Text: st.Text()}
 	case dialect == provider.Anthropic:
-		out.Usage, err = relay.AnthropicStream(w, src)
+		got, err = relay.AnthropicStream(w, src)
 	default:
-		out.Usage, _, err = relay.OpenAIStream(w, src, ess.includeUsage)
+		got, err = relay.OpenAIStream(w, src, ess.includeUsage)
 	}
+	out.Usage, out.Text = got.Usage, got.Text
 	if err != nil && ctx.Err() == nil {
 		cause := context.Cause(upCtx)
 		if cause == nil {
@@ -132,7 +134,7 @@ func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqB
 		}
 		e.log.Warn("upstream stream broke", "provider", up.Config.Name, "model", model, "err", cause)
 		if !translated { // a translator already ended the stream with an error event in the caller's dialect
-			writeStreamError(w, req.Dialect, cause)
+			writeStreamError(w, req, cause)
 		}
 		return fmt.Errorf("stream from %s broke: %w", up.Config.Name, cause)
 	}
@@ -226,7 +228,7 @@ func isStream(resp *http.Response) bool {
 }
 
 // feedStream runs an upstream stream through a translator into the caller's stream.
-func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w relay.Sink, x *Exchange) (schema.Usage, error) {
+func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w relay.Sink, x *Exchange) error {
 	buf := x.resp[:cap(x.resp)]
 	if len(buf) < 16<<10 {
 		buf = make([]byte, 16<<10)
@@ -237,15 +239,15 @@ func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w rela
 		if n > 0 {
 			if ferr := st.Feed(buf[:n], w); ferr != nil {
 				_ = st.End(w, ferr)
-				return st.Usage(), ferr
+				return ferr
 			}
 		}
 		if rerr == io.EOF {
-			return st.Usage(), st.End(w, nil)
+			return st.End(w, nil)
 		}
 		if rerr != nil {
 			_ = st.End(w, rerr)
-			return st.Usage(), rerr
+			return rerr
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -28,6 +29,7 @@ type cannedProvider struct {
 	// hold, when set, keeps each call waiting until it is closed; entered counts the calls that got this far.
 	hold    chan struct{}
 	entered atomic.Int32
+	cut     error // when set, a stream breaks with it after its canned bytes
 }
 
 func (p *cannedProvider) Name() string              { return p.name }
@@ -56,7 +58,11 @@ func (p *cannedProvider) Send(ctx context.Context, c *provider.Call) (*http.Resp
 	if status == 0 {
 		status = http.StatusOK
 	}
-	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body))}, nil
+	r := io.Reader(strings.NewReader(body))
+	if c.Stream && p.cut != nil {
+		r = io.MultiReader(r, iotest.ErrReader(p.cut))
+	}
+	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(r)}, nil
 }
 
 var (

@@ -76,6 +76,9 @@ func (e *Engine) ServeRaw(ctx context.Context, x *Exchange, req *Request, w rela
 		h["X-Weir-Provider"] = up.nameHeader
 		start := time.Now()
 		err := e.attemptRaw(ctx, x, req, up, model, key, 0, w, &out)
+		if err != nil && out.Committed {
+			out.Usage = cutUsage(req, raw.Body, &out)
+		}
 		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: out.Status, Latency: time.Since(start)}
 		if err != nil {
 			info.Err = err.Error()
@@ -379,14 +382,17 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 				return ferr
 			}
 		}
-		if err == io.EOF {
-			if tail != nil {
-				out.Usage = raw.TailMeter(tail.tail)
+		if err != nil && tail != nil {
+			// A stream cut short still reports what it counted so far (Gemini's usage is cumulative).
+			if u := raw.TailMeter(tail.tail); err == io.EOF || !u.IsZero() {
+				out.Usage = u
 			}
+		}
+		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return err
+			return cut(err)
 		}
 	}
 }

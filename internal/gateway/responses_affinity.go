@@ -149,16 +149,37 @@ func (e *Engine) rememberResponse(ctx context.Context, req *Request, reqBody []b
 
 // responseIDSink passes an answer through while reading the response id from it: from the first event of a
 // stream (response.created carries the response) or from the top of a JSON answer. It looks at the first data
-// line or JSON write only.
+// line or JSON write only for the id, and at each data line for its sequence number.
 type responseIDSink struct {
 	relay.Sink
 	id     string
 	looked bool
+	next   int64 // the sequence number after the last event relayed, for an error event should the stream break
 }
 
-var dataPrefix = []byte("data:")
+var (
+	dataPrefix  = []byte("data:")
+	sequenceKey = []byte(`"sequence_number":`)
+)
 
 func (s *responseIDSink) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, dataPrefix) {
+		// The event's own member is its last one of that name: nested objects (a response) carry none.
+		if i := bytes.LastIndex(p, sequenceKey); i >= 0 {
+			var n int64
+			j := i + len(sequenceKey)
+			for j < len(p) && p[j] == ' ' {
+				j++
+			}
+			k := j
+			for ; k < len(p) && p[k] >= '0' && p[k] <= '9'; k++ {
+				n = n*10 + int64(p[k]-'0')
+			}
+			if k > j {
+				s.next = n + 1
+			}
+		}
+	}
 	if !s.looked {
 		if rest, ok := bytes.CutPrefix(p, dataPrefix); ok {
 			s.looked = true
@@ -248,6 +269,7 @@ func (e *Engine) ResponseObject(ctx context.Context, rec affinity.Record, method
 	_, err = io.Copy(w, resp.Body)
 	info.Latency = time.Since(start)
 	if err != nil {
+		err = cut(err)
 		info.Err = err.Error()
 	}
 	out.Attempts = append(out.Attempts, info)

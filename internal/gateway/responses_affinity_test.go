@@ -319,3 +319,37 @@ func TestInputTokens(t *testing.T) {
 		t.Fatalf("with history %s (%v), without %s", chained, err, alone)
 	}
 }
+
+// TestCutResponsesStreamEndsWithErrorEvent: a passed-through Responses stream the upstream cuts ends with the
+// Responses API's error event, numbered after the last event relayed, and is charged for what it relayed.
+func TestCutResponsesStreamEndsWithErrorEvent(t *testing.T) {
+	events := strings.SplitAfter(cannedResponseStream, "\n\n")
+	p := &cannedProvider{name: "cutresp", body: cannedResponse, stream: events[0] + events[1], header: jsonHeader, cut: io.ErrUnexpectedEOF}
+	e := newTestEngine(t, p, "")
+	req := Request{Op: provider.OpResponses, Dialect: provider.OpenAI, Header: http.Header{},
+		Body: []byte(`{"model":"cutresp/gpt-4o-mini","stream":true,"input":"Say hello in one short sentence, please."}`)}
+	sink := &bufferSink{h: http.Header{}}
+	x := e.AcquireExchange()
+	defer e.ReleaseExchange(x)
+	out, err := e.Serve(context.Background(), x, &req, sink)
+	if err == nil || !out.Committed {
+		t.Fatalf("a cut stream: err %v committed %v", err, out.Committed)
+	}
+	body := string(sink.body)
+	if !strings.HasPrefix(body, events[0]+events[1]) {
+		t.Fatalf("relayed %q", body)
+	}
+	last := strings.TrimPrefix(body, events[0]+events[1])
+	data, ok := strings.CutPrefix(last, "event: error\ndata: ")
+	if !ok || !strings.HasSuffix(data, "}\n\n") {
+		t.Fatalf("the stream ends with %q, want an error event", last)
+	}
+	ev := gjson.Parse(data)
+	if ev.Get("type").Str != "error" || ev.Get("code").Str == "" || ev.Get("message").Str == "" ||
+		ev.Get("param").Type != gjson.Null || !ev.Get("sequence_number").Exists() || ev.Get("sequence_number").Int() != 2 {
+		t.Fatalf("error event %s", data)
+	}
+	if out.Usage.PromptTokens == 0 || out.Usage.CompletionTokens != 2 { // "hello": five bytes, about two tokens
+		t.Fatalf("a cut stream is charged %+v", out.Usage)
+	}
+}

@@ -34,6 +34,9 @@ type Outcome struct {
 	// Committed is true once any byte of the answer was written to the caller.
 	Committed bool
 	TTFB      time.Duration
+	// Text counts the bytes of generated text a stream relayed: a stream cut before its usage report is charged
+	// for them (see cutUsage).
+	Text int64
 }
 
 // AttemptInfo is one upstream call of a request.
@@ -124,6 +127,9 @@ func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, b
 		}
 		actx, span := telemetry.StartAttempt(ctx, up.Config.Type, a.Target.Model)
 		err := e.attempt(actx, x, req, body, ess, up, a.Target.Model, a.Timeout, w, &out)
+		if err != nil && out.Committed {
+			out.Usage = cutUsage(req, body, &out)
+		}
 		e.settleTarget(tres, up, a.Target.Model, &out, err)
 		telemetry.EndAttempt(span, telemetry.SpanResult{Provider: up.Config.Type, ResponseModel: a.Target.Model,
 			InputTokens: out.Usage.PromptTokens, OutputTokens: out.Usage.CompletionTokens, Status: out.Status, Err: err})
@@ -293,7 +299,7 @@ func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, d
 	tail := &tailWriter{w: w, keep: 64 << 10}
 	tail.remember(buf)
 	if _, err := io.Copy(tail, resp.Body); err != nil {
-		return err
+		return cut(err) // a JSON body has no way to say it was cut
 	}
 	out.Usage = usageOf(tail.usageObject())
 	return nil
@@ -332,6 +338,40 @@ func poolError(up *Upstream, err error) *Error {
 	default:
 		return clientGone(err)
 	}
+}
+
+// ErrAnswerCut marks an answer that broke after its first bytes reached the caller in a body with no in-band way
+// to say so (audio, a file's content, a provider-native stream, a large JSON answer): the caller's response must
+// be aborted, not ended, or the truncated body would look complete.
+var ErrAnswerCut = errors.New("the answer was cut")
+
+func cut(err error) error { return fmt.Errorf("%w: %w", ErrAnswerCut, err) }
+
+// cutUsage is what an answer that had begun and then broke (the caller went away, or the upstream did) is
+// charged: the upstream bills the prompt and the output it generated, finished or not. A chat stream's usage
+// report, when it came, is completed with the prompt estimate and with the output counted from the text relayed
+// (about four bytes a token); a pass-through answer whose usage could not be read is charged its reservation.
+// Never zero: a cut stream would otherwise cost nothing.
+func cutUsage(req *Request, body []byte, out *Outcome) schema.Usage {
+	u := out.Usage
+	if req.Raw != nil {
+		if !u.IsZero() {
+			return u
+		}
+		if req.Raw.Form != nil {
+			body = nil // as admitRaw sized the reservation
+		}
+		prompt, maxOut := tokenEstimate(body)
+		return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
+	}
+	if u.PromptTokens == 0 {
+		u.PromptTokens, _ = tokenEstimate(body)
+	}
+	if est := (out.Text + 3) / 4; est > u.CompletionTokens {
+		u.CompletionTokens = est
+	}
+	u.TotalTokens = max(u.TotalTokens, u.PromptTokens+u.CompletionTokens)
+	return u
 }
 
 func clientGone(err error) *Error {

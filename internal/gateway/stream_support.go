@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -35,13 +36,24 @@ func (ir *idleReader) stop() { ir.timer.Stop() }
 
 // writeStreamError ends a broken stream with an error event the caller's SDK raises, instead of a hang or a
 // silent truncation.
-func writeStreamError(w relay.Sink, d provider.Dialect, cause error) {
+func writeStreamError(w relay.Sink, req *Request, cause error) {
 	msg := jsonstr.Append(nil, "the upstream stream ended abnormally: "+cause.Error())
 	var b []byte
-	if d == provider.Anthropic {
+	switch {
+	case req.Op == provider.OpResponses:
+		// The Responses API's own error event, numbered after the last event the caller got.
+		var seq int64
+		if ids, ok := w.(*responseIDSink); ok {
+			seq = ids.next
+		}
+		b = append([]byte(`event: error`+"\n"+`data: {"type":"error","code":"server_error","message":`), msg...)
+		b = append(b, `,"param":null,"sequence_number":`...)
+		b = strconv.AppendInt(b, seq, 10)
+		b = append(b, "}\n\n"...)
+	case req.Dialect == provider.Anthropic:
 		b = append([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"), msg...)
 		b = append(b, "}}\n\n"...)
-	} else {
+	default:
 		b = append([]byte(`data: {"error":{"message":`), msg...)
 		b = append(b, `,"type":"api_error","code":"upstream_stream_error"}}`+"\n\n"...)
 	}

@@ -39,14 +39,14 @@ var (
 )
 
 // AnthropicStream copies an Anthropic SSE stream unchanged, event by event, reading usage from message_start
-// (input) and message_delta (output, cumulative).
-func AnthropicStream(w Sink, r io.Reader) (schema.Usage, error) {
+// (input) and message_delta (output, cumulative), and counting the generated text relayed.
+func AnthropicStream(w Sink, r io.Reader) (Streamed, error) {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	var (
-		usage schema.Usage
-		long  []byte
+		st   Streamed
+		long []byte
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -59,30 +59,35 @@ func AnthropicStream(w Sink, r io.Reader) (schema.Usage, error) {
 			line = long
 		}
 		if len(line) > 0 {
-			if bytes.HasPrefix(line, dataPrefix) && (bytes.Contains(line, messageStart) || bytes.Contains(line, messageDelta)) {
+			isData := bytes.HasPrefix(line, dataPrefix)
+			if isData {
+				st.Text += deltaText(line[len(dataPrefix):])
+			}
+			if isData && (bytes.Contains(line, messageStart) || bytes.Contains(line, messageDelta)) {
 				payload := unsafeString(bytes.TrimSpace(line[len(dataPrefix):]))
 				switch gjson.Get(payload, "type").Str {
 				case "message_start":
-					usage = anthropicUsage(gjson.Get(payload, "message.usage"), usage)
+					st.Usage = anthropicUsage(gjson.Get(payload, "message.usage"), st.Usage)
 				case "message_delta":
-					usage = anthropicUsage(gjson.Get(payload, "usage"), usage)
+					st.Usage = anthropicUsage(gjson.Get(payload, "usage"), st.Usage)
 				}
+				st.SawUsage = st.Usage != schema.Usage{}
 			}
 			if _, werr := w.Write(line); werr != nil {
-				return usage, werr
+				return st, werr
 			}
 			if isBlank(line) {
 				if ferr := w.Flush(); ferr != nil {
-					return usage, ferr
+					return st, ferr
 				}
 			}
 		}
 		if err != nil {
 			_ = w.Flush()
 			if errors.Is(err, io.EOF) {
-				return usage, nil
+				return st, nil
 			}
-			return usage, err
+			return st, err
 		}
 	}
 }

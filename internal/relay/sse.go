@@ -10,8 +10,6 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
-
-	"github.com/weir-gateway/weir/internal/schema"
 )
 
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
@@ -32,18 +30,18 @@ func unsafeString(b []byte) string {
 // OpenAIStream copies an OpenAI-dialect SSE stream from r to w event by event, flushing after each event so the
 // caller sees every chunk when the upstream sends it. It reads usage from the chunk that carries it; when the
 // caller did not ask for usage (the gateway asked on its behalf), that usage-only chunk is not forwarded.
-// It returns the usage seen and the first read or write error; io.EOF is not an error.
-func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, error) {
+// It returns the usage seen, the generated text relayed, and the first read or write error; io.EOF is not an
+// error.
+func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (Streamed, error) {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 
 	var (
-		usage    schema.Usage
-		sawUsage bool
-		skip     bool // the current event is a usage-only chunk to hold back
-		long     []byte
-		pending  bool // bytes written since the last flush
+		st      Streamed
+		skip    bool // the current event is a usage-only chunk to hold back
+		long    []byte
+		pending bool // bytes written since the last flush
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -60,16 +58,20 @@ func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, e
 			if isBlank(line) {
 				if !skip {
 					if _, werr := w.Write(line); werr != nil {
-						return usage, sawUsage, werr
+						return st, werr
 					}
 					if ferr := w.Flush(); ferr != nil {
-						return usage, sawUsage, ferr
+						return st, ferr
 					}
 					pending = false
 				}
 				skip = false
 			} else {
-				if bytes.HasPrefix(line, dataPrefix) && bytes.Contains(line, usageKey) && !bytes.Contains(line, usageNull) {
+				isData := bytes.HasPrefix(line, dataPrefix)
+				if isData {
+					st.Text += deltaText(line[len(dataPrefix):])
+				}
+				if isData && bytes.Contains(line, usageKey) && !bytes.Contains(line, usageNull) {
 					// The payload is only read within this iteration, so viewing it without a copy is safe.
 					payload := unsafeString(bytes.TrimSpace(line[len(dataPrefix):]))
 					u := gjson.Get(payload, "usage")
@@ -77,7 +79,7 @@ func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, e
 						u = gjson.Get(payload, "response.usage") // Responses API: response.completed carries it
 					}
 					if u.IsObject() {
-						usage, sawUsage = usageFrom(u), true
+						st.Usage, st.SawUsage = usageFrom(u), true
 						if !forwardUsage && isEmptyArray(gjson.Get(payload, "choices")) {
 							skip = true
 						}
@@ -85,7 +87,7 @@ func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, e
 				}
 				if !skip {
 					if _, werr := w.Write(line); werr != nil {
-						return usage, sawUsage, werr
+						return st, werr
 					}
 					pending = true
 				}
@@ -96,9 +98,9 @@ func OpenAIStream(w Sink, r io.Reader, forwardUsage bool) (schema.Usage, bool, e
 				_ = w.Flush()
 			}
 			if errors.Is(err, io.EOF) {
-				return usage, sawUsage, nil
+				return st, nil
 			}
-			return usage, sawUsage, err
+			return st, err
 		}
 	}
 }

@@ -61,9 +61,9 @@ func TestOpenAIStream(t *testing.T) {
 			if split {
 				r = iotest.OneByteReader(r)
 			}
-			u, saw, err := OpenAIStream(rec, r, tc.forwardUsage)
-			if err != nil || !saw || u != want {
-				t.Fatalf("%s: usage %+v saw %v err %v", tc.name, u, saw, err)
+			got, err := OpenAIStream(rec, r, tc.forwardUsage)
+			if err != nil || !got.SawUsage || got.Usage != want || got.Text != 5 {
+				t.Fatalf("%s: %+v err %v", tc.name, got, err)
 			}
 			if rec.buf.String() != tc.wantOut {
 				t.Fatalf("%s: output\n%q\nwant\n%q", tc.name, rec.buf.String(), tc.wantOut)
@@ -78,7 +78,7 @@ func TestOpenAIStream(t *testing.T) {
 func TestOpenAIStreamCRLFAndLongLines(t *testing.T) {
 	big := `data: {"choices":[{"index":0,"delta":{"content":"` + strings.Repeat("x", 100<<10) + `"}}]}` + "\r\n\r\n"
 	rec := &recorder{}
-	_, _, err := OpenAIStream(rec, strings.NewReader(big+done), false)
+	_, err := OpenAIStream(rec, strings.NewReader(big+done), false)
 	if err != nil || rec.buf.String() != big+done {
 		t.Fatalf("err %v, %d bytes out", err, rec.buf.Len())
 	}
@@ -87,11 +87,55 @@ func TestOpenAIStreamCRLFAndLongLines(t *testing.T) {
 func TestOpenAIStreamReadError(t *testing.T) {
 	boom := errors.New("connection reset")
 	rec := &recorder{}
-	_, _, err := OpenAIStream(rec, io.MultiReader(strings.NewReader(chunk1), iotest.ErrReader(boom)), true)
+	got, err := OpenAIStream(rec, io.MultiReader(strings.NewReader(chunk1), iotest.ErrReader(boom)), true)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err %v", err)
 	}
+	if got.SawUsage || got.Text != 3 { // "Hel": what a caller cut before the usage chunk is charged for
+		t.Fatalf("a cut stream counted %+v", got)
+	}
 	if rec.buf.String() != chunk1 {
+		t.Fatalf("out %q", rec.buf.String())
+	}
+}
+
+// TestDeltaText: the generated text of a stream event is counted from its delta, in each dialect the relays pass
+// through, and nothing else in the event is.
+func TestDeltaText(t *testing.T) {
+	tests := []struct {
+		line string
+		want int64
+	}{
+		{chunk1, 3},
+		{`data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null}}]}`, 0},
+		{`data: {"choices":[{"index":0,"delta":{"reasoning_content":"think"}},{"index":1,"delta":{"content":"ab\"c"}}]}`, 5 + 5},
+		{`data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}`, 9},
+		{`data: {"type":"response.output_text.delta","item_id":"m","output_index":0,"delta":"Hello","obfuscation":"xyzxyz","sequence_number":4}`, 5},
+		{`data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi there"}}`, 8},
+		{`data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"x\""}}`, 6},
+		{`data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}}`, 0},
+		{`data: {"choices":[{"delta":{"content":"unterminated`, 0},
+		{`data: {"content":"not in a delta"}`, 0},
+	}
+	for _, tc := range tests {
+		if got := deltaText([]byte(tc.line)); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestAnthropicStreamCut: an Anthropic stream cut before message_delta still reports the prompt (message_start)
+// and the text relayed so far.
+func TestAnthropicStreamCut(t *testing.T) {
+	start := `event: message_start` + "\n" + `data: {"type":"message_start","message":{"id":"m","usage":{"input_tokens":12,"output_tokens":1}}}` + "\n\n"
+	delta := `event: content_block_delta` + "\n" + `data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}` + "\n\n"
+	boom := errors.New("connection reset")
+	rec := &recorder{}
+	got, err := AnthropicStream(rec, io.MultiReader(strings.NewReader(start+delta+delta), iotest.ErrReader(boom)))
+	if !errors.Is(err, boom) || got.Usage.PromptTokens != 12 || got.Usage.CompletionTokens != 1 || got.Text != 10 {
+		t.Fatalf("%+v err %v", got, err)
+	}
+	if rec.buf.String() != start+delta+delta {
 		t.Fatalf("out %q", rec.buf.String())
 	}
 }
@@ -121,15 +165,16 @@ func FuzzOpenAIStream(f *testing.F) {
 	f.Add([]byte("data: {\"usage\":{\"prompt_tokens\":1},\"choices\":[]}\n\n"))
 	f.Add([]byte("data: {\"usage\":{}\r\n\r\n:x\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
+		_ = deltaText(in)
 		rec := &recorder{}
-		if _, _, err := OpenAIStream(rec, bytes.NewReader(in), true); err != nil {
+		if _, err := OpenAIStream(rec, bytes.NewReader(in), true); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(rec.buf.Bytes(), in) {
 			t.Fatalf("relay altered the stream:\n%q\n%q", in, rec.buf.Bytes())
 		}
 		rec = &recorder{}
-		if _, _, err := OpenAIStream(rec, bytes.NewReader(in), false); err != nil {
+		if _, err := OpenAIStream(rec, bytes.NewReader(in), false); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -150,7 +195,7 @@ func BenchmarkOpenAIStream(b *testing.B) {
 		rec.buf.Reset()
 		rec.flushed = rec.flushed[:0]
 		r.Reset(stream)
-		if _, _, err := OpenAIStream(rec, r, false); err != nil {
+		if _, err := OpenAIStream(rec, r, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,6 +16,9 @@ type StreamTranslator interface {
 	// whatever closes the caller's stream properly, or an error event in the caller's dialect.
 	End(w io.Writer, cause error) error
 	Usage() schema.Usage
+	// Text counts the bytes of generated text (content, reasoning, tool arguments) translated so far: a stream
+	// cut before its usage report is charged for them.
+	Text() int64
 }
 
 // evKind enumerates the hub stream events every upstream parser reduces its dialect to.
@@ -87,11 +90,13 @@ type translator struct {
 	p     parser
 	s     sink
 	usage schema.Usage
+	text  int64
 	w     io.Writer
 	emitF func([]event) error
 }
 
 func (t *translator) Usage() schema.Usage { return t.usage }
+func (t *translator) Text() int64         { return t.text }
 
 func (t *translator) Feed(p []byte, w io.Writer) error {
 	if t.s.closed() {
@@ -114,6 +119,9 @@ func (t *translator) emit(evs []event) error {
 		}
 		if t.s.closed() {
 			return nil
+		}
+		if ev.kind == evText || ev.kind == evReasoning || ev.kind == evToolArgs {
+			t.text += int64(len(ev.text))
 		}
 		if err := t.s.write(t.w, ev); err != nil {
 			return err

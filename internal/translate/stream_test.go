@@ -162,6 +162,10 @@ func TestStreamOpenAIReassembly(t *testing.T) {
 	if u := tr.Usage(); u.PromptTokens != 30 || u.CachedTokens != 5 || u.CompletionTokens != 42 || u.TotalTokens != 72 {
 		t.Errorf("usage %+v", u)
 	}
+	// The text relayed is counted, for charging a stream cut before its usage report.
+	if n := int64(text.Len() + reasoning.Len() + args.Len()); tr.Text() != n {
+		t.Errorf("text counted %d bytes, relayed %d", tr.Text(), n)
+	}
 }
 
 // TestStreamAnthropicSequence checks the exact Anthropic event order produced from an OpenAI stream.
