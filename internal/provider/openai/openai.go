@@ -186,12 +186,9 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/models", nil)
+	req, err := provider.NewGet(ctx, p.base+"/models", p.headers)
 	if err != nil {
 		return nil, err
-	}
-	for k, v := range p.headers {
-		req.Header[k] = v
 	}
 	if key != nil {
 		req.Header.Set("Authorization", "Bearer "+key.Value)
