@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/confkit"
@@ -55,6 +56,16 @@ func NewJSONPost(ctx context.Context, u string, body []byte, stream bool, config
 	return req, nil
 }
 
+// ConfiguredHeader is the headers of a provider entry as every provider keeps them: canonical, so that a call's
+// header of any case replaces the configured one.
+func ConfiguredHeader(m map[string]string) http.Header {
+	h := make(http.Header, len(m))
+	for k, v := range m {
+		h.Set(k, v)
+	}
+	return h
+}
+
 // NewGet builds a GET of u with the configured headers, as model listings send it; the provider adds its
 // credential.
 func NewGet(ctx context.Context, u string, configured http.Header) (*http.Request, error) {
@@ -66,6 +77,15 @@ func NewGet(ctx context.Context, u string, configured http.Header) (*http.Reques
 		req.Header[k] = v
 	}
 	return req, nil
+}
+
+// PageURL is u, which has a query already, asking for the page at cursor with the query parameter param; the
+// first page (cursor "") is u itself.
+func PageURL(u, param, cursor string) string {
+	if cursor == "" {
+		return u
+	}
+	return u + "&" + param + "=" + url.QueryEscape(cursor)
 }
 
 // Bounds of ListPages: the gateway refreshes the listings one provider after another, so an upstream that is

@@ -138,3 +138,24 @@ func TestListPages(t *testing.T) {
 		}
 	})
 }
+
+func TestConfiguredHeader(t *testing.T) {
+	got := ConfiguredHeader(map[string]string{"x-team": "a", "Content-Type": "b"})
+	if want := (http.Header{"X-Team": {"a"}, "Content-Type": {"b"}}); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if got := ConfiguredHeader(nil); got == nil || len(got) != 0 {
+		t.Errorf("nil map: %#v", got)
+	}
+}
+
+func TestPageURL(t *testing.T) {
+	for _, tc := range []struct{ cursor, want string }{
+		{"", "http://up.example/models?limit=10"},
+		{"a b&c", "http://up.example/models?limit=10&after=a+b%26c"},
+	} {
+		if got := PageURL("http://up.example/models?limit=10", "after", tc.cursor); got != tc.want {
+			t.Errorf("PageURL(%q) = %q, want %q", tc.cursor, got, tc.want)
+		}
+	}
+}

@@ -66,11 +66,8 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 		messages: base + "/v1/messages",
 		count:    base + "/v1/messages/count_tokens",
 		version:  []string{version},
-		headers:  http.Header{},
+		headers:  provider.ConfiguredHeader(cfg.Headers),
 		client:   provider.NewHTTPClient(cfg),
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -121,11 +118,7 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 // ListModels pages through GET /v1/models.
 func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
 	return provider.ListPages(ctx, func(ctx context.Context, after string) ([]string, string, error) {
-		u := p.base + "/v1/models?limit=1000"
-		if after != "" {
-			u += "&after_id=" + url.QueryEscape(after)
-		}
-		req, err := provider.NewGet(ctx, u, p.headers)
+		req, err := provider.NewGet(ctx, provider.PageURL(p.base+"/v1/models?limit=1000", "after_id", after), p.headers)
 		if err != nil {
 			return nil, "", err
 		}

@@ -129,12 +129,9 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 		region:  region,
 		creds:   creds,
 		signer:  v4.NewSigner(),
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
 		now:     time.Now,
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }

@@ -57,14 +57,11 @@ func New(cfg provider.Common, _ struct{}) (provider.Provider, error) {
 		name:    cfg.Name,
 		base:    base,
 		urls:    map[provider.Op]string{},
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
 	}
 	for op, path := range opPaths {
 		p.urls[op] = base + path
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -119,11 +116,7 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 // ListModels pages through GET /v1/models (Cohere has no v2 model list).
 func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
 	return provider.ListPages(ctx, func(ctx context.Context, token string) ([]string, string, error) {
-		u := p.base + "/v1/models?page_size=1000"
-		if token != "" {
-			u += "&page_token=" + url.QueryEscape(token)
-		}
-		req, err := provider.NewGet(ctx, u, p.headers)
+		req, err := provider.NewGet(ctx, provider.PageURL(p.base+"/v1/models?page_size=1000", "page_token", token), p.headers)
 		if err != nil {
 			return nil, "", err
 		}

@@ -61,11 +61,8 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 	p := &Provider{
 		name:    cfg.Name,
 		base:    strings.TrimRight(base, "/"),
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -144,11 +141,7 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 // ListModels pages through GET {base}/models, returning ids without the "models/" prefix.
 func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
 	return provider.ListPages(ctx, func(ctx context.Context, token string) ([]string, string, error) {
-		u := p.base + "/models?pageSize=1000"
-		if token != "" {
-			u += "&pageToken=" + url.QueryEscape(token)
-		}
-		req, err := provider.NewGet(ctx, u, p.headers)
+		req, err := provider.NewGet(ctx, provider.PageURL(p.base+"/models?pageSize=1000", "pageToken", token), p.headers)
 		if err != nil {
 			return nil, "", err
 		}

@@ -94,16 +94,13 @@ func New(cfg provider.Common, az Azure) (provider.Provider, error) {
 		azure:      cfg.Type == "azure",
 		apiVersion: az.APIVersion,
 		deploy:     az.Deployments,
-		headers:    http.Header{},
+		headers:    provider.ConfiguredHeader(cfg.Headers),
 		client:     provider.NewHTTPClient(cfg),
 		paths:      map[provider.Op]string{},
 		ops:        ops,
 	}
 	if p.azure && p.apiVersion == "" {
 		p.apiVersion = DefaultAzureAPIVersion
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	for op, path := range opPaths {
 		p.paths[op] = p.base + path

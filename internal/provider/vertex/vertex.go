@@ -155,11 +155,8 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 		base:    baseURL(cfg.BaseURL, apiVersion, project, s.Region),
 		tokens:  oauth2.ReuseTokenSource(nil, tokens),
 		byKey:   byKey,
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
