@@ -32,8 +32,8 @@ var (
 	eventsType = []string{"text/event-stream"}
 )
 
-// NewJSONPost builds the POST of a JSON body to u that every provider's Send makes, so that the headers'
-// precedence is the same for all. Headers, later winning: Content-Type, Accept: text/event-stream when stream
+// NewJSONPost builds the POST of a JSON body to u that the providers' Send makes (all but openai's, whose
+// configured and call headers may replace its key), so that the headers' precedence is the same for them. Headers, later winning: Content-Type, Accept: text/event-stream when stream
 // is set, the configured headers, then the call's headers (canonicalised, so a caller's "x-foo" replaces a
 // configured "X-Foo" instead of both being sent). The provider sets its credential afterwards, so that neither
 // the configuration nor a caller can replace it.
