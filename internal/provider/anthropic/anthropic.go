@@ -4,13 +4,11 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -68,11 +66,8 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 		messages: base + "/v1/messages",
 		count:    base + "/v1/messages/count_tokens",
 		version:  []string{version},
-		headers:  http.Header{},
+		headers:  provider.ConfiguredHeader(cfg.Headers),
 		client:   provider.NewHTTPClient(cfg),
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -92,14 +87,9 @@ func (p *Provider) Supports(op provider.Op) bool {
 	return false
 }
 
-var (
-	jsonCT    = []string{"application/json"}
-	sseAccept = []string{"text/event-stream"}
-)
-
-// Send posts the call's body to /v1/messages or /v1/messages/count_tokens. Headers, later winning: content
-// type and anthropic-version, the configured headers, the call's headers (so a caller's anthropic-version or
-// anthropic-beta is forwarded), then x-api-key.
+// Send posts the call's body to /v1/messages or /v1/messages/count_tokens with the headers of
+// provider.NewJSONPost (so a caller's anthropic-version or anthropic-beta is forwarded), anthropic-version
+// unless they set it, then x-api-key.
 func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {
 	var u string
 	switch c.Op {
@@ -110,21 +100,14 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 	default:
 		return nil, fmt.Errorf("provider %s (anthropic) has no %s endpoint", p.name, c.Op)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.Body))
+	req, err := provider.NewJSONPost(ctx, u, c.Body, c.Stream, p.headers, c.Header)
 	if err != nil {
 		return nil, err
 	}
 	h := req.Header
-	h["Content-Type"] = jsonCT
-	h["Anthropic-Version"] = p.version
-	if c.Stream {
-		h["Accept"] = sseAccept
-	}
-	for k, v := range p.headers {
-		h[k] = v
-	}
-	for k, v := range c.Header {
-		h[http.CanonicalHeaderKey(k)] = v
+	// The default version yields to a configured or a caller's one.
+	if _, ok := h["Anthropic-Version"]; !ok {
+		h["Anthropic-Version"] = p.version
 	}
 	if c.Key != nil {
 		h["X-Api-Key"] = []string{c.Key.Value}
@@ -134,21 +117,10 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 
 // ListModels pages through GET /v1/models.
 func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var ids []string
-	after := ""
-	for page := 0; page < 20; page++ {
-		u := p.base + "/v1/models?limit=1000"
-		if after != "" {
-			u += "&after_id=" + url.QueryEscape(after)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	return provider.ListPages(ctx, func(ctx context.Context, after string) ([]string, string, error) {
+		req, err := provider.NewGet(ctx, provider.PageURL(p.base+"/v1/models?limit=1000", "after_id", after), p.headers)
 		if err != nil {
-			return nil, err
-		}
-		for k, v := range p.headers {
-			req.Header[k] = v
+			return nil, "", err
 		}
 		req.Header["Anthropic-Version"] = p.version
 		if key != nil {
@@ -162,17 +134,17 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 			LastID  string `json:"last_id"`
 		}
 		if err := provider.GetJSON(p.client, req, &list); err != nil {
-			return nil, err
+			return nil, "", err
 		}
+		ids := make([]string, 0, len(list.Data))
 		for _, m := range list.Data {
 			ids = append(ids, m.ID)
 		}
-		if !list.HasMore || list.LastID == "" || list.LastID == after {
-			break
+		if !list.HasMore {
+			return ids, "", nil
 		}
-		after = list.LastID
-	}
-	return ids, nil
+		return ids, list.LastID, nil
+	})
 }
 
 // SendRaw sends a call to a path of the Anthropic API (message batches, the provider's own routes) with the

@@ -5,7 +5,6 @@
 package bedrock
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -130,12 +129,9 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 		region:  region,
 		creds:   creds,
 		signer:  v4.NewSigner(),
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
 		now:     time.Now,
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -183,20 +179,14 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 	if err != nil {
 		return nil, fmt.Errorf("provider %s (bedrock): %w", p.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.Body))
+	// No text/event-stream: Bedrock streams in its own event-stream encoding.
+	req, err := provider.NewJSONPost(ctx, u, c.Body, false, p.headers, c.Header)
 	if err != nil {
 		return nil, err
 	}
-	h := req.Header
-	h["Content-Type"] = jsonCT
-	if c.Op == provider.OpEmbeddings {
-		h["Accept"] = jsonCT
-	}
-	for k, v := range p.headers {
-		h[k] = v
-	}
-	for k, v := range c.Header {
-		h[http.CanonicalHeaderKey(k)] = v
+	// InvokeModel is asked for JSON unless the configured or the call's headers ask for another type.
+	if _, ok := req.Header["Accept"]; !ok && c.Op == provider.OpEmbeddings {
+		req.Header["Accept"] = jsonCT
 	}
 	creds, err := p.creds.Retrieve(ctx)
 	if err != nil {

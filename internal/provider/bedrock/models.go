@@ -3,7 +3,6 @@ package bedrock
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -35,8 +34,7 @@ func (p *Provider) ListModels(ctx context.Context, _ *provider.Key) ([]string, e
 			ids = append(ids, m.ModelID)
 		}
 	}
-	token := ""
-	for page := 0; page < 20; page++ {
+	profiles, err := provider.ListPages(ctx, func(ctx context.Context, token string) ([]string, string, error) {
 		q := url.Values{"maxResults": {"1000"}}
 		if token != "" {
 			q.Set("nextToken", token)
@@ -48,21 +46,22 @@ func (p *Provider) ListModels(ctx context.Context, _ *provider.Key) ([]string, e
 			NextToken string `json:"nextToken"`
 		}
 		// Profiles are a separate IAM permission (bedrock:ListInferenceProfiles); without it the foundation
-		// models still list.
+		// models still list, and so do the profiles of the pages before.
 		if err := p.getJSON(ctx, "/inference-profiles", q, &ip); err != nil {
-			break
+			return nil, "", nil
 		}
+		var ids []string
 		for _, s := range ip.InferenceProfileSummaries {
 			if s.InferenceProfileID != "" {
 				ids = append(ids, s.InferenceProfileID)
 			}
 		}
-		if ip.NextToken == "" || ip.NextToken == token {
-			break
-		}
-		token = ip.NextToken
+		return ids, ip.NextToken, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return ids, nil
+	return append(ids, profiles...), nil
 }
 
 // onDemand reports whether a model can be invoked by its own id; an absent list is taken as yes.
@@ -84,12 +83,9 @@ func (p *Provider) getJSON(ctx context.Context, path string, q url.Values, v any
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req, err := provider.NewGet(ctx, u, p.headers)
 	if err != nil {
 		return err
-	}
-	for k, vs := range p.headers {
-		req.Header[k] = vs
 	}
 	req.Header["Accept"] = jsonCT
 	creds, err := p.creds.Retrieve(ctx)

@@ -4,13 +4,11 @@
 package cohere
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -59,14 +57,11 @@ func New(cfg provider.Common, _ struct{}) (provider.Provider, error) {
 		name:    cfg.Name,
 		base:    base,
 		urls:    map[provider.Op]string{},
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
 	}
 	for op, path := range opPaths {
 		p.urls[op] = base + path
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -101,55 +96,29 @@ func (p *Provider) SendRaw(ctx context.Context, c *provider.RawCall) (*http.Resp
 	return p.client.Do(req)
 }
 
-var (
-	jsonCT    = []string{"application/json"}
-	sseAccept = []string{"text/event-stream"}
-)
-
-// Send posts the call's body to /v2/chat, /v2/embed or /v2/rerank.
+// Send posts the call's body to /v2/chat, /v2/embed or /v2/rerank with the headers of provider.NewJSONPost and
+// the key as a Bearer token.
 func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {
 	u, ok := p.urls[c.Op]
 	if !ok {
 		return nil, fmt.Errorf("provider %s (cohere) has no %s endpoint", p.name, c.Op)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.Body))
+	req, err := provider.NewJSONPost(ctx, u, c.Body, c.Stream, p.headers, c.Header)
 	if err != nil {
 		return nil, err
 	}
-	h := req.Header
-	h["Content-Type"] = jsonCT
-	if c.Stream {
-		h["Accept"] = sseAccept
-	}
-	for k, v := range p.headers {
-		h[k] = v
-	}
-	for k, v := range c.Header {
-		h[http.CanonicalHeaderKey(k)] = v
-	}
 	if c.Key != nil {
-		h["Authorization"] = []string{"Bearer " + c.Key.Value}
+		req.Header["Authorization"] = []string{"Bearer " + c.Key.Value}
 	}
 	return p.client.Do(req)
 }
 
 // ListModels pages through GET /v1/models (Cohere has no v2 model list).
 func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var ids []string
-	token := ""
-	for page := 0; page < 20; page++ {
-		u := p.base + "/v1/models?page_size=1000"
-		if token != "" {
-			u += "&page_token=" + url.QueryEscape(token)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	return provider.ListPages(ctx, func(ctx context.Context, token string) ([]string, string, error) {
+		req, err := provider.NewGet(ctx, provider.PageURL(p.base+"/v1/models?page_size=1000", "page_token", token), p.headers)
 		if err != nil {
-			return nil, err
-		}
-		for k, v := range p.headers {
-			req.Header[k] = v
+			return nil, "", err
 		}
 		if key != nil {
 			req.Header.Set("Authorization", "Bearer "+key.Value)
@@ -161,15 +130,12 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 			NextPageToken string `json:"next_page_token"`
 		}
 		if err := provider.GetJSON(p.client, req, &list); err != nil {
-			return nil, err
+			return nil, "", err
 		}
+		ids := make([]string, 0, len(list.Models))
 		for _, m := range list.Models {
 			ids = append(ids, m.Name)
 		}
-		if list.NextPageToken == "" || list.NextPageToken == token {
-			break
-		}
-		token = list.NextPageToken
-	}
-	return ids, nil
+		return ids, list.NextPageToken, nil
+	})
 }

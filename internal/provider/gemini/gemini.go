@@ -4,13 +4,11 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -63,11 +61,8 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 	p := &Provider{
 		name:    cfg.Name,
 		base:    strings.TrimRight(base, "/"),
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -132,44 +127,23 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 	if err != nil {
 		return nil, fmt.Errorf("provider %s (gemini): %w", p.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(c.Body))
+	// Only generateContent streams; the other methods answer in one piece.
+	req, err := provider.NewJSONPost(ctx, u, c.Body, c.Stream && c.Op == provider.OpChat, p.headers, c.Header)
 	if err != nil {
 		return nil, err
 	}
-	h := req.Header
-	h["Content-Type"] = jsonCT
-	if c.Stream && c.Op == provider.OpChat {
-		h["Accept"] = sseAccept
-	}
-	for k, v := range p.headers {
-		h[k] = v
-	}
-	for k, v := range c.Header {
-		h[http.CanonicalHeaderKey(k)] = v
-	}
 	if c.Key != nil {
-		h["X-Goog-Api-Key"] = []string{c.Key.Value}
+		req.Header["X-Goog-Api-Key"] = []string{c.Key.Value}
 	}
 	return p.client.Do(req)
 }
 
 // ListModels pages through GET {base}/models, returning ids without the "models/" prefix.
 func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var ids []string
-	token := ""
-	for page := 0; page < 20; page++ {
-		u := p.base + "/models?pageSize=1000"
-		if token != "" {
-			u += "&pageToken=" + url.QueryEscape(token)
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	return provider.ListPages(ctx, func(ctx context.Context, token string) ([]string, string, error) {
+		req, err := provider.NewGet(ctx, provider.PageURL(p.base+"/models?pageSize=1000", "pageToken", token), p.headers)
 		if err != nil {
-			return nil, err
-		}
-		for k, v := range p.headers {
-			req.Header[k] = v
+			return nil, "", err
 		}
 		if key != nil {
 			req.Header.Set("X-Goog-Api-Key", key.Value)
@@ -181,15 +155,12 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 			NextPageToken string `json:"nextPageToken"`
 		}
 		if err := provider.GetJSON(p.client, req, &list); err != nil {
-			return nil, err
+			return nil, "", err
 		}
+		ids := make([]string, 0, len(list.Models))
 		for _, m := range list.Models {
 			ids = append(ids, strings.TrimPrefix(m.Name, "models/"))
 		}
-		if list.NextPageToken == "" || list.NextPageToken == token {
-			break
-		}
-		token = list.NextPageToken
-	}
-	return ids, nil
+		return ids, list.NextPageToken, nil
+	})
 }

@@ -94,16 +94,13 @@ func New(cfg provider.Common, az Azure) (provider.Provider, error) {
 		azure:      cfg.Type == "azure",
 		apiVersion: az.APIVersion,
 		deploy:     az.Deployments,
-		headers:    http.Header{},
+		headers:    provider.ConfiguredHeader(cfg.Headers),
 		client:     provider.NewHTTPClient(cfg),
 		paths:      map[provider.Op]string{},
 		ops:        ops,
 	}
 	if p.azure && p.apiVersion == "" {
 		p.apiVersion = DefaultAzureAPIVersion
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	for op, path := range opPaths {
 		p.paths[op] = p.base + path
@@ -186,12 +183,9 @@ func (p *Provider) ListModels(ctx context.Context, key *provider.Key) ([]string,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/models", nil)
+	req, err := provider.NewGet(ctx, p.base+"/models", p.headers)
 	if err != nil {
 		return nil, err
-	}
-	for k, v := range p.headers {
-		req.Header[k] = v
 	}
 	if key != nil {
 		req.Header.Set("Authorization", "Bearer "+key.Value)

@@ -8,7 +8,6 @@
 package vertex
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -156,11 +155,8 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 		base:    baseURL(cfg.BaseURL, apiVersion, project, s.Region),
 		tokens:  oauth2.ReuseTokenSource(nil, tokens),
 		byKey:   byKey,
-		headers: http.Header{},
+		headers: provider.ConfiguredHeader(cfg.Headers),
 		client:  provider.NewHTTPClient(cfg),
-	}
-	for k, v := range cfg.Headers {
-		p.headers.Set(k, v)
 	}
 	return p, nil
 }
@@ -263,11 +259,6 @@ func (p *Provider) URL(op provider.Op, model string, stream bool) (string, error
 	return "", fmt.Errorf("has no %s endpoint for Gemini models", op)
 }
 
-var (
-	jsonCT    = []string{"application/json"}
-	sseAccept = []string{"text/event-stream"}
-)
-
 // Send posts the call's body with a bearer token. For Claude models the body gets "anthropic_version"
 // (vertex-2023-10-16) unless it has one, and loses "model" (messages only: count-tokens needs it); the
 // call's body itself is not modified.
@@ -292,22 +283,11 @@ func (p *Provider) Send(ctx context.Context, c *provider.Call) (*http.Response, 
 	if err != nil {
 		return nil, fmt.Errorf("provider %s (vertex): getting an access token: %w", p.name, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	req, err := provider.NewJSONPost(ctx, u, body, c.Stream, p.headers, c.Header)
 	if err != nil {
 		return nil, err
 	}
-	h := req.Header
-	h["Content-Type"] = jsonCT
-	if c.Stream {
-		h["Accept"] = sseAccept
-	}
-	for k, v := range p.headers {
-		h[k] = v
-	}
-	for k, v := range c.Header {
-		h[http.CanonicalHeaderKey(k)] = v
-	}
-	h["Authorization"] = []string{tok.Type() + " " + tok.AccessToken}
+	req.Header["Authorization"] = []string{tok.Type() + " " + tok.AccessToken}
 	return p.client.Do(req)
 }
 
