@@ -16,6 +16,7 @@ import (
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	_ "github.com/weir-gateway/weir/internal/provider/anthropic"
 	_ "github.com/weir-gateway/weir/internal/provider/cohere"
@@ -101,7 +102,7 @@ func (ae *affinityEngine) serve(t *testing.T, op provider.Op, body string) (stri
 	x := ae.e.AcquireExchange()
 	defer ae.e.ReleaseExchange(x)
 	sink := &bufferSink{h: http.Header{}}
-	req := Request{Op: op, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := Request{Op: op, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	var (
 		out Outcome
 		err error

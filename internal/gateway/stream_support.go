@@ -7,8 +7,8 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/jsonstr"
-	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 )
 
@@ -35,10 +35,10 @@ func (ir *idleReader) stop() { ir.timer.Stop() }
 
 // writeStreamError ends a broken stream with an error event the caller's SDK raises, instead of a hang or a
 // silent truncation.
-func writeStreamError(w relay.Sink, d provider.Dialect, cause error) {
+func writeStreamError(w relay.Sink, d dialects.Dialect, cause error) {
 	msg := jsonstr.Append(nil, "the upstream stream ended abnormally: "+cause.Error())
 	var b []byte
-	if d == provider.Anthropic {
+	if d == dialects.Anthropic {
 		b = append([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"), msg...)
 		b = append(b, "}}\n\n"...)
 	} else {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -81,7 +82,7 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is Anthropic Messages.
-func (p *Provider) Dialect() provider.Dialect { return provider.Anthropic }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.Anthropic }
 
 // Supports reports chat and messages (both /v1/messages) and count_tokens.
 func (p *Provider) Supports(op provider.Op) bool {
