@@ -6,8 +6,10 @@
 // provider events into small hub events (`event` in stream.go) and a caller sink renders them as OpenAI chunks
 // or Anthropic SSE events.
 //
-// Files are named <from>_<to>_<kind>.go in the direction data flows, e.g. openai_anthropic_request.go encodes a
-// hub request for Anthropic and anthropic_openai_response.go decodes an Anthropic answer into the hub.
+// Each dialect's files register its codec (codec.go) from <dialect>_codec.go, and the entry points look it up, so
+// a new dialect is a new set of files. Files are named <from>_<to>_<kind>.go in the direction data flows, e.g.
+// openai_anthropic_request.go encodes a hub request for Anthropic and anthropic_openai_response.go decodes an
+// Anthropic answer into the hub.
 package translate
 
 import (
