@@ -16,7 +16,10 @@ import (
 
 func init() {
 	register(dialects.Anthropic, &codec{
-		encodeRequest:  encodeAnthropicRequest,
+		encodeRequest: func(req *schema.ChatRequest, w warnings) ([]byte, warnings, error) {
+			b, err := encodeAnthropicRequest(req, &w)
+			return b, w, err
+		},
 		decodeResponse: decodeAnthropicResponse,
 		newParser:      func() parser { return &anthropicParser{} },
 		errorMessage: func(root gjson.Result) (string, string) {
@@ -25,8 +28,10 @@ func init() {
 		countTokensRequest: anthropicCountTokensRequest,
 		countTokensResult:  anthropicCountTokensResult,
 
-		decodeRequest: func(body []byte, _ dialects.Dialect, w *warnings) (*schema.ChatRequest, error) {
-			return decodeAnthropicRequest(body, w)
+		decodeRequest: func(body []byte, _ dialects.Dialect) (*schema.ChatRequest, warnings, error) {
+			var w warnings
+			req, err := decodeAnthropicRequest(body, &w)
+			return req, w, err
 		},
 		encodeResponse: encodeAnthropicResponse,
 		newSink: func(model string, _ bool, usage *schema.Usage) sink {

@@ -15,7 +15,10 @@ import (
 
 func init() {
 	register(dialects.Bedrock, &codec{
-		encodeRequest:  encodeBedrockRequest,
+		encodeRequest: func(req *schema.ChatRequest, w warnings) ([]byte, warnings, error) {
+			b, err := encodeBedrockRequest(req, &w)
+			return b, w, err
+		},
 		decodeResponse: decodeBedrockResponse,
 		newParser:      func() parser { return newBedrockParser() },
 		errorMessage: func(root gjson.Result) (string, string) {

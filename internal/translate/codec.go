@@ -14,9 +14,9 @@ import (
 // EmbeddingsResponse, ResponsesCountTokensRequest, CountTokensResult) look it up, so a new dialect adds files and
 // edits no shared switch. A nil member is something the dialect does not do.
 type codec struct {
-	// Provider side: the hub to what an upstream in this dialect reads, and its answers back to the hub. A
-	// dialect with encodeRequest can serve chat.
-	encodeRequest  func(req *schema.ChatRequest, w *warnings) ([]byte, error)
+	// Provider side: the hub to what an upstream in this dialect reads, and its answers back to the hub.
+	// Warnings go in and out by value: a pointer passed through a func value escapes, an allocation per request.
+	encodeRequest  func(req *schema.ChatRequest, w warnings) ([]byte, warnings, error)
 	decodeResponse func(body []byte) (*schema.ChatResponse, error)
 	newParser      func() parser
 	// errorMessage reads an upstream error body's message and code; "" when the body is not in this dialect's
@@ -33,7 +33,7 @@ type codec struct {
 	countTokensResult  func(body []byte) (int64, error)
 
 	// Caller side: a dialect with all four can be spoken by callers.
-	decodeRequest  func(body []byte, out dialects.Dialect, w *warnings) (*schema.ChatRequest, error)
+	decodeRequest  func(body []byte, out dialects.Dialect) (*schema.ChatRequest, warnings, error)
 	encodeResponse func(resp *schema.ChatResponse) ([]byte, error)
 	newSink        func(model string, includeUsage bool, usage *schema.Usage) sink
 	// errorBody renders an upstream error (message, upstream code, HTTP status) as this dialect's error JSON.

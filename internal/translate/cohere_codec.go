@@ -13,7 +13,10 @@ import (
 
 func init() {
 	register(dialects.Cohere, &codec{
-		encodeRequest:     encodeCohereRequest,
+		encodeRequest: func(req *schema.ChatRequest, w warnings) ([]byte, warnings, error) {
+			b, err := encodeCohereRequest(req, &w)
+			return b, w, err
+		},
 		decodeResponse:    decodeCohereResponse,
 		newParser:         func() parser { return &cohereParser{} },
 		errorMessage:      func(root gjson.Result) (string, string) { return root.Get("message").String(), "" },

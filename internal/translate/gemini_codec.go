@@ -16,7 +16,10 @@ import (
 
 func init() {
 	register(dialects.Gemini, &codec{
-		encodeRequest:  encodeGeminiRequest,
+		encodeRequest: func(req *schema.ChatRequest, w warnings) ([]byte, warnings, error) {
+			b, err := encodeGeminiRequest(req, &w)
+			return b, w, err
+		},
 		decodeResponse: decodeGeminiResponse,
 		newParser:      func() parser { return &geminiParser{} },
 		errorMessage: func(root gjson.Result) (string, string) {

@@ -16,7 +16,10 @@ import (
 
 func init() {
 	register(dialects.OpenAI, &codec{
-		encodeRequest:  encodeOpenAIRequest,
+		encodeRequest: func(req *schema.ChatRequest, w warnings) ([]byte, warnings, error) {
+			b, err := encodeOpenAIRequest(req, &w)
+			return b, w, err
+		},
 		decodeResponse: decodeOpenAIResponse,
 		newParser:      func() parser { return &openaiParser{} },
 		errorMessage: func(root gjson.Result) (string, string) {
@@ -27,7 +30,11 @@ func init() {
 		},
 		embeddingsVectors: openaiEmbeddingsVectors,
 
-		decodeRequest:  decodeOpenAIRequest,
+		decodeRequest: func(body []byte, out dialects.Dialect) (*schema.ChatRequest, warnings, error) {
+			var w warnings
+			req, err := decodeOpenAIRequest(body, out, &w)
+			return req, w, err
+		},
 		encodeResponse: func(resp *schema.ChatResponse) ([]byte, error) { return json.Marshal(resp) },
 		newSink: func(model string, includeUsage bool, usage *schema.Usage) sink {
 			return newOpenAISink(model, includeUsage, usage)

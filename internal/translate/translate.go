@@ -56,14 +56,13 @@ func ChatRequest(in, out dialects.Dialect, body []byte, model string, stream boo
 		b, err := sameDialectRequest(body, model, stream)
 		return b, nil, err
 	}
-	var w warnings
-	req, err := ci.decodeRequest(body, out, &w)
+	req, w, err := ci.decodeRequest(body, out)
 	if err != nil {
 		return nil, w, err
 	}
 	req.Model = model
 	req.Stream = stream
-	outBody, err = co.encodeRequest(req, &w)
+	outBody, w, err = co.encodeRequest(req, w)
 	if err != nil {
 		return nil, w, err
 	}
