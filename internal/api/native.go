@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
@@ -21,13 +22,13 @@ import (
 // mountNative registers the provider-native routes.
 func (s *Server) mountNative() {
 	s.mountOpenAI("/openai/v1")
-	s.handle(RouteInference, "/openai/{path...}", s.nativeCatchAll(catchAll{dialect: provider.OpenAI,
+	s.handle(RouteInference, "/openai/{path...}", s.nativeCatchAll(catchAll{dialect: dialects.OpenAI,
 		prefix: "/openai", unified: "/openai/v1", writeError: httpx.WriteOpenAIError, pattern: "/openai/{path...}"}))
 	s.mountMessageBatches("/anthropic/v1")
-	s.handle(RouteInference, "/anthropic/{path...}", s.nativeCatchAll(catchAll{dialect: provider.Anthropic,
+	s.handle(RouteInference, "/anthropic/{path...}", s.nativeCatchAll(catchAll{dialect: dialects.Anthropic,
 		prefix: "/anthropic", unified: "/anthropic/v1", writeError: writeAnthropicError, pattern: "/anthropic/{path...}"}))
-	s.handle(RouteInference, "POST /gemini/{version}/models/{call...}", s.native(provider.Gemini, writeGeminiError, geminiCall))
-	s.handle(RouteInference, "POST /bedrock/model/{model}/{action}", s.native(provider.Bedrock, writeBedrockError, bedrockCall))
+	s.handle(RouteInference, "POST /gemini/{version}/models/{call...}", s.native(dialects.Gemini, writeGeminiError, geminiCall))
+	s.handle(RouteInference, "POST /bedrock/model/{model}/{action}", s.native(dialects.Bedrock, writeBedrockError, bedrockCall))
 }
 
 // nativeTarget fills a native request's upstream path and model from the caller's request.
@@ -74,7 +75,7 @@ func bedrockCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
 }
 
 // native serves a provider-native route.
-func (s *Server) native(dialect provider.Dialect, writeError func(http.ResponseWriter, *gateway.Error), target nativeTarget) http.Handler {
+func (s *Server) native(dialect dialects.Dialect, writeError func(http.ResponseWriter, *gateway.Error), target nativeTarget) http.Handler {
 	return s.governed(writeError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
 		f *finished, w *sink) (gateway.Outcome, error) {
 		raw, gerr := s.readRaw(r, x, false)
@@ -88,9 +89,9 @@ func (s *Server) native(dialect provider.Dialect, writeError func(http.ResponseW
 		}
 		raw.Method, raw.Native = r.Method, dialect
 		switch dialect {
-		case provider.OpenAI:
+		case dialects.OpenAI:
 			raw.Meter = gateway.MeterOpenAI
-		case provider.Anthropic:
+		case dialects.Anthropic:
 			raw.Meter = gateway.MeterAnthropic
 		}
 		if gerr := target(r, raw); gerr != nil {

@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
-	"github.com/weir-gateway/weir/internal/provider"
 )
 
 // The /openai/… and /anthropic/… catch-alls reach the upstream with Weir's own key, so what they pass through
@@ -31,7 +31,7 @@ const (
 
 // catchAll is one provider's catch-all route.
 type catchAll struct {
-	dialect    provider.Dialect
+	dialect    dialects.Dialect
 	prefix     string // "/openai"
 	unified    string // where the unified routes of this dialect are mounted below prefix: "/openai/v1"
 	writeError func(http.ResponseWriter, *gateway.Error)
@@ -86,7 +86,7 @@ func (c catchAll) target(r *http.Request, raw *gateway.RawRequest) *gateway.Erro
 	if !ok {
 		return badPath()
 	}
-	if c.dialect == provider.OpenAI && strings.EqualFold(segs[0], "v1") {
+	if c.dialect == dialects.OpenAI && strings.EqualFold(segs[0], "v1") {
 		segs = segs[1:]
 		if len(segs) == 0 {
 			return badPath()
@@ -129,7 +129,7 @@ var (
 )
 
 // classifyNative classifies a path below the API version.
-func classifyNative(d provider.Dialect, method string, segs []string) nativeClass {
+func classifyNative(d dialects.Dialect, method string, segs []string) nativeClass {
 	if len(segs) == 0 {
 		return nativeRefused
 	}
@@ -138,7 +138,7 @@ func classifyNative(d provider.Dialect, method string, segs []string) nativeClas
 	}
 	path := strings.Join(segs, "/")
 	switch d {
-	case provider.OpenAI:
+	case dialects.OpenAI:
 		switch segs[0] {
 		case "files", "batches", "responses":
 			return nativeOwned
@@ -146,7 +146,7 @@ func classifyNative(d provider.Dialect, method string, segs []string) nativeClas
 		if method == http.MethodPost && statelessOpenAI[path] {
 			return nativePass
 		}
-	case provider.Anthropic:
+	case dialects.Anthropic:
 		if len(segs) > 1 && segs[0] == "messages" && segs[1] == "batches" {
 			return nativeOwned
 		}

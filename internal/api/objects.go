@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
@@ -25,18 +26,18 @@ import (
 type objectAPI struct {
 	kind     affinity.Kind
 	op       provider.Op
-	dialect  provider.Dialect
+	dialect  dialects.Dialect
 	basePath string // upstream path of the collection, below the provider's API root
 }
 
 var (
-	filesAPI          = objectAPI{affinity.KindFile, provider.OpFiles, provider.OpenAI, "/files"}
-	batchesAPI        = objectAPI{affinity.KindBatch, provider.OpBatches, provider.OpenAI, "/batches"}
-	messageBatchesAPI = objectAPI{affinity.KindMessageBatch, provider.OpMessageBatches, provider.Anthropic, "/v1/messages/batches"}
+	filesAPI          = objectAPI{affinity.KindFile, provider.OpFiles, dialects.OpenAI, "/files"}
+	batchesAPI        = objectAPI{affinity.KindBatch, provider.OpBatches, dialects.OpenAI, "/batches"}
+	messageBatchesAPI = objectAPI{affinity.KindMessageBatch, provider.OpMessageBatches, dialects.Anthropic, "/v1/messages/batches"}
 )
 
 func (o objectAPI) writeError() func(http.ResponseWriter, *gateway.Error) {
-	if o.dialect == provider.Anthropic {
+	if o.dialect == dialects.Anthropic {
 		return writeAnthropicError
 	}
 	return httpx.WriteOpenAIError
@@ -180,7 +181,7 @@ func (s *Server) objectList(o objectAPI) http.Handler {
 		}
 		q := r.URL.Query()
 		after := q.Get("after")
-		if o.dialect == provider.Anthropic {
+		if o.dialect == dialects.Anthropic {
 			after = q.Get("after_id")
 		}
 		limit, _ := strconv.Atoi(q.Get("limit"))
@@ -204,7 +205,7 @@ func (s *Server) objectList(o objectAPI) http.Handler {
 		if len(recs) > 0 {
 			first, last = recs[0].ID, recs[len(recs)-1].ID
 		}
-		if o.dialect == provider.Anthropic {
+		if o.dialect == dialects.Anthropic {
 			httpx.WriteJSON(w, http.StatusOK, map[string]any{"data": data, "has_more": more, "first_id": first, "last_id": last})
 		} else {
 			httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": more, "first_id": first, "last_id": last})

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
@@ -17,17 +18,17 @@ import (
 
 // openAI serves an OpenAI-dialect inference route.
 func (s *Server) openAI(op provider.Op) http.Handler {
-	return s.inference(op, provider.OpenAI, httpx.WriteOpenAIError)
+	return s.inference(op, dialects.OpenAI, httpx.WriteOpenAIError)
 }
 
 // anthropic serves an Anthropic-dialect inference route.
 func (s *Server) anthropic(op provider.Op) http.Handler {
-	return s.inference(op, provider.Anthropic, writeAnthropicError)
+	return s.inference(op, dialects.Anthropic, writeAnthropicError)
 }
 
 // inference serves one inference route of a dialect: authenticate, read the body, run the pipeline, and
 // answer errors in the dialect's own format.
-func (s *Server) inference(op provider.Op, dialect provider.Dialect, writeError func(http.ResponseWriter, *gateway.Error)) http.Handler {
+func (s *Server) inference(op provider.Op, dialect dialects.Dialect, writeError func(http.ResponseWriter, *gateway.Error)) http.Handler {
 	return s.governed(writeError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
 		f *finished, sink *sink) (gateway.Outcome, error) {
 		body, gerr := readBody(r, x.In[:0], s.eng.MaxBody())

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
@@ -45,7 +46,7 @@ func (s *Server) passThrough(rt rawRoute) http.Handler {
 		if (rt.op == provider.OpTranscriptions || rt.op == provider.OpTranslations) && raw.Form != nil {
 			meterTranscript(raw)
 		}
-		req := gateway.Request{Op: rt.op, Dialect: provider.OpenAI, Header: r.Header, Principal: p, Raw: raw}
+		req := gateway.Request{Op: rt.op, Dialect: dialects.OpenAI, Header: r.Header, Principal: p, Raw: raw}
 		return s.eng.ServeRaw(ctx, x, &req, w)
 	})
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
-	"github.com/weir-gateway/weir/internal/provider"
 )
 
 // responsesInputTokens serves POST /v1/responses/input_tokens: the body is a Responses create request, the answer
@@ -24,7 +24,7 @@ func (s *Server) responsesInputTokens() http.Handler {
 		if s.obs.LogContent {
 			f.body = body
 		}
-		req := gateway.Request{Op: gateway.OpInputTokens, Dialect: provider.OpenAI, Body: body, Header: r.Header, Principal: p}
+		req := gateway.Request{Op: gateway.OpInputTokens, Dialect: dialects.OpenAI, Body: body, Header: r.Header, Principal: p}
 		return s.eng.ServeInputTokens(ctx, x, &req, w)
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/telemetry"
@@ -110,7 +111,7 @@ func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqB
 	h["X-Accel-Buffering"] = no
 	var st translate.StreamTranslator
 	if translated {
-		if st, err = translate.NewStream(string(req.Dialect), string(dialect), model, ess.includeUsage); err != nil {
+		if st, err = translate.NewStream(req.Dialect, dialect, model, ess.includeUsage); err != nil {
 			return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect", "%s", err.Error())
 		}
 	}
@@ -121,7 +122,7 @@ func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqB
 	case translated:
 		err = e.feedStream(st, src, w, x)
 		got = relay.Streamed{Usage: st.Usage(), Text: st.Text()}
-	case dialect == provider.Anthropic:
+	case dialect == dialects.Anthropic:
 		got, err = relay.AnthropicStream(w, src)
 	default:
 		got, err = relay.OpenAIStream(w, src, ess.includeUsage)
@@ -142,16 +143,16 @@ func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqB
 }
 
 // upstreamOp maps the caller's operation to the provider's, refusing what the provider cannot serve.
-func upstreamOp(req *Request, up *Upstream, dialect provider.Dialect) (provider.Op, *Error) {
+func upstreamOp(req *Request, up *Upstream, dialect dialects.Dialect) (provider.Op, *Error) {
 	op := req.Op
 	if dialect != req.Dialect {
 		switch {
 		case op == provider.OpChat || op == provider.OpMessages:
 			op = provider.OpChat
-			if dialect == provider.Anthropic {
+			if dialect == dialects.Anthropic {
 				op = provider.OpMessages
 			}
-		case op == provider.OpEmbeddings && req.Dialect == provider.OpenAI:
+		case op == provider.OpEmbeddings && req.Dialect == dialects.OpenAI:
 		default:
 			return op, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
 				"provider %s (type %s) speaks the %s dialect and cannot serve the %s endpoint of the %s API",
@@ -168,11 +169,11 @@ func upstreamOp(req *Request, up *Upstream, dialect provider.Dialect) (provider.
 // upstreamBody builds the body sent upstream: the caller's with the model rewritten when the dialects match
 // (plus a request for stream usage), else a translation.
 func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
-	dialect provider.Dialect, model string) ([]byte, *Error) {
+	dialect dialects.Dialect, model string) ([]byte, *Error) {
 	if dialect == req.Dialect {
 		body := rewriteModel(x.out[:0], reqBody, ess, model)
 		x.out = body
-		if ess.stream && dialect == provider.OpenAI && (req.Op == provider.OpChat || req.Op == provider.OpCompletions) {
+		if ess.stream && dialect == dialects.OpenAI && (req.Op == provider.OpChat || req.Op == provider.OpCompletions) {
 			body = askForUsage(body, ess)
 		}
 		return body, nil
@@ -183,9 +184,9 @@ func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *es
 		err   error
 	)
 	if req.Op == provider.OpEmbeddings {
-		body, err = translate.EmbeddingsRequest(string(dialect), reqBody, model)
+		body, err = translate.EmbeddingsRequest(dialect, reqBody, model)
 	} else {
-		body, warns, err = translate.ChatRequest(string(req.Dialect), string(dialect), reqBody, model, ess.stream)
+		body, warns, err = translate.ChatRequest(req.Dialect, dialect, reqBody, model, ess.stream)
 	}
 	if err != nil {
 		var re *translate.RequestError
@@ -203,7 +204,7 @@ func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *es
 
 // forwardHeaders picks the caller headers an upstream should see: trace context always, and Anthropic's
 // version and beta flags when the upstream speaks Anthropic.
-func forwardHeaders(in http.Header, dialect provider.Dialect) http.Header {
+func forwardHeaders(in http.Header, dialect dialects.Dialect) http.Header {
 	var h http.Header
 	add := func(k string) {
 		if v := in[k]; len(v) > 0 {
@@ -215,7 +216,7 @@ func forwardHeaders(in http.Header, dialect provider.Dialect) http.Header {
 	}
 	add("Traceparent")
 	add("Tracestate")
-	if dialect == provider.Anthropic {
+	if dialect == dialects.Anthropic {
 		add("Anthropic-Version")
 		add("Anthropic-Beta")
 	}
@@ -253,7 +254,7 @@ func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w rela
 }
 
 // relayTranslated reads a whole non-streaming answer, translates it to the caller's dialect, and writes it.
-func (e *Engine) relayTranslated(w relay.Sink, resp *http.Response, x *Exchange, req *Request, dialect provider.Dialect,
+func (e *Engine) relayTranslated(w relay.Sink, resp *http.Response, x *Exchange, req *Request, dialect dialects.Dialect,
 	model string, out *Outcome) error {
 	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxTranslatedAnswer)
 	x.resp = buf
@@ -266,9 +267,9 @@ func (e *Engine) relayTranslated(w relay.Sink, resp *http.Response, x *Exchange,
 	var body []byte
 	if req.Op == provider.OpEmbeddings {
 		b64 := gjson.GetBytes(req.Body, "encoding_format").Str == "base64"
-		body, out.Usage, err = translate.EmbeddingsResponse(string(dialect), buf, model, b64)
+		body, out.Usage, err = translate.EmbeddingsResponse(dialect, buf, model, b64)
 	} else {
-		body, out.Usage, err = translate.ChatResponse(string(req.Dialect), string(dialect), buf, model)
+		body, out.Usage, err = translate.ChatResponse(req.Dialect, dialect, buf, model)
 	}
 	if err != nil {
 		return errorf(http.StatusBadGateway, TypeAPI, "upstream_bad_answer", "the %s answer could not be translated: %s", dialect, err)

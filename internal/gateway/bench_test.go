@@ -13,6 +13,7 @@ import (
 	"testing/iotest"
 
 	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -33,7 +34,7 @@ type cannedProvider struct {
 }
 
 func (p *cannedProvider) Name() string              { return p.name }
-func (p *cannedProvider) Dialect() provider.Dialect { return provider.OpenAI }
+func (p *cannedProvider) Dialect() dialects.Dialect { return dialects.OpenAI }
 func (p *cannedProvider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {
 	if p.record {
 		p.mu.Lock()
@@ -113,7 +114,7 @@ func (d *discard) Flush() error                { return nil }
 func benchServe(b *testing.B, body string) {
 	p := &cannedProvider{name: "up", body: cannedChat, stream: cannedStream, header: jsonHeader}
 	e := newTestEngine(b, p, "")
-	req := Request{Op: provider.OpChat, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := Request{Op: provider.OpChat, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	sink := &discard{h: http.Header{}}
 	ctx := context.Background()
 	b.ReportAllocs()

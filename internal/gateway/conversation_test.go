@@ -14,6 +14,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/sqldb"
 )
@@ -61,7 +62,7 @@ func serveResponses(t *testing.T, e *Engine, body string) (string, error) {
 	x := e.AcquireExchange()
 	defer e.ReleaseExchange(x)
 	sink := &bufferSink{h: http.Header{}}
-	req := Request{Op: provider.OpResponses, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	_, err := e.Serve(context.Background(), x, &req, sink)
 	return string(sink.body), err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -145,7 +146,7 @@ func (e *Engine) Stats() map[string]ProviderStats {
 // Request is one inbound inference request.
 type Request struct {
 	Op      provider.Op
-	Dialect provider.Dialect // the caller's dialect
+	Dialect dialects.Dialect // the caller's dialect
 	Body    []byte           // as the caller sent it; never modified
 	Header  http.Header      // the caller's headers
 	// Principal is the caller's virtual key, resolved by the api layer; nil for an ungoverned request.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/pricing"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -116,7 +117,7 @@ func serveChatAsync(e *Engine, p *governance.Principal, body string) served {
 	x := e.AcquireExchange()
 	defer e.ReleaseExchange(x)
 	sink := &bufferSink{h: http.Header{}}
-	req := Request{Op: provider.OpChat, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}, Principal: p}
+	req := Request{Op: provider.OpChat, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}, Principal: p}
 	out, err := e.Serve(context.Background(), x, &req, sink)
 	if err != nil {
 		ge, _ := err.(*Error)

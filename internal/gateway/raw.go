@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
@@ -49,7 +50,7 @@ type RawRequest struct {
 	// bytes.
 	TailMeter func(tail []byte) schema.Usage
 	// Native, when set, limits the targets to providers speaking this dialect (a provider's own routes).
-	Native provider.Dialect
+	Native dialects.Dialect
 }
 
 // Pin names the provider, and optionally the key, a call must go to.
@@ -110,7 +111,7 @@ func (e *Engine) ServeRaw(ctx context.Context, x *Exchange, req *Request, w rela
 // nativeModel qualifies a bare model on a provider-native route (the provider's SDK knows no Weir prefixes):
 // unless it is an alias, "provider/model", or listed by a provider, it goes to the first provider (by name) of
 // the route's dialect that the key may use.
-func (e *Engine) nativeModel(model string, d provider.Dialect, p *governance.Principal) string {
+func (e *Engine) nativeModel(model string, d dialects.Dialect, p *governance.Principal) string {
 	if e.router.Has(model) {
 		return model
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/upload"
 )
@@ -67,7 +68,7 @@ func TestUploadTimeoutStartsAfterTheUpload(t *testing.T) {
 		x := e.AcquireExchange()
 		sink := &bufferSink{h: http.Header{}}
 		start := time.Now()
-		out, err := e.ServeRaw(context.Background(), x, &Request{Op: tc.op, Dialect: provider.OpenAI, Raw: raw}, sink)
+		out, err := e.ServeRaw(context.Background(), x, &Request{Op: tc.op, Dialect: dialects.OpenAI, Raw: raw}, sink)
 		took := time.Since(start)
 		form.Close()
 		status := sink.status

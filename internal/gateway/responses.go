@@ -15,14 +15,15 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/weir-gateway/weir/internal/conversation"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
 // nativeResponses reports whether an upstream serves the Responses API itself (then the request passes through).
-func nativeResponses(up *Upstream, dialect provider.Dialect) bool {
-	if dialect != provider.OpenAI {
+func nativeResponses(up *Upstream, dialect dialects.Dialect) bool {
+	if dialect != dialects.OpenAI {
 		return false
 	}
 	s, ok := up.Provider.(provider.OpSupporter)
@@ -57,7 +58,7 @@ func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
 	chatReq := *req
-	chatReq.Op, chatReq.Dialect, chatReq.Body = provider.OpChat, provider.OpenAI, chatBody
+	chatReq.Op, chatReq.Dialect, chatReq.Body = provider.OpChat, dialects.OpenAI, chatBody
 	respID := "resp_" + newID()
 
 	if !stream {

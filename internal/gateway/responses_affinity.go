@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/telemetry"
@@ -253,7 +254,7 @@ func (e *Engine) ResponseObject(ctx context.Context, rec affinity.Record, method
 	h["X-Weir-Provider"] = up.nameHeader
 	if resp.StatusCode >= 400 {
 		up.usage.errors.Add(1)
-		ge := e.upstreamError(up, provider.OpenAI, provider.OpenAI, &provider.Call{Key: key}, resp)
+		ge := e.upstreamError(up, dialects.OpenAI, dialects.OpenAI, &provider.Call{Key: key}, resp)
 		info.Err = ge.Error()
 		out.Attempts = append(out.Attempts, info)
 		return out, ge // the upstream's own error body, passed through

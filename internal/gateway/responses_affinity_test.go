@@ -16,6 +16,7 @@ import (
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	_ "github.com/weir-gateway/weir/internal/provider/anthropic"
 	_ "github.com/weir-gateway/weir/internal/provider/cohere"
@@ -101,7 +102,7 @@ func (ae *affinityEngine) serve(t *testing.T, op provider.Op, body string) (stri
 	x := ae.e.AcquireExchange()
 	defer ae.e.ReleaseExchange(x)
 	sink := &bufferSink{h: http.Header{}}
-	req := Request{Op: op, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := Request{Op: op, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	var (
 		out Outcome
 		err error
@@ -326,7 +327,7 @@ func TestCutResponsesStreamEndsWithErrorEvent(t *testing.T) {
 	events := strings.SplitAfter(cannedResponseStream, "\n\n")
 	p := &cannedProvider{name: "cutresp", body: cannedResponse, stream: events[0] + events[1], header: jsonHeader, cut: io.ErrUnexpectedEOF}
 	e := newTestEngine(t, p, "")
-	req := Request{Op: provider.OpResponses, Dialect: provider.OpenAI, Header: http.Header{},
+	req := Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Header: http.Header{},
 		Body: []byte(`{"model":"cutresp/gpt-4o-mini","stream":true,"input":"Say hello in one short sentence, please."}`)}
 	sink := &bufferSink{h: http.Header{}}
 	x := e.AcquireExchange()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -47,7 +48,7 @@ func benchResponses(b *testing.B, body string, translated bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Op: provider.OpResponses, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	sink := &discard{h: http.Header{}}
 	ctx := context.Background()
 	b.ReportAllocs()

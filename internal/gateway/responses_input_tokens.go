@@ -12,6 +12,7 @@ import (
 
 	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/schema"
@@ -80,7 +81,7 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 		}
 		body = rewriteModel(x.out[:0], reqBody, ess, model)
 		x.out = body
-	case dialect == provider.Anthropic || dialect == provider.Gemini:
+	case dialect == dialects.Anthropic || dialect == dialects.Gemini:
 		if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(provider.OpCountTokens) {
 			return cannotCount(up)
 		}
@@ -93,7 +94,7 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 			return gerr
 		}
 		var err error
-		body, err = translate.ResponsesCountTokensRequest(string(dialect), reqBody, model, history, up.Config.Type != "vertex")
+		body, err = translate.ResponsesCountTokensRequest(dialect, reqBody, model, history, up.Config.Type != "vertex")
 		if err != nil {
 			var re *translate.RequestError
 			if errors.As(err, &re) {
@@ -144,11 +145,11 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 	defer resp.Body.Close()
 	out.Status, out.TTFB = resp.StatusCode, time.Since(start)
 	if resp.StatusCode >= 400 {
-		return e.upstreamError(up, provider.OpenAI, dialect, &call, resp)
+		return e.upstreamError(up, dialects.OpenAI, dialect, &call, resp)
 	}
 	copyUpstreamHeaders(w.Header(), resp.Header)
 	if rs != nil {
-		err := e.relayBuffered(w, resp, x, provider.OpenAI, out)
+		err := e.relayBuffered(w, resp, x, dialects.OpenAI, out)
 		out.Usage = schema.Usage{}
 		return err
 	}
@@ -160,7 +161,7 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 		}
 		return errorf(http.StatusBadGateway, TypeAPI, "upstream_read_error", "reading the token count of provider %s: %s", up.Config.Name, err)
 	}
-	n, err := translate.CountTokensResult(string(dialect), buf)
+	n, err := translate.CountTokensResult(dialect, buf)
 	if err != nil {
 		return errorf(http.StatusBadGateway, TypeAPI, "upstream_bad_answer", "provider %s answered no token count: %s", up.Config.Name, err)
 	}

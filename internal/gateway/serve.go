@@ -13,6 +13,7 @@ import (
 
 	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
@@ -268,9 +269,9 @@ var (
 
 // relayBuffered reads a JSON answer (up to a bound) to find its usage, then writes it. An answer larger than the
 // bound is streamed through and its usage read from its tail.
-func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, dialect provider.Dialect, out *Outcome) error {
+func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, dialect dialects.Dialect, out *Outcome) error {
 	usageOf := relay.OpenAIUsage
-	if dialect == provider.Anthropic {
+	if dialect == dialects.Anthropic {
 		usageOf = relay.AnthropicUsage
 	}
 	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxBufferedAnswer)

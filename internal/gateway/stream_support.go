@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/jsonstr"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
@@ -50,7 +51,7 @@ func writeStreamError(w relay.Sink, req *Request, cause error) {
 		b = append(b, `,"param":null,"sequence_number":`...)
 		b = strconv.AppendInt(b, seq, 10)
 		b = append(b, "}\n\n"...)
-	case req.Dialect == provider.Anthropic:
+	case req.Dialect == dialects.Anthropic:
 		b = append([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"), msg...)
 		b = append(b, "}}\n\n"...)
 	default:

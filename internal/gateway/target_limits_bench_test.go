@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/store/sqlite"
@@ -36,7 +37,7 @@ func benchGoverned(b *testing.B, body string, withKey bool, gc *governance.Confi
 		b.Fatal(err)
 	}
 	e.SetGovernance(gov)
-	req := Request{Op: provider.OpChat, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := Request{Op: provider.OpChat, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	if withKey {
 		req.Principal = gov.Authenticate(benchKey)
 	}

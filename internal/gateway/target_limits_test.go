@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/store/sqlite"
@@ -72,7 +73,7 @@ func serveChat(t *testing.T, e *Engine, p *governance.Principal, body string) se
 	x := e.AcquireExchange()
 	defer e.ReleaseExchange(x)
 	sink := &bufferSink{h: http.Header{}}
-	req := Request{Op: provider.OpChat, Dialect: provider.OpenAI, Body: []byte(body), Header: http.Header{}, Principal: p}
+	req := Request{Op: provider.OpChat, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}, Principal: p}
 	out, err := e.Serve(context.Background(), x, &req, sink)
 	if err != nil {
 		ge, ok := err.(*Error)

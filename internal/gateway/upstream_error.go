@@ -10,12 +10,13 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
 // upstreamError turns an upstream error answer into an *Error that keeps its status, message and Retry-After.
-func (e *Engine) upstreamError(up *Upstream, caller, dialect provider.Dialect, call *provider.Call, resp *http.Response) *Error {
+func (e *Engine) upstreamError(up *Upstream, caller, dialect dialects.Dialect, call *provider.Call, resp *http.Response) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: retryAfter(resp.Header), upstream: true}
 	msg := gjson.GetBytes(body, "error.message")
@@ -25,13 +26,13 @@ func (e *Engine) upstreamError(up *Upstream, caller, dialect provider.Dialect, c
 	if msg.Exists() {
 		ge.Message = msg.String()
 		ge.Code = gjson.GetBytes(body, "error.code").String()
-		if t := gjson.GetBytes(body, "error.type").String(); t != "" && caller == provider.OpenAI {
+		if t := gjson.GetBytes(body, "error.type").String(); t != "" && caller == dialects.OpenAI {
 			ge.Type = t
 		}
 		if dialect == caller {
 			ge.Raw = body // already an error in the caller's dialect: pass it through as the provider wrote it
 		} else {
-			ge.Raw = translate.ErrorBody(string(caller), string(dialect), resp.StatusCode, body)
+			ge.Raw = translate.ErrorBody(caller, dialect, resp.StatusCode, body)
 		}
 	} else {
 		text := strings.TrimSpace(string(body))

@@ -10,18 +10,8 @@ import (
 	"context"
 	"io"
 	"net/http"
-)
 
-// Dialect names a wire format for requests, responses and streams.
-type Dialect string
-
-// The dialects Weir speaks.
-const (
-	OpenAI    Dialect = "openai"    // OpenAI chat completions, completions, embeddings, responses
-	Anthropic Dialect = "anthropic" // Anthropic Messages
-	Gemini    Dialect = "gemini"    // Google generateContent
-	Bedrock   Dialect = "bedrock"   // AWS Bedrock Converse
-	Cohere    Dialect = "cohere"    // Cohere Chat v2
+	"github.com/weir-gateway/weir/internal/dialects"
 )
 
 // Op is the operation a call performs; a provider maps it to its own endpoint.
@@ -69,7 +59,7 @@ type Provider interface {
 	// Name is the configured name, the prefix of "name/model".
 	Name() string
 	// Dialect is the wire format Send expects and answers in.
-	Dialect() Dialect
+	Dialect() dialects.Dialect
 	// Send performs the call and returns the upstream's response whatever its status; the caller reads and
 	// closes the body. An error means no response was had (connection refused, reset, timeout).
 	Send(ctx context.Context, c *Call) (*http.Response, error)
@@ -112,11 +102,11 @@ type OpSupporter interface {
 // ModelDialecter is implemented by providers whose dialect depends on the model (Vertex AI serves Gemini models
 // in the Gemini dialect and Claude models in Anthropic's).
 type ModelDialecter interface {
-	DialectFor(model string) Dialect
+	DialectFor(model string) dialects.Dialect
 }
 
 // DialectOf returns the dialect p speaks for model.
-func DialectOf(p Provider, model string) Dialect {
+func DialectOf(p Provider, model string) dialects.Dialect {
 	if md, ok := p.(ModelDialecter); ok {
 		return md.DialectFor(model)
 	}

@@ -3,6 +3,8 @@ package translate
 import (
 	"io"
 	"testing"
+
+	"github.com/weir-gateway/weir/internal/dialects"
 )
 
 func BenchmarkChatRequestOpenAIToAnthropic(b *testing.B) {
@@ -10,7 +12,7 @@ func BenchmarkChatRequestOpenAIToAnthropic(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, _, err := ChatRequest(OpenAI, Anthropic, body, "claude-sonnet-4-5", true); err != nil {
+		if _, _, err := ChatRequest(dialects.OpenAI, dialects.Anthropic, body, "claude-sonnet-4-5", true); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -21,7 +23,7 @@ func BenchmarkChatResponseAnthropicToOpenAI(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if _, _, err := ChatResponse(OpenAI, Anthropic, body, "claude"); err != nil {
+		if _, _, err := ChatResponse(dialects.OpenAI, dialects.Anthropic, body, "claude"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -32,7 +34,7 @@ func BenchmarkStreamAnthropicToOpenAI(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(src)))
 	for b.Loop() {
-		st, _ := NewStream(OpenAI, Anthropic, "claude", true)
+		st, _ := NewStream(dialects.OpenAI, dialects.Anthropic, "claude", true)
 		// Feed in network-sized pieces, as the gateway's reads would.
 		for i := 0; i < len(src); i += 256 {
 			if err := st.Feed(src[i:min(i+256, len(src))], io.Discard); err != nil {

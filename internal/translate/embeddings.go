@@ -17,11 +17,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
-	"strings"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -53,127 +52,52 @@ func (r *embeddingsRequest) texts() ([]string, error) {
 	return nil, reqErr("input", "input must be a string or an array of strings")
 }
 
-// EmbeddingsRequest translates an OpenAI embeddings request body for out.
-func EmbeddingsRequest(out Dialect, body []byte, model string) ([]byte, error) {
-	if !json.Valid(body) {
-		return nil, reqErr("", "request body is not valid JSON")
+// inputType is the caller's input_type, or what OpenAI callers mean by embedding text: indexing it.
+func (r *embeddingsRequest) inputType() string {
+	if r.InputType == "" {
+		return "search_document"
 	}
-	if out == OpenAI {
-		return sjson.SetBytes(body, "model", model)
-	}
+	return r.InputType
+}
+
+// parseEmbeddings reads what dialects other than OpenAI carry over from an OpenAI embeddings request.
+func parseEmbeddings(body []byte) (*embeddingsRequest, []string, error) {
 	var req embeddingsRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, reqErr("", "invalid request: %v", err)
+		return nil, nil, reqErr("", "invalid request: %v", err)
 	}
 	texts, err := req.texts()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	inputType := req.InputType
-	if inputType == "" {
-		inputType = "search_document" // what OpenAI callers mean by embedding text: indexing it
-	}
-	switch out {
-	case Gemini:
-		name := model
-		if !strings.HasPrefix(name, "models/") {
-			name = "models/" + name
-		}
-		type part struct {
-			Text string `json:"text"`
-		}
-		type one struct {
-			Model   string `json:"model"`
-			Content struct {
-				Parts []part `json:"parts"`
-			} `json:"content"`
-			TaskType             string `json:"taskType,omitempty"`
-			OutputDimensionality *int64 `json:"outputDimensionality,omitempty"`
-		}
-		reqs := make([]one, len(texts))
-		for i, t := range texts {
-			reqs[i].Model = name
-			reqs[i].Content.Parts = []part{{Text: t}}
-			reqs[i].OutputDimensionality = req.Dimensions
-			if req.InputType != "" {
-				reqs[i].TaskType = geminiTaskType(req.InputType)
-			}
-		}
-		return json.Marshal(map[string]any{"requests": reqs})
-	case Bedrock:
-		if strings.Contains(model, "cohere.embed") {
-			return json.Marshal(map[string]any{"texts": texts, "input_type": inputType, "embedding_types": []string{"float"}})
-		}
-		if len(texts) != 1 {
-			return nil, reqErr("input", "bedrock titan embeds one input per request; got %d", len(texts))
-		}
-		m := map[string]any{"inputText": texts[0]}
-		if req.Dimensions != nil {
-			m["dimensions"] = *req.Dimensions
-		}
-		return json.Marshal(m)
-	case Cohere:
-		m := map[string]any{"model": model, "texts": texts, "input_type": inputType, "embedding_types": []string{"float"}}
-		if req.Dimensions != nil {
-			m["output_dimension"] = *req.Dimensions
-		}
-		return json.Marshal(m)
-	}
-	return nil, reqErr("", "embeddings not supported for dialect %q", out)
+	return &req, texts, nil
 }
 
-func geminiTaskType(t string) string {
-	switch t {
-	case "search_query":
-		return "RETRIEVAL_QUERY"
-	case "search_document":
-		return "RETRIEVAL_DOCUMENT"
-	case "classification":
-		return "CLASSIFICATION"
-	case "clustering":
-		return "CLUSTERING"
+// EmbeddingsRequest translates an OpenAI embeddings request body for out.
+func EmbeddingsRequest(out dialects.Dialect, body []byte, model string) ([]byte, error) {
+	if !json.Valid(body) {
+		return nil, reqErr("", "request body is not valid JSON")
 	}
-	return ""
+	co := codecs[out]
+	if co == nil || co.embeddingsRequest == nil {
+		return nil, reqErr("", "embeddings not supported for dialect %q", out)
+	}
+	return co.embeddingsRequest(body, model)
 }
 
 // EmbeddingsResponse translates an upstream embeddings answer into OpenAI's list, with usage. base64 asks for
 // each vector as little-endian float32 bytes, base64-encoded, as OpenAI's encoding_format=base64 does.
-func EmbeddingsResponse(out Dialect, body []byte, model string, b64 bool) ([]byte, schema.Usage, error) {
+func EmbeddingsResponse(out dialects.Dialect, body []byte, model string, b64 bool) ([]byte, schema.Usage, error) {
 	if !gjson.ValidBytes(body) {
 		return nil, schema.Usage{}, errInvalidUpstream
 	}
-	root := gjson.ParseBytes(body)
-	var vecs []gjson.Result
-	var u schema.Usage
-	switch out {
-	case OpenAI:
-		u.PromptTokens = root.Get("usage.prompt_tokens").Int()
-		u.TotalTokens = root.Get("usage.total_tokens").Int()
-		if !b64 || root.Get("data.0.embedding").Type == gjson.String {
-			return body, u, nil // already in the shape the caller asked for
-		}
-		for _, d := range root.Get("data").Array() {
-			vecs = append(vecs, d.Get("embedding"))
-		}
-	case Gemini:
-		for _, e := range root.Get("embeddings").Array() {
-			vecs = append(vecs, e.Get("values"))
-		}
-		if v := root.Get("embedding.values"); v.IsArray() { // single embedContent answer
-			vecs = append(vecs, v)
-		}
-	case Bedrock:
-		if v := root.Get("embedding"); v.IsArray() { // Titan
-			vecs = append(vecs, v)
-			u.PromptTokens = root.Get("inputTextTokenCount").Int()
-		} else if e := root.Get("embeddings"); e.IsArray() { // Cohere on Bedrock, embeddings_floats
-			vecs = e.Array()
-		} else {
-			vecs = root.Get("embeddings.float").Array()
-		}
-	case Cohere:
-		vecs = root.Get("embeddings.float").Array()
-		u.PromptTokens = root.Get("meta.billed_units.input_tokens").Int()
+	co := codecs[out]
+	if co == nil || co.embeddingsVectors == nil {
+		return nil, schema.Usage{}, errInvalidUpstream
+	}
+	vecs, u, asIs := co.embeddingsVectors(gjson.ParseBytes(body), b64)
+	if asIs {
+		return body, u, nil
 	}
 	if len(vecs) == 0 {
 		return nil, u, errInvalidUpstream

@@ -4,30 +4,31 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+	"github.com/weir-gateway/weir/internal/dialects"
 )
 
 func TestErrorBody(t *testing.T) {
 	cases := []struct {
-		in, out Dialect
+		in, out dialects.Dialect
 		status  int
 		body    string
 		msg     string
 		typ     string
 	}{
-		{OpenAI, Anthropic, 529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "Overloaded", "server_error"},
-		{Anthropic, OpenAI, 429, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`, "Rate limit reached", "rate_limit_error"},
-		{OpenAI, Gemini, 400, `{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}`, "API key not valid.", "invalid_request_error"},
-		{Anthropic, Gemini, 503, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`, "The model is overloaded.", "overloaded_error"},
-		{OpenAI, Bedrock, 403, `{"message":"The security token included in the request is invalid."}`, "The security token included in the request is invalid.", "permission_error"},
-		{Anthropic, Bedrock, 400, `{"Message":"Malformed input request"}`, "Malformed input request", "invalid_request_error"},
-		{OpenAI, Cohere, 401, `{"id":"x","message":"invalid api token"}`, "invalid api token", "authentication_error"},
-		{Anthropic, Cohere, 502, `<html>Bad Gateway</html>`, "<html>Bad Gateway</html>", "api_error"},
-		{OpenAI, Anthropic, 500, ``, "Internal Server Error", "server_error"},
+		{dialects.OpenAI, dialects.Anthropic, 529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`, "Overloaded", "server_error"},
+		{dialects.Anthropic, dialects.OpenAI, 429, `{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}`, "Rate limit reached", "rate_limit_error"},
+		{dialects.OpenAI, dialects.Gemini, 400, `{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}`, "API key not valid.", "invalid_request_error"},
+		{dialects.Anthropic, dialects.Gemini, 503, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`, "The model is overloaded.", "overloaded_error"},
+		{dialects.OpenAI, dialects.Bedrock, 403, `{"message":"The security token included in the request is invalid."}`, "The security token included in the request is invalid.", "permission_error"},
+		{dialects.Anthropic, dialects.Bedrock, 400, `{"Message":"Malformed input request"}`, "Malformed input request", "invalid_request_error"},
+		{dialects.OpenAI, dialects.Cohere, 401, `{"id":"x","message":"invalid api token"}`, "invalid api token", "authentication_error"},
+		{dialects.Anthropic, dialects.Cohere, 502, `<html>Bad Gateway</html>`, "<html>Bad Gateway</html>", "api_error"},
+		{dialects.OpenAI, dialects.Anthropic, 500, ``, "Internal Server Error", "server_error"},
 	}
 	for _, c := range cases {
 		b := ErrorBody(c.in, c.out, c.status, []byte(c.body))
 		var msg, typ string
-		if c.in == Anthropic {
+		if c.in == dialects.Anthropic {
 			if gjson.GetBytes(b, "type").Str != "error" {
 				t.Errorf("%s: not an anthropic error: %s", c.body, b)
 			}

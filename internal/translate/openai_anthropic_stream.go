@@ -12,6 +12,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -127,7 +128,7 @@ func (s *anthropicSink) write(w io.Writer, ev *event) error {
 		}
 		return s.start(w)
 	case evError:
-		return s.fail(w, streamErrorType(Anthropic, ev.errType), ev.text)
+		return s.fail(w, streamErrorType(dialects.Anthropic, ev.errType), ev.text)
 	case evDone:
 		return s.close(w)
 	case evFinish:

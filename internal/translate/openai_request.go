@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -28,7 +29,7 @@ var knownOpenAIParams = map[string]bool{
 	"top_logprobs": true, "logit_bias": true, "metadata": true, "top_k": true,
 }
 
-func decodeOpenAIRequest(body []byte, out Dialect, w *warnings) (*schema.ChatRequest, error) {
+func decodeOpenAIRequest(body []byte, out dialects.Dialect, w *warnings) (*schema.ChatRequest, error) {
 	req := new(schema.ChatRequest)
 	if err := json.Unmarshal(body, req); err != nil {
 		return nil, reqErr("", "invalid request: %v", err)
@@ -74,7 +75,7 @@ func encodeOpenAIRequest(req *schema.ChatRequest, w *warnings) ([]byte, error) {
 }
 
 // sameDialectRequest only pins model and stream: the body is otherwise already in the right dialect.
-func sameDialectRequest(d Dialect, body []byte, model string, stream bool) ([]byte, error) {
+func sameDialectRequest(body []byte, model string, stream bool) ([]byte, error) {
 	b, err := sjson.SetBytes(body, "model", model)
 	if err != nil {
 		return nil, err

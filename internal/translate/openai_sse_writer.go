@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -89,7 +90,7 @@ func (s *openaiSink) write(w io.Writer, ev *event) error {
 		return s.start(w)
 	}
 	if ev.kind == evError {
-		return s.fail(w, streamErrorType(OpenAI, ev.errType), ev.text)
+		return s.fail(w, streamErrorType(dialects.OpenAI, ev.errType), ev.text)
 	}
 	if ev.kind == evDone {
 		return s.close(w)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+	"github.com/weir-gateway/weir/internal/dialects"
 )
 
 type requestGolden struct {
@@ -16,31 +17,32 @@ type requestGolden struct {
 
 func TestChatRequestGolden(t *testing.T) {
 	cases := []struct {
-		in, out, fixture, model string
-		stream                  bool
+		in, out        dialects.Dialect
+		fixture, model string
+		stream         bool
 	}{
-		{OpenAI, Anthropic, "openai_chat_request.json", "claude-sonnet-4-5", false},
-		{OpenAI, Gemini, "openai_chat_request.json", "gemini-2.5-flash", false},
-		{OpenAI, Bedrock, "openai_chat_request.json", "anthropic.claude-sonnet-4-5-v1:0", true},
-		{OpenAI, Cohere, "openai_chat_request.json", "command-a-03-2025", true},
-		{Anthropic, OpenAI, "anthropic_chat_request.json", "o4-mini", true},
-		{Anthropic, Gemini, "anthropic_chat_request.json", "gemini-2.5-pro", false},
-		{Anthropic, Bedrock, "anthropic_chat_request.json", "anthropic.claude-sonnet-4-5-v1:0", false},
-		{Anthropic, Cohere, "anthropic_chat_request.json", "command-a-reasoning-08-2025", false},
+		{dialects.OpenAI, dialects.Anthropic, "openai_chat_request.json", "claude-sonnet-4-5", false},
+		{dialects.OpenAI, dialects.Gemini, "openai_chat_request.json", "gemini-2.5-flash", false},
+		{dialects.OpenAI, dialects.Bedrock, "openai_chat_request.json", "anthropic.claude-sonnet-4-5-v1:0", true},
+		{dialects.OpenAI, dialects.Cohere, "openai_chat_request.json", "command-a-03-2025", true},
+		{dialects.Anthropic, dialects.OpenAI, "anthropic_chat_request.json", "o4-mini", true},
+		{dialects.Anthropic, dialects.Gemini, "anthropic_chat_request.json", "gemini-2.5-pro", false},
+		{dialects.Anthropic, dialects.Bedrock, "anthropic_chat_request.json", "anthropic.claude-sonnet-4-5-v1:0", false},
+		{dialects.Anthropic, dialects.Cohere, "anthropic_chat_request.json", "command-a-reasoning-08-2025", false},
 	}
 	for _, c := range cases {
-		t.Run(c.in+"_"+c.out, func(t *testing.T) {
+		t.Run(string(c.in)+"_"+string(c.out), func(t *testing.T) {
 			body, warns, err := ChatRequest(c.in, c.out, readFixture(t, c.fixture), c.model, c.stream)
 			if err != nil {
 				t.Fatal(err)
 			}
-			goldenJSON(t, "golden/request_"+c.in+"_"+c.out+".json", mustJSON(t, requestGolden{Body: body, Warnings: warns}))
+			goldenJSON(t, "golden/request_"+string(c.in)+"_"+string(c.out)+".json", mustJSON(t, requestGolden{Body: body, Warnings: warns}))
 		})
 	}
 }
 
 func TestChatRequestSameDialect(t *testing.T) {
-	body, warns, err := ChatRequest(OpenAI, OpenAI, readFixture(t, "openai_chat_request.json"), "gpt-4.1", true)
+	body, warns, err := ChatRequest(dialects.OpenAI, dialects.OpenAI, readFixture(t, "openai_chat_request.json"), "gpt-4.1", true)
 	if err != nil || len(warns) != 0 {
 		t.Fatal(err, warns)
 	}
@@ -53,11 +55,11 @@ func TestChatRequestSameDialect(t *testing.T) {
 // two-turn tool conversation (ids included) survives.
 func TestOpenAIAnthropicRoundTrip(t *testing.T) {
 	orig := readFixture(t, "openai_chat_request.json")
-	ant, _, err := ChatRequest(OpenAI, Anthropic, orig, "claude", false)
+	ant, _, err := ChatRequest(dialects.OpenAI, dialects.Anthropic, orig, "claude", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, _, err := ChatRequest(Anthropic, OpenAI, ant, "gpt-4o", false)
+	back, _, err := ChatRequest(dialects.Anthropic, dialects.OpenAI, ant, "gpt-4o", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,18 +86,20 @@ func TestOpenAIAnthropicRoundTrip(t *testing.T) {
 
 func TestChatRequestErrors(t *testing.T) {
 	cases := []struct {
-		name, in, out, body, param string
+		name        string
+		in, out     dialects.Dialect
+		body, param string
 	}{
-		{"strict schema anthropic", OpenAI, Anthropic, `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object"}}}}`, "response_format"},
-		{"strict schema bedrock", OpenAI, Bedrock, `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object"}}}}`, "response_format"},
-		{"remote image bedrock", OpenAI, Bedrock, `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`, "messages"},
-		{"n anthropic", OpenAI, Anthropic, `{"n":2,"messages":[{"role":"user","content":"hi"}]}`, "n"},
-		{"audio anthropic", OpenAI, Anthropic, `{"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AA==","format":"wav"}}]}]}`, "messages"},
-		{"bad tool_choice", OpenAI, Gemini, `{"messages":[{"role":"user","content":"hi"}],"tool_choice":"sometimes"}`, "tool_choice"},
-		{"server tool", Anthropic, OpenAI, `{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}`, "tools"},
-		{"unknown gemini tool result", OpenAI, Gemini, `{"messages":[{"role":"user","content":"hi"},{"role":"tool","tool_call_id":"nope","content":"x"}]}`, "messages"},
-		{"no messages", OpenAI, Anthropic, `{"messages":[]}`, "messages"},
-		{"not json", OpenAI, Anthropic, `{`, ""},
+		{"strict schema anthropic", dialects.OpenAI, dialects.Anthropic, `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object"}}}}`, "response_format"},
+		{"strict schema bedrock", dialects.OpenAI, dialects.Bedrock, `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","strict":true,"schema":{"type":"object"}}}}`, "response_format"},
+		{"remote image bedrock", dialects.OpenAI, dialects.Bedrock, `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`, "messages"},
+		{"n anthropic", dialects.OpenAI, dialects.Anthropic, `{"n":2,"messages":[{"role":"user","content":"hi"}]}`, "n"},
+		{"audio anthropic", dialects.OpenAI, dialects.Anthropic, `{"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AA==","format":"wav"}}]}]}`, "messages"},
+		{"bad tool_choice", dialects.OpenAI, dialects.Gemini, `{"messages":[{"role":"user","content":"hi"}],"tool_choice":"sometimes"}`, "tool_choice"},
+		{"server tool", dialects.Anthropic, dialects.OpenAI, `{"max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}`, "tools"},
+		{"unknown gemini tool result", dialects.OpenAI, dialects.Gemini, `{"messages":[{"role":"user","content":"hi"},{"role":"tool","tool_call_id":"nope","content":"x"}]}`, "messages"},
+		{"no messages", dialects.OpenAI, dialects.Anthropic, `{"messages":[]}`, "messages"},
+		{"not json", dialects.OpenAI, dialects.Anthropic, `{`, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -109,14 +113,14 @@ func TestChatRequestErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := ChatRequest("gemini", OpenAI, []byte(`{}`), "m", false); err == nil {
+	if _, _, err := ChatRequest("gemini", dialects.OpenAI, []byte(`{}`), "m", false); err == nil {
 		t.Error("gemini callers are not supported")
 	}
 }
 
 func TestChatRequestDrops(t *testing.T) {
 	body := `{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"},"temperature":1.5,"presence_penalty":1,"store":true}`
-	out, warns, err := ChatRequest(OpenAI, Anthropic, []byte(body), "claude", false)
+	out, warns, err := ChatRequest(dialects.OpenAI, dialects.Anthropic, []byte(body), "claude", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,13 +135,13 @@ func TestChatRequestDrops(t *testing.T) {
 	}
 	// tool_choice none on Bedrock drops the tools entirely.
 	body = `{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`
-	out, _, err = ChatRequest(OpenAI, Bedrock, []byte(body), "amazon.nova-pro-v1:0", false)
+	out, _, err = ChatRequest(dialects.OpenAI, dialects.Bedrock, []byte(body), "amazon.nova-pro-v1:0", false)
 	if err != nil || gjson.GetBytes(out, "toolConfig").Exists() {
 		t.Errorf("tools kept for none: %s %v", out, err)
 	}
 	// reasoning_effort → Anthropic thinking budget with room for the answer.
 	body = `{"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"medium","temperature":0.2}`
-	out, _, err = ChatRequest(OpenAI, Anthropic, []byte(body), "claude", false)
+	out, _, err = ChatRequest(dialects.OpenAI, dialects.Anthropic, []byte(body), "claude", false)
 	if err != nil || gjson.GetBytes(out, "thinking.budget_tokens").Int() != 8192 || gjson.GetBytes(out, "max_tokens").Int() != 8192+4096 || gjson.GetBytes(out, "temperature").Exists() {
 		t.Errorf("thinking mapping: %s %v", out, err)
 	}
@@ -146,18 +150,18 @@ func TestChatRequestDrops(t *testing.T) {
 // TestGeminiToolRoundTrip checks that a Gemini function call answered through an OpenAI caller comes back to
 // Gemini by name, with its thought signature restored from the synthesized id.
 func TestGeminiToolRoundTrip(t *testing.T) {
-	resp, _, err := ChatResponse(OpenAI, Gemini, readFixture(t, "gemini_chat_response.json"), "gemini")
+	resp, _, err := ChatResponse(dialects.OpenAI, dialects.Gemini, readFixture(t, "gemini_chat_response.json"), "gemini")
 	if err != nil {
 		t.Fatal(err)
 	}
 	call := gjson.GetBytes(resp, "choices.0.message.tool_calls.0")
 	id := call.Get("id").Str
-	again, _, _ := ChatResponse(OpenAI, Gemini, readFixture(t, "gemini_chat_response.json"), "gemini")
+	again, _, _ := ChatResponse(dialects.OpenAI, dialects.Gemini, readFixture(t, "gemini_chat_response.json"), "gemini")
 	if id == "" || gjson.GetBytes(again, "choices.0.message.tool_calls.0.id").Str != id {
 		t.Fatalf("synthesized id not stable: %q", id)
 	}
 	req := `{"messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"tool_calls":[` + call.Raw + `]},{"role":"tool","tool_call_id":` + mustQuote(id) + `,"content":"21C"}]}`
-	out, _, err := ChatRequest(OpenAI, Gemini, []byte(req), "gemini", false)
+	out, _, err := ChatRequest(dialects.OpenAI, dialects.Gemini, []byte(req), "gemini", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -15,17 +16,17 @@ type responseGolden struct {
 }
 
 func TestChatResponseGolden(t *testing.T) {
-	for _, out := range []Dialect{OpenAI, Anthropic, Gemini, Bedrock, Cohere} {
-		for _, in := range []Dialect{OpenAI, Anthropic} {
+	for _, out := range []dialects.Dialect{dialects.OpenAI, dialects.Anthropic, dialects.Gemini, dialects.Bedrock, dialects.Cohere} {
+		for _, in := range []dialects.Dialect{dialects.OpenAI, dialects.Anthropic} {
 			if in == out {
 				continue
 			}
-			t.Run(out+"_"+in, func(t *testing.T) {
-				body, u, err := ChatResponse(in, out, readFixture(t, out+"_chat_response.json"), "caller-model")
+			t.Run(string(out+"_"+in), func(t *testing.T) {
+				body, u, err := ChatResponse(in, out, readFixture(t, string(out)+"_chat_response.json"), "caller-model")
 				if err != nil {
 					t.Fatal(err)
 				}
-				goldenJSON(t, "golden/response_"+out+"_"+in+".json", mustJSON(t, responseGolden{Body: body, Usage: u}))
+				goldenJSON(t, string("golden/response_"+out+"_"+in+".json"), mustJSON(t, responseGolden{Body: body, Usage: u}))
 			})
 		}
 	}
@@ -35,11 +36,11 @@ func TestChatResponseGolden(t *testing.T) {
 // reason and usage (cache reads included).
 func TestAnthropicResponseRoundTrip(t *testing.T) {
 	orig := readFixture(t, "anthropic_chat_response.json")
-	oa, u1, err := ChatResponse(OpenAI, Anthropic, orig, "m")
+	oa, u1, err := ChatResponse(dialects.OpenAI, dialects.Anthropic, orig, "m")
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, u2, err := ChatResponse(Anthropic, OpenAI, oa, "m")
+	back, u2, err := ChatResponse(dialects.Anthropic, dialects.OpenAI, oa, "m")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +60,11 @@ func TestAnthropicResponseRoundTrip(t *testing.T) {
 
 func TestChatResponseSameDialect(t *testing.T) {
 	orig := readFixture(t, "openai_chat_response.json")
-	b, u, err := ChatResponse(OpenAI, OpenAI, orig, "x")
+	b, u, err := ChatResponse(dialects.OpenAI, dialects.OpenAI, orig, "x")
 	if err != nil || string(b) != string(orig) || u.TotalTokens != 190 || u.CachedTokens != 50 {
 		t.Fatalf("%v %+v", err, u)
 	}
-	if _, _, err := ChatResponse(OpenAI, Anthropic, []byte("not json"), "x"); err == nil {
+	if _, _, err := ChatResponse(dialects.OpenAI, dialects.Anthropic, []byte("not json"), "x"); err == nil {
 		t.Fatal("want error on garbage")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+	"github.com/weir-gateway/weir/internal/dialects"
 )
 
 const countReq = `{"model":"alias","instructions":"be brief","input":[{"role":"user","content":"weather in Paris?"}],
@@ -15,7 +16,7 @@ const countReq = `{"model":"alias","instructions":"be brief","input":[{"role":"u
 func TestResponsesCountTokensRequestAnthropic(t *testing.T) {
 	history := []json.RawMessage{json.RawMessage(`{"type":"message","role":"user","content":[{"type":"input_text","text":"my name is Ada"}]}`),
 		json.RawMessage(`{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello Ada"}]}`)}
-	b, err := ResponsesCountTokensRequest(Anthropic, []byte(countReq), "claude-sonnet-4-5", history, false)
+	b, err := ResponsesCountTokensRequest(dialects.Anthropic, []byte(countReq), "claude-sonnet-4-5", history, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func TestResponsesCountTokensRequestAnthropic(t *testing.T) {
 }
 
 func TestResponsesCountTokensRequestGemini(t *testing.T) {
-	b, err := ResponsesCountTokensRequest(Gemini, []byte(countReq), "gemini-2.5-flash", nil, true)
+	b, err := ResponsesCountTokensRequest(dialects.Gemini, []byte(countReq), "gemini-2.5-flash", nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestResponsesCountTokensRequestGemini(t *testing.T) {
 		t.Fatalf("gemini countTokens body %s", b)
 	}
 	// Vertex AI: the same fields at the top level, no model.
-	b, err = ResponsesCountTokensRequest(Gemini, []byte(countReq), "tunedModels/x", nil, false)
+	b, err = ResponsesCountTokensRequest(dialects.Gemini, []byte(countReq), "tunedModels/x", nil, false)
 	r = gjson.ParseBytes(b)
 	if err != nil || !json.Valid(b) || r.Get("generateContentRequest").Exists() || r.Get("model").Exists() || r.Get("contents.#").Int() != 1 {
 		t.Fatalf("vertex countTokens body %s %v", b, err)
@@ -58,11 +59,11 @@ func TestResponsesCountTokensRequestGemini(t *testing.T) {
 }
 
 func TestResponsesCountTokensRequestErrors(t *testing.T) {
-	if _, err := ResponsesCountTokensRequest(Cohere, []byte(countReq), "m", nil, false); err == nil {
+	if _, err := ResponsesCountTokensRequest(dialects.Cohere, []byte(countReq), "m", nil, false); err == nil {
 		t.Fatal("cohere has no token counting")
 	}
 	var re *RequestError
-	_, err := ResponsesCountTokensRequest(Anthropic, []byte(`{"model":"m","input":"x","tools":[{"type":"web_search"}]}`), "m", nil, false)
+	_, err := ResponsesCountTokensRequest(dialects.Anthropic, []byte(`{"model":"m","input":"x","tools":[{"type":"web_search"}]}`), "m", nil, false)
 	if !errors.As(err, &re) {
 		t.Fatalf("a built-in tool: %v", err)
 	}
@@ -70,16 +71,16 @@ func TestResponsesCountTokensRequestErrors(t *testing.T) {
 
 func TestCountTokensResult(t *testing.T) {
 	cases := []struct {
-		d    Dialect
+		d    dialects.Dialect
 		body string
 		want int64
 		err  bool
 	}{
-		{Anthropic, `{"input_tokens":42}`, 42, false},
-		{Anthropic, `{"type":"error"}`, 0, true},
-		{Gemini, `{"totalTokens":7,"promptTokensDetails":[]}`, 7, false},
-		{Gemini, `{}`, 0, false},
-		{Gemini, `not json`, 0, true},
+		{dialects.Anthropic, `{"input_tokens":42}`, 42, false},
+		{dialects.Anthropic, `{"type":"error"}`, 0, true},
+		{dialects.Gemini, `{"totalTokens":7,"promptTokensDetails":[]}`, 7, false},
+		{dialects.Gemini, `{}`, 0, false},
+		{dialects.Gemini, `not json`, 0, true},
 	}
 	for _, c := range cases {
 		n, err := CountTokensResult(c.d, []byte(c.body))

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -143,7 +144,7 @@ func (s *responsesStream) emit(evs []event) error {
 		case evDone:
 			s.complete()
 		case evError:
-			s.fail(streamErrorType(OpenAI, ev.errType), ev.text)
+			s.fail(streamErrorType(dialects.OpenAI, ev.errType), ev.text)
 		}
 	}
 	s.flush()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+	"github.com/weir-gateway/weir/internal/dialects"
 )
 
 var (
@@ -35,10 +36,10 @@ func TestResponsesToChatGolden(t *testing.T) {
 			goldenJSON(t, "responses/chat_"+name+".golden.json", chat)
 			// The hub body must be accepted by the existing translators; a target may still refuse a feature it
 			// lacks (a strict schema, an image URL) with a 400, but never fail to read the body.
-			for _, out := range []Dialect{OpenAI, Anthropic, Gemini, Bedrock, Cohere} {
-				_, _, err := ChatRequest(OpenAI, out, chat, "m", stream)
+			for _, out := range []dialects.Dialect{dialects.OpenAI, dialects.Anthropic, dialects.Gemini, dialects.Bedrock, dialects.Cohere} {
+				_, _, err := ChatRequest(dialects.OpenAI, out, chat, "m", stream)
 				var re *RequestError
-				if err != nil && (out == OpenAI || !errors.As(err, &re) || strings.Contains(err.Error(), "invalid request")) {
+				if err != nil && (out == dialects.OpenAI || !errors.As(err, &re) || strings.Contains(err.Error(), "invalid request")) {
 					t.Errorf("ChatRequest(openai→%s): %v", out, err)
 				}
 			}
@@ -141,8 +142,8 @@ func TestResponsesTwoTurnFunctionCall(t *testing.T) {
 			t.Errorf("second turn messages\n got: %s\nwant: %s", got, want)
 		}
 	}
-	for _, out := range []Dialect{Anthropic, Gemini, Bedrock} {
-		if _, _, err := ChatRequest(OpenAI, out, chat2, "m", false); err != nil {
+	for _, out := range []dialects.Dialect{dialects.Anthropic, dialects.Gemini, dialects.Bedrock} {
+		if _, _, err := ChatRequest(dialects.OpenAI, out, chat2, "m", false); err != nil {
 			t.Errorf("second turn to %s: %v", out, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -60,29 +61,13 @@ type sink interface {
 }
 
 // NewStream returns the translator for an upstream stream in dialect out read by a caller speaking in.
-func NewStream(in, out Dialect, model string, includeUsage bool) (StreamTranslator, error) {
-	if err := checkPair(in, out); err != nil {
+func NewStream(in, out dialects.Dialect, model string, includeUsage bool) (StreamTranslator, error) {
+	ci, co, err := pair(in, out)
+	if err != nil {
 		return nil, err
 	}
-	t := &translator{}
-	switch out {
-	case OpenAI:
-		t.p = &openaiParser{}
-	case Anthropic:
-		t.p = &anthropicParser{}
-	case Gemini:
-		t.p = &geminiParser{}
-	case Bedrock:
-		t.p = newBedrockParser()
-	case Cohere:
-		t.p = &cohereParser{}
-	}
-	switch in {
-	case OpenAI:
-		t.s = newOpenAISink(model, includeUsage, &t.usage)
-	case Anthropic:
-		t.s = newAnthropicSink(model, &t.usage)
-	}
+	t := &translator{p: co.newParser()}
+	t.s = ci.newSink(model, includeUsage, &t.usage)
 	return t, nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/tidwall/gjson"
+	"github.com/weir-gateway/weir/internal/dialects"
 )
 
 // bedrockFrame encodes one event-stream message the way Bedrock sends ConverseStream events.
@@ -49,15 +50,15 @@ func bedrockStream(t testing.TB) []byte {
 	return b
 }
 
-func streamFixture(t testing.TB, out Dialect) []byte {
-	if out == Bedrock {
+func streamFixture(t testing.TB, out dialects.Dialect) []byte {
+	if out == dialects.Bedrock {
 		return bedrockStream(t)
 	}
-	return readFixture(t, out+"_stream.txt")
+	return readFixture(t, string(out)+"_stream.txt")
 }
 
 // runStream feeds input split into the given pieces and returns the caller's stream.
-func runStream(t testing.TB, in, out Dialect, includeUsage bool, pieces ...[]byte) (string, *translator) {
+func runStream(t testing.TB, in, out dialects.Dialect, includeUsage bool, pieces ...[]byte) (string, *translator) {
 	st, err := NewStream(in, out, "caller-model", includeUsage)
 	if err != nil {
 		t.Fatal(err)
@@ -75,19 +76,19 @@ func runStream(t testing.TB, in, out Dialect, includeUsage bool, pieces ...[]byt
 }
 
 func TestStreamGolden(t *testing.T) {
-	for _, out := range []Dialect{OpenAI, Anthropic, Gemini, Bedrock, Cohere} {
-		for _, in := range []Dialect{OpenAI, Anthropic} {
-			t.Run(out+"_to_"+in, func(t *testing.T) {
+	for _, out := range []dialects.Dialect{dialects.OpenAI, dialects.Anthropic, dialects.Gemini, dialects.Bedrock, dialects.Cohere} {
+		for _, in := range []dialects.Dialect{dialects.OpenAI, dialects.Anthropic} {
+			t.Run(string(out+"_to_"+in), func(t *testing.T) {
 				src := streamFixture(t, out)
 				whole, tr := runStream(t, in, out, true, src)
-				goldenText(t, "golden/stream_"+out+"_to_"+in+".txt", []byte(whole))
+				goldenText(t, string("golden/stream_"+out+"_to_"+in+".txt"), []byte(whole))
 				if tr.Usage().TotalTokens == 0 {
 					t.Errorf("no usage collected")
 				}
 				// Every split point must give the same stream: upstream bytes arrive in arbitrary pieces.
 				// Every offset for OpenAI callers; a stride for Anthropic ones keeps -race runs short.
 				step := 1
-				if in == Anthropic {
+				if in == dialects.Anthropic {
 					step = 7
 				}
 				for i := 1; i < len(src); i += step {
@@ -113,7 +114,7 @@ func normalizeIDs(s string) string { return string(normalize([]byte(s))) }
 
 // TestStreamOpenAIReassembly reassembles the OpenAI chunks made from an Anthropic stream and checks the content.
 func TestStreamOpenAIReassembly(t *testing.T) {
-	got, tr := runStream(t, OpenAI, Anthropic, true, streamFixture(t, Anthropic))
+	got, tr := runStream(t, dialects.OpenAI, dialects.Anthropic, true, streamFixture(t, dialects.Anthropic))
 	var text, reasoning, args strings.Builder
 	var finish, id, name string
 	var usageChunks, done int
@@ -170,7 +171,7 @@ func TestStreamOpenAIReassembly(t *testing.T) {
 
 // TestStreamAnthropicSequence checks the exact Anthropic event order produced from an OpenAI stream.
 func TestStreamAnthropicSequence(t *testing.T) {
-	got, _ := runStream(t, Anthropic, OpenAI, false, streamFixture(t, OpenAI))
+	got, _ := runStream(t, dialects.Anthropic, dialects.OpenAI, false, streamFixture(t, dialects.OpenAI))
 	var seq []string
 	for _, line := range strings.Split(got, "\n") {
 		if ev, ok := strings.CutPrefix(line, "event: "); ok {
@@ -192,23 +193,23 @@ func TestStreamErrors(t *testing.T) {
 	// Upstream error event mid-stream.
 	src := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":3}}}\n\n" +
 		"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
-	got, _ := runStream(t, OpenAI, Anthropic, true, []byte(src))
+	got, _ := runStream(t, dialects.OpenAI, dialects.Anthropic, true, []byte(src))
 	if !strings.Contains(got, `data: {"error":{"message":"Overloaded","type":"server_error","code":null}}`) || strings.Contains(got, "[DONE]") {
 		t.Errorf("openai error:\n%s", got)
 	}
-	got, _ = runStream(t, Anthropic, Anthropic, true, []byte(src))
+	got, _ = runStream(t, dialects.Anthropic, dialects.Anthropic, true, []byte(src))
 	if !strings.Contains(got, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}") {
 		t.Errorf("anthropic error:\n%s", got)
 	}
 	// Bedrock exception frame.
 	frame := bedrockFrame(t, "exception", "throttlingException", `{"message":"Too many requests"}`)
-	got, _ = runStream(t, Anthropic, Bedrock, true, frame)
+	got, _ = runStream(t, dialects.Anthropic, dialects.Bedrock, true, frame)
 	if !strings.Contains(got, `"type":"rate_limit_error","message":"Too many requests"`) {
 		t.Errorf("bedrock exception:\n%s", got)
 	}
 	// Broken upstream: End with a cause writes an error, not a normal close.
-	for _, in := range []Dialect{OpenAI, Anthropic} {
-		st, _ := NewStream(in, Gemini, "m", true)
+	for _, in := range []dialects.Dialect{dialects.OpenAI, dialects.Anthropic} {
+		st, _ := NewStream(in, dialects.Gemini, "m", true)
 		var w bytes.Buffer
 		_ = st.Feed([]byte("data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}]}\n\n"), &w)
 		if err := st.End(&w, errors.New("connection reset")); err != nil {
@@ -221,7 +222,7 @@ func TestStreamErrors(t *testing.T) {
 	// A corrupt Bedrock frame is a Feed error.
 	bad := bedrockFrame(t, "event", "messageStart", `{}`)
 	bad[len(bad)-1] ^= 0xff
-	st, _ := NewStream(OpenAI, Bedrock, "m", false)
+	st, _ := NewStream(dialects.OpenAI, dialects.Bedrock, "m", false)
 	if err := st.Feed(bad, &bytes.Buffer{}); err == nil {
 		t.Error("want CRC error")
 	}
@@ -229,9 +230,9 @@ func TestStreamErrors(t *testing.T) {
 
 // TestStreamFlush checks that a flush follows each upstream event, so tokens reach the caller as they arrive.
 func TestStreamFlush(t *testing.T) {
-	st, _ := NewStream(OpenAI, Anthropic, "m", false)
+	st, _ := NewStream(dialects.OpenAI, dialects.Anthropic, "m", false)
 	fw := &flushWriter{}
-	if err := st.Feed(streamFixture(t, Anthropic), fw); err != nil {
+	if err := st.Feed(streamFixture(t, dialects.Anthropic), fw); err != nil {
 		t.Fatal(err)
 	}
 	if fw.flushes < 8 {
@@ -247,7 +248,7 @@ type flushWriter struct {
 func (f *flushWriter) Flush() { f.flushes++ }
 
 func TestStreamNoUsageWithoutIncludeUsage(t *testing.T) {
-	got, _ := runStream(t, OpenAI, Cohere, false, streamFixture(t, Cohere))
+	got, _ := runStream(t, dialects.OpenAI, dialects.Cohere, false, streamFixture(t, dialects.Cohere))
 	if strings.Contains(got, `"usage"`) || !strings.HasSuffix(got, "data: [DONE]\n\n") {
 		t.Errorf("unexpected:\n%s", got)
 	}

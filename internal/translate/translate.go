@@ -6,8 +6,10 @@
 // provider events into small hub events (`event` in stream.go) and a caller sink renders them as OpenAI chunks
 // or Anthropic SSE events.
 //
-// Files are named <from>_<to>_<kind>.go in the direction data flows, e.g. openai_anthropic_request.go encodes a
-// hub request for Anthropic and anthropic_openai_response.go decodes an Anthropic answer into the hub.
+// Each dialect's files register its codec (codec.go) from <dialect>_codec.go, and the entry points look it up, so
+// a new dialect is a new set of files. Files are named <from>_<to>_<kind>.go in the direction data flows, e.g.
+// openai_anthropic_request.go encodes a hub request for Anthropic and anthropic_openai_response.go decodes an
+// Anthropic answer into the hub.
 package translate
 
 import (
@@ -15,19 +17,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
-)
-
-// Dialect values match internal/provider: "openai", "anthropic", "gemini", "bedrock", "cohere".
-type Dialect = string
-
-// The dialects this package knows.
-const (
-	OpenAI    Dialect = "openai"
-	Anthropic Dialect = "anthropic"
-	Gemini    Dialect = "gemini"
-	Bedrock   Dialect = "bedrock"
-	Cohere    Dialect = "cohere"
 )
 
 // RequestError is a caller mistake found while translating (→ HTTP 400 in the caller's dialect), e.g. a parameter
@@ -50,65 +41,28 @@ type warnings []string
 
 func (w *warnings) add(format string, args ...any) { *w = append(*w, fmt.Sprintf(format, args...)) }
 
-func validCaller(d Dialect) bool { return d == OpenAI || d == Anthropic }
-
-func validProvider(d Dialect) bool {
-	switch d {
-	case OpenAI, Anthropic, Gemini, Bedrock, Cohere:
-		return true
-	}
-	return false
-}
-
-func checkPair(in, out Dialect) error {
-	if !validCaller(in) {
-		return fmt.Errorf("translate: unsupported caller dialect %q", in)
-	}
-	if !validProvider(out) {
-		return fmt.Errorf("translate: unsupported provider dialect %q", out)
-	}
-	return nil
-}
-
 // ChatRequest translates a chat request body from in to out for upstream model model. The output carries the model
 // where the dialect puts it in the body (Gemini and Bedrock put it in the URL, so they omit it). stream says the
 // caller wants a stream. Dropped parameters are reported in warnings.
-func ChatRequest(in, out Dialect, body []byte, model string, stream bool) (outBody []byte, warns []string, err error) {
-	if err := checkPair(in, out); err != nil {
+func ChatRequest(in, out dialects.Dialect, body []byte, model string, stream bool) (outBody []byte, warns []string, err error) {
+	ci, co, err := pair(in, out)
+	if err != nil {
 		return nil, nil, err
 	}
 	if !json.Valid(body) {
 		return nil, nil, reqErr("", "request body is not valid JSON")
 	}
 	if in == out {
-		b, err := sameDialectRequest(in, body, model, stream)
+		b, err := sameDialectRequest(body, model, stream)
 		return b, nil, err
 	}
-	var w warnings
-	var req *schema.ChatRequest
-	switch in {
-	case OpenAI:
-		req, err = decodeOpenAIRequest(body, out, &w)
-	case Anthropic:
-		req, err = decodeAnthropicRequest(body, &w)
-	}
+	req, w, err := ci.decodeRequest(body, out)
 	if err != nil {
 		return nil, w, err
 	}
 	req.Model = model
 	req.Stream = stream
-	switch out {
-	case OpenAI:
-		outBody, err = encodeOpenAIRequest(req, &w)
-	case Anthropic:
-		outBody, err = encodeAnthropicRequest(req, &w)
-	case Gemini:
-		outBody, err = encodeGeminiRequest(req, &w)
-	case Bedrock:
-		outBody, err = encodeBedrockRequest(req, &w)
-	case Cohere:
-		outBody, err = encodeCohereRequest(req, &w)
-	}
+	outBody, w, err = co.encodeRequest(req, w)
 	if err != nil {
 		return nil, w, err
 	}
@@ -117,24 +71,12 @@ func ChatRequest(in, out Dialect, body []byte, model string, stream bool) (outBo
 
 // ChatResponse translates a non-streaming upstream answer (dialect out) back to the caller's dialect (in) and
 // extracts usage. model is the model name reported to the caller.
-func ChatResponse(in, out Dialect, body []byte, model string) ([]byte, schema.Usage, error) {
-	if err := checkPair(in, out); err != nil {
+func ChatResponse(in, out dialects.Dialect, body []byte, model string) ([]byte, schema.Usage, error) {
+	ci, co, err := pair(in, out)
+	if err != nil {
 		return nil, schema.Usage{}, err
 	}
-	var resp *schema.ChatResponse
-	var err error
-	switch out {
-	case OpenAI:
-		resp, err = decodeOpenAIResponse(body)
-	case Anthropic:
-		resp, err = decodeAnthropicResponse(body)
-	case Gemini:
-		resp, err = decodeGeminiResponse(body)
-	case Bedrock:
-		resp, err = decodeBedrockResponse(body)
-	case Cohere:
-		resp, err = decodeCohereResponse(body)
-	}
+	resp, err := co.decodeResponse(body)
 	if err != nil {
 		return nil, schema.Usage{}, fmt.Errorf("translate: decoding %s response: %w", out, err)
 	}
@@ -146,13 +88,7 @@ func ChatResponse(in, out Dialect, body []byte, model string) ([]byte, schema.Us
 	if model != "" {
 		resp.Model = model
 	}
-	var b []byte
-	switch in {
-	case OpenAI:
-		b, err = json.Marshal(resp)
-	case Anthropic:
-		b, err = encodeAnthropicResponse(resp)
-	}
+	b, err := ci.encodeResponse(resp)
 	return b, usage, err
 }
 

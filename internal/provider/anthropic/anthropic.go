@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -76,7 +77,7 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is Anthropic Messages.
-func (p *Provider) Dialect() provider.Dialect { return provider.Anthropic }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.Anthropic }
 
 // Supports reports chat and messages (both /v1/messages) and count_tokens.
 func (p *Provider) Supports(op provider.Op) bool {

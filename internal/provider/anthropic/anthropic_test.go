@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -182,7 +183,7 @@ func TestSupports(t *testing.T) {
 	if _, err := p.Send(context.Background(), &provider.Call{Op: provider.OpEmbeddings}); err == nil {
 		t.Error("embeddings: want an error")
 	}
-	if p.Dialect() != provider.Anthropic || p.Name() != "claude" || p.base != DefaultBaseURL {
+	if p.Dialect() != dialects.Anthropic || p.Name() != "claude" || p.base != DefaultBaseURL {
 		t.Errorf("dialect %s name %s base %s", p.Dialect(), p.Name(), p.base)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -140,7 +141,7 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is Bedrock Converse.
-func (p *Provider) Dialect() provider.Dialect { return provider.Bedrock }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.Bedrock }
 
 // Supports reports chat (Converse), embeddings (InvokeModel with the embedding model's native body) and the
 // native /bedrock routes (SendRaw).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -261,7 +262,7 @@ func TestSupports(t *testing.T) {
 			t.Errorf("Supports(%s) = %v", op, !want)
 		}
 	}
-	if p.Dialect() != provider.Bedrock {
+	if p.Dialect() != dialects.Bedrock {
 		t.Error(p.Dialect())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -70,7 +71,7 @@ func New(cfg provider.Common, _ struct{}) (provider.Provider, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is Cohere Chat v2.
-func (p *Provider) Dialect() provider.Dialect { return provider.Cohere }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.Cohere }
 
 // Supports reports chat and embeddings.
 func (p *Provider) Supports(op provider.Op) bool {

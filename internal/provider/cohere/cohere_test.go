@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -122,7 +123,7 @@ func TestSupports(t *testing.T) {
 			t.Errorf("Supports(%s) = %v", op, !want)
 		}
 	}
-	if p.Dialect() != provider.Cohere || p.base != DefaultBaseURL {
+	if p.Dialect() != dialects.Cohere || p.base != DefaultBaseURL {
 		t.Error(p.Dialect(), p.base)
 	}
 	if _, err := p.Send(context.Background(), &provider.Call{Op: provider.OpResponses}); err == nil {

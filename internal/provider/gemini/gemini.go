@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -71,7 +72,7 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is Gemini generateContent.
-func (p *Provider) Dialect() provider.Dialect { return provider.Gemini }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.Gemini }
 
 // Supports reports chat, embeddings and count_tokens, the native /gemini routes, and image generations on
 // Imagen and Gemini image models (SendRaw).

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -152,7 +153,7 @@ func TestSupports(t *testing.T) {
 	if _, err := p.Send(context.Background(), &provider.Call{Op: provider.OpResponses, Model: "m"}); err == nil {
 		t.Error("responses: want an error")
 	}
-	if p.Dialect() != provider.Gemini {
+	if p.Dialect() != dialects.Gemini {
 		t.Error(p.Dialect())
 	}
 }

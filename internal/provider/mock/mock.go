@@ -17,6 +17,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -58,7 +59,7 @@ func New(cfg provider.Common, s Settings) (provider.Provider, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is OpenAI.
-func (p *Provider) Dialect() provider.Dialect { return provider.OpenAI }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.OpenAI }
 
 // Supports reports the operations the mock answers.
 func (p *Provider) Supports(op provider.Op) bool {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -112,7 +113,7 @@ func New(cfg provider.Common, az Azure) (provider.Provider, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is OpenAI for every flavor.
-func (p *Provider) Dialect() provider.Dialect { return provider.OpenAI }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.OpenAI }
 
 // Supports reports the operations this upstream has.
 func (p *Provider) Supports(op provider.Op) bool { return p.ops[op] }

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -207,15 +208,15 @@ func fromJSON(ctx context.Context, b []byte) (*google.Credentials, error) {
 func (p *Provider) Name() string { return p.name }
 
 // Dialect is Gemini, the dialect of Google's own models. Use DialectFor for the dialect of one model.
-func (p *Provider) Dialect() provider.Dialect { return provider.Gemini }
+func (p *Provider) Dialect() dialects.Dialect { return dialects.Gemini }
 
 // DialectFor reports the dialect Send expects and answers in for model: Anthropic for Claude models
 // ("claude-..."), Gemini for everything else.
-func (p *Provider) DialectFor(model string) provider.Dialect {
+func (p *Provider) DialectFor(model string) dialects.Dialect {
 	if isClaude(model) {
-		return provider.Anthropic
+		return dialects.Anthropic
 	}
-	return provider.Gemini
+	return dialects.Gemini
 }
 
 func isClaude(model string) bool { return strings.HasPrefix(model, "claude") }

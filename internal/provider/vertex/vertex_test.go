@@ -21,6 +21,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/confkit"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -346,17 +347,17 @@ func TestDialectForAndSupports(t *testing.T) {
 	tok := newTokenServer(t, "x")
 	p := build(t, entry{Common: provider.Common{Keys: []provider.KeyConfig{{Value: serviceAccount(t, tok.URL, "p")}}}, Settings: Settings{Region: "us-east5"}})
 	var _ interface {
-		DialectFor(string) provider.Dialect
+		DialectFor(string) dialects.Dialect
 	} = p
-	for model, want := range map[string]provider.Dialect{
-		"claude-sonnet-4-5@20250929": provider.Anthropic, "claude-3-haiku@20240307": provider.Anthropic,
-		"gemini-2.5-pro": provider.Gemini, "gemini-2.0-flash-001": provider.Gemini,
+	for model, want := range map[string]dialects.Dialect{
+		"claude-sonnet-4-5@20250929": dialects.Anthropic, "claude-3-haiku@20240307": dialects.Anthropic,
+		"gemini-2.5-pro": dialects.Gemini, "gemini-2.0-flash-001": dialects.Gemini,
 	} {
 		if got := p.DialectFor(model); got != want {
 			t.Errorf("DialectFor(%s) = %s", model, got)
 		}
 	}
-	if p.Dialect() != provider.Gemini {
+	if p.Dialect() != dialects.Gemini {
 		t.Error(p.Dialect())
 	}
 	for op, want := range map[provider.Op]bool{
