@@ -10,6 +10,7 @@ import (
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
+	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -53,7 +54,7 @@ func geminiCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
 	}
 	raw.Model = model
 	raw.Path = "/" + r.PathValue("version") + "/models/{model}:" + method
-	raw.Meter, raw.TailMeter = gateway.MeterGemini, gateway.GeminiTailUsage
+	raw.Meter, raw.TailMeter = meter.Gemini, meter.GeminiTail
 	return nil
 }
 
@@ -70,7 +71,7 @@ func bedrockCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
 	if _, ok := nativeSegments(strings.TrimPrefix(r.URL.EscapedPath(), "/bedrock"), true); !ok || strings.Contains(raw.Model, "..") {
 		return badPath()
 	}
-	raw.Meter, raw.TailMeter = gateway.MeterBedrock, gateway.BedrockTailUsage
+	raw.Meter, raw.TailMeter = meter.Bedrock, meter.BedrockTail
 	return nil
 }
 
@@ -90,9 +91,9 @@ func (s *Server) native(dialect dialects.Dialect, writeError func(http.ResponseW
 		raw.Method, raw.Native = r.Method, dialect
 		switch dialect {
 		case dialects.OpenAI:
-			raw.Meter = gateway.MeterOpenAI
+			raw.Meter = meter.OpenAI
 		case dialects.Anthropic:
-			raw.Meter = gateway.MeterAnthropic
+			raw.Meter = meter.Anthropic
 		}
 		if gerr := target(r, raw); gerr != nil {
 			return gateway.Outcome{}, gerr

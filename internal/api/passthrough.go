@@ -10,6 +10,7 @@ import (
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
+	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/upload"
@@ -18,7 +19,7 @@ import (
 // rawRoute describes a route whose body goes upstream as it is (images, audio, moderations, rerank).
 type rawRoute struct {
 	op        provider.Op
-	meter     func(*gateway.RawRequest, []byte) schema.Usage
+	meter     func(body, answer []byte) schema.Usage
 	multipart bool // the body must be multipart/form-data (an upload)
 	needModel bool
 }
@@ -41,7 +42,7 @@ func (s *Server) passThrough(rt rawRoute) http.Handler {
 		}
 		raw.Method, raw.Meter = http.MethodPost, rt.meter
 		if rt.op == provider.OpImages || rt.op == provider.OpImageEdits {
-			raw.TailMeter = gateway.ImagesTailUsage // gpt-image streams its images as events
+			raw.TailMeter = meter.ImagesTail // gpt-image streams its images as events
 		}
 		if (rt.op == provider.OpTranscriptions || rt.op == provider.OpTranslations) && raw.Form != nil {
 			meterTranscript(raw)
@@ -122,8 +123,8 @@ func meterTranscript(raw *gateway.RawRequest) {
 	switch raw.Form.Value("response_format") {
 	case "text":
 		raw.Form.Set("response_format", "json")
-		raw.Rewrite = gateway.TranscriptText
+		raw.Rewrite = meter.TranscriptText
 	case "srt", "vtt":
-		raw.TailMeter = gateway.SubtitleDuration
+		raw.TailMeter = meter.SubtitleDuration
 	}
 }

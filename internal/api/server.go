@@ -11,6 +11,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/httpx"
+	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -35,7 +36,7 @@ func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logge
 		s.handle(RoutePublic, "GET "+prefix+"/models", http.HandlerFunc(s.models))
 		s.handle(RoutePublic, "GET "+prefix+"/models/{id}", http.HandlerFunc(s.model))
 	}
-	s.handle(RouteInference, "POST /v2/rerank", s.passThrough(rawRoute{op: provider.OpRerank, meter: gateway.MeterRerank, needModel: true}))
+	s.handle(RouteInference, "POST /v2/rerank", s.passThrough(rawRoute{op: provider.OpRerank, meter: meter.Rerank, needModel: true}))
 	for _, prefix := range []string{"/v1", "/anthropic/v1"} {
 		s.handle(RouteInference, "POST "+prefix+"/messages", s.anthropic(provider.OpMessages))
 		s.handle(RouteInference, "POST "+prefix+"/messages/count_tokens", s.anthropic(provider.OpCountTokens))
@@ -63,14 +64,14 @@ func (s *Server) mountOpenAI(prefix string) {
 	s.handle(RouteInference, "DELETE "+prefix+"/responses/{id}", s.storedResponses("delete"))
 	s.handle(RouteInference, "GET "+prefix+"/responses/{id}/input_items", s.storedResponses("input_items"))
 	s.handle(RouteInference, "POST "+prefix+"/responses/input_tokens", s.responsesInputTokens())
-	s.handle(RouteInference, "POST "+prefix+"/images/generations", s.passThrough(rawRoute{op: provider.OpImages, meter: gateway.MeterImages}))
-	s.handle(RouteInference, "POST "+prefix+"/images/edits", s.passThrough(rawRoute{op: provider.OpImageEdits, meter: gateway.MeterImages, multipart: true}))
-	s.handle(RouteInference, "POST "+prefix+"/images/variations", s.passThrough(rawRoute{op: provider.OpImageVariation, meter: gateway.MeterImages, multipart: true}))
-	s.handle(RouteInference, "POST "+prefix+"/audio/speech", s.passThrough(rawRoute{op: provider.OpSpeech, meter: gateway.MeterSpeech, needModel: true}))
-	s.handle(RouteInference, "POST "+prefix+"/audio/transcriptions", s.passThrough(rawRoute{op: provider.OpTranscriptions, meter: gateway.MeterAudio, multipart: true, needModel: true}))
-	s.handle(RouteInference, "POST "+prefix+"/audio/translations", s.passThrough(rawRoute{op: provider.OpTranslations, meter: gateway.MeterAudio, multipart: true, needModel: true}))
+	s.handle(RouteInference, "POST "+prefix+"/images/generations", s.passThrough(rawRoute{op: provider.OpImages, meter: meter.Images}))
+	s.handle(RouteInference, "POST "+prefix+"/images/edits", s.passThrough(rawRoute{op: provider.OpImageEdits, meter: meter.Images, multipart: true}))
+	s.handle(RouteInference, "POST "+prefix+"/images/variations", s.passThrough(rawRoute{op: provider.OpImageVariation, meter: meter.Images, multipart: true}))
+	s.handle(RouteInference, "POST "+prefix+"/audio/speech", s.passThrough(rawRoute{op: provider.OpSpeech, meter: meter.Speech, needModel: true}))
+	s.handle(RouteInference, "POST "+prefix+"/audio/transcriptions", s.passThrough(rawRoute{op: provider.OpTranscriptions, meter: meter.Audio, multipart: true, needModel: true}))
+	s.handle(RouteInference, "POST "+prefix+"/audio/translations", s.passThrough(rawRoute{op: provider.OpTranslations, meter: meter.Audio, multipart: true, needModel: true}))
 	s.handle(RouteInference, "POST "+prefix+"/moderations", s.passThrough(rawRoute{op: provider.OpModerations}))
-	s.handle(RouteInference, "POST "+prefix+"/rerank", s.passThrough(rawRoute{op: provider.OpRerank, meter: gateway.MeterRerank, needModel: true}))
+	s.handle(RouteInference, "POST "+prefix+"/rerank", s.passThrough(rawRoute{op: provider.OpRerank, meter: meter.Rerank, needModel: true}))
 	s.mountObjects(prefix)
 }
 

@@ -38,8 +38,9 @@ type RawRequest struct {
 	// Pin sends the call to one provider (and one of its keys), with no fallback: a file or batch lives in the
 	// account that created it.
 	Pin *Pin
-	// Meter reads the usage of a successful answer (answer is nil when it was streamed, not buffered).
-	Meter func(r *RawRequest, answer []byte) schema.Usage
+	// Meter reads the usage of a successful answer from the request body and the answer (answer is nil when it
+	// was streamed, not buffered).
+	Meter func(body, answer []byte) schema.Usage
 	// OnAnswer sees a successful buffered JSON answer before it is written, with the provider and key that
 	// made it (to remember which account owns a new file or batch).
 	OnAnswer func(up *Upstream, key *provider.Key, answer []byte)
@@ -333,7 +334,7 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 		}
 		if complete {
 			if raw.Meter != nil {
-				out.Usage = raw.Meter(raw, buf)
+				out.Usage = raw.Meter(raw.Body, buf)
 			}
 			if out.Usage.IsZero() {
 				out.Usage = headerUsage(resp.Header)
@@ -354,7 +355,7 @@ func (e *Engine) relayRaw(w relay.Sink, resp *http.Response, src io.Reader, x *E
 		}
 	} else {
 		if raw.Meter != nil {
-			out.Usage = raw.Meter(raw, nil)
+			out.Usage = raw.Meter(raw.Body, nil)
 		}
 		if out.Usage.IsZero() {
 			out.Usage = headerUsage(resp.Header)

@@ -28,7 +28,7 @@ import (
 	"github.com/tidwall/gjson"
 	"google.golang.org/genai"
 
-	engine "github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/test/mockupstream"
 )
@@ -493,7 +493,7 @@ func nativeList(v any) []map[string]any {
 
 // TestNativeMeters checks the meters of the native routes on answers the mock upstream does not produce: cache
 // counts, and the invocation metrics Bedrock adds to the last chunk of InvokeModelWithResponseStream. (A unit
-// test of internal/gateway/meter.go kept here with the native e2e tests.)
+// test of internal/meter kept here with the native e2e tests.)
 func TestNativeMeters(t *testing.T) {
 	frame := func(t *testing.T, eventType string, payload string) []byte {
 		var m eventstream.Message
@@ -535,7 +535,7 @@ func TestNativeMeters(t *testing.T) {
 			chunk(t, `{"type":"message_stop","amazon-bedrock-invocationMetrics":{"inputTokenCount":11,"outputTokenCount":2,"invocationLatency":5,"firstByteLatency":3,"cacheReadInputTokenCount":30,"cacheWriteInputTokenCount":4}}`)),
 			schema.Usage{PromptTokens: 45, CompletionTokens: 2, TotalTokens: 47, CachedTokens: 30}},
 	} {
-		if got := engine.MeterBedrock(nil, tc.answer); got != tc.want {
+		if got := meter.Bedrock(nil, tc.answer); got != tc.want {
 			t.Errorf("bedrock %s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
@@ -553,7 +553,7 @@ func TestNativeMeters(t *testing.T) {
 		{"json array stream", `[{"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":1}},{"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":7}}]`,
 			schema.Usage{PromptTokens: 8, CompletionTokens: 7, TotalTokens: 15}},
 	} {
-		if got := engine.MeterGemini(nil, []byte(tc.answer)); got != tc.want {
+		if got := meter.Gemini(nil, []byte(tc.answer)); got != tc.want {
 			t.Errorf("gemini %s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}

@@ -1,4 +1,6 @@
-package gateway
+// Package meter reads what a pass-through answer costs from the answer itself (or, for speech, the request):
+// the usage readers the API routes hand the gateway with each raw request.
+package meter
 
 import (
 	"bytes"
@@ -13,24 +15,25 @@ import (
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
-// Meters read what a pass-through answer costs. Each is handed the request and the buffered JSON answer (nil
-// when the answer was not JSON, such as audio bytes).
+// Meters (gateway.RawRequest.Meter) are handed the request body and the buffered JSON answer (nil when the
+// answer was not JSON, such as audio bytes). Tail meters (RawRequest.TailMeter) read the last bytes of an
+// answer that was streamed rather than buffered.
 
-// MeterImages counts the images generated, plus the tokens of models billed by the token (gpt-image-1).
-func MeterImages(_ *RawRequest, answer []byte) schema.Usage {
+// Images counts the images generated, plus the tokens of models billed by the token (gpt-image-1).
+func Images(_, answer []byte) schema.Usage {
 	u := relay.OpenAIUsage(answer)
 	u.Images = int64(len(gjson.GetBytes(answer, "data").Array()))
 	return u
 }
 
-// MeterSpeech counts the characters turned into speech.
-func MeterSpeech(r *RawRequest, _ []byte) schema.Usage {
-	return schema.Usage{Characters: int64(utf8.RuneCountInString(gjson.GetBytes(r.Body, "input").String()))}
+// Speech counts the characters turned into speech.
+func Speech(body, _ []byte) schema.Usage {
+	return schema.Usage{Characters: int64(utf8.RuneCountInString(gjson.GetBytes(body, "input").String()))}
 }
 
-// MeterAudio reads the seconds transcribed (usage.seconds, or verbose_json's duration) or, for models billed
+// Audio reads the seconds transcribed (usage.seconds, or verbose_json's duration) or, for models billed
 // by the token, the tokens.
-func MeterAudio(_ *RawRequest, answer []byte) schema.Usage {
+func Audio(_, answer []byte) schema.Usage {
 	usage := gjson.GetBytes(answer, "usage")
 	if usage.Get("type").Str == "duration" {
 		return schema.Usage{AudioMillis: int64(usage.Get("seconds").Float() * 1000)}
@@ -44,8 +47,8 @@ func MeterAudio(_ *RawRequest, answer []byte) schema.Usage {
 	return schema.Usage{}
 }
 
-// MeterRerank counts search units (Cohere reports them; one query is one unit elsewhere) and any tokens.
-func MeterRerank(_ *RawRequest, answer []byte) schema.Usage {
+// Rerank counts search units (Cohere reports them; one query is one unit elsewhere) and any tokens.
+func Rerank(_, answer []byte) schema.Usage {
 	u := relay.OpenAIUsage(answer)
 	u.Queries = 1
 	if su := gjson.GetBytes(answer, "meta.billed_units.search_units"); su.Exists() {
@@ -71,12 +74,12 @@ func lastMember(b []byte, name string) gjson.Result {
 	return gjson.Result{}
 }
 
-// MeterGemini reads a Gemini answer's usageMetadata: a whole answer, a streamed JSON array or the tail of an
+// Gemini reads a Gemini answer's usageMetadata: a whole answer, a streamed JSON array or the tail of an
 // SSE stream (the last chunk carries the totals).
-func MeterGemini(_ *RawRequest, answer []byte) schema.Usage { return GeminiTailUsage(answer) }
+func Gemini(_, answer []byte) schema.Usage { return GeminiTail(answer) }
 
-// GeminiTailUsage is MeterGemini for a stream's tail.
-func GeminiTailUsage(tail []byte) schema.Usage {
+// GeminiTail is Gemini for a stream's tail.
+func GeminiTail(tail []byte) schema.Usage {
 	m := lastMember(tail, "usageMetadata")
 	if !m.Exists() {
 		return schema.Usage{}
@@ -91,18 +94,18 @@ func GeminiTailUsage(tail []byte) schema.Usage {
 	return u
 }
 
-// MeterBedrock reads a Bedrock answer's usage: Converse's usage (inputTokens, outputTokens), or the model's own
+// Bedrock reads a Bedrock answer's usage: Converse's usage (inputTokens, outputTokens), or the model's own
 // in an InvokeModel answer (Anthropic's input_tokens, output_tokens).
-func MeterBedrock(_ *RawRequest, answer []byte) schema.Usage { return BedrockTailUsage(answer) }
+func Bedrock(_, answer []byte) schema.Usage { return BedrockTail(answer) }
 
-// BedrockTailUsage reads usage from the tail of a Bedrock event stream: ConverseStream's metadata event, or in
+// BedrockTail reads usage from the tail of a Bedrock event stream: ConverseStream's metadata event, or in
 // InvokeModelWithResponseStream the invocation metrics Bedrock adds to the last chunk, whose payloads are
 // base64-encoded.
 //
 // Bedrock (inputTokens) and Anthropic (input_tokens) count the prompt tokens read from or written to the cache
 // apart from the input tokens, so they are added to the prompt, as the translators do (schema.Usage counts
 // cached tokens inside PromptTokens).
-func BedrockTailUsage(tail []byte) schema.Usage {
+func BedrockTail(tail []byte) schema.Usage {
 	if u := lastMember(tail, "usage"); u.Exists() {
 		in := u.Get("inputTokens").Int() + u.Get("input_tokens").Int()
 		outTok := u.Get("outputTokens").Int() + u.Get("output_tokens").Int()
@@ -143,11 +146,11 @@ func meteredBedrockUsage(in, out, read, write int64) schema.Usage {
 	return schema.Usage{PromptTokens: prompt, CompletionTokens: out, TotalTokens: prompt + out, CachedTokens: read}
 }
 
-// MeterOpenAI reads the usage of an OpenAI-dialect answer passed through a native route.
-func MeterOpenAI(_ *RawRequest, answer []byte) schema.Usage { return relay.OpenAIUsage(answer) }
+// OpenAI reads the usage of an OpenAI-dialect answer passed through a native route.
+func OpenAI(_, answer []byte) schema.Usage { return relay.OpenAIUsage(answer) }
 
-// MeterAnthropic reads the usage of an Anthropic answer passed through a native route.
-func MeterAnthropic(_ *RawRequest, answer []byte) schema.Usage { return relay.AnthropicUsage(answer) }
+// Anthropic reads the usage of an Anthropic answer passed through a native route.
+func Anthropic(_, answer []byte) schema.Usage { return relay.AnthropicUsage(answer) }
 
 // SubtitleDuration reads the end of the last cue of an SRT or WebVTT transcription ("00:01:02,500 --> …" or
 // "… --> 00:01:02.500"): the audio's duration, to a cue's precision.
@@ -179,10 +182,10 @@ func TranscriptText(answer []byte) ([]byte, string) {
 	return []byte(gjson.GetBytes(answer, "text").String() + "\n"), "text/plain; charset=utf-8"
 }
 
-// ImagesTailUsage reads a streamed image generation or edit (gpt-image's "stream": true): the last completed
+// ImagesTail reads a streamed image generation or edit (gpt-image's "stream": true): the last completed
 // event's usage, and one image for it. Each completed event carries its image's own usage, and only the last is
 // within the tail, so n streamed images are charged as one.
-func ImagesTailUsage(tail []byte) schema.Usage {
+func ImagesTail(tail []byte) schema.Usage {
 	u := lastMember(tail, "usage")
 	if !u.Exists() {
 		return schema.Usage{}
