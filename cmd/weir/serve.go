@@ -15,6 +15,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/admin"
 	"github.com/weir-gateway/weir/internal/api"
+	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/gateway"
 )
 
@@ -85,8 +86,10 @@ func serve(args []string) int {
 		log.Error("could not start observability", "err", err)
 		return 1
 	}
-	if eng.Objects() != nil {
-		go eng.RunBatchSettler(ctx, batchPollInterval)
+	var settler *batches.Settler
+	if objs := eng.Objects(); objs != nil {
+		settler = batches.NewSettler(objs, pers.gov, eng.ObjectAccount, log)
+		go settler.Run(ctx, batchPollInterval)
 	}
 	var clusterView func() any
 	if clusterNode != nil {
@@ -97,6 +100,7 @@ func serve(args []string) int {
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
 	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
 		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: eng.Models, Log: log})
+	handler.SetBatches(settler)
 	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{
 		Handler:           handler,

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
@@ -214,6 +215,10 @@ func (s *Server) objectList(o objectAPI) http.Handler {
 	})
 }
 
+// SetBatches has the server settle a batch as soon as a caller polling it sees it finished, rather than at the
+// settler's next round. Call it before serving.
+func (s *Server) SetBatches(b *batches.Settler) { s.batches = b }
+
 // objectCall forwards a call about one object to the account that holds it, after checking the caller owns it.
 func (s *Server) objectCall(o objectAPI, method, suffix string) http.Handler {
 	return s.governed(o.writeError(), func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
@@ -244,10 +249,10 @@ func (s *Server) objectCall(o objectAPI, method, suffix string) http.Handler {
 			case suffix == "" || suffix == "/cancel":
 				rec.Object = append([]byte(nil), answer...)
 				_ = objs.Put(bg, rec)
-				s.eng.RememberBatchFiles(bg, rec)
-				if o.kind != affinity.KindFile && gateway.BatchFinished(o.kind, rec.Object) {
+				batches.RememberFiles(bg, objs, rec, s.log)
+				if s.batches != nil && o.kind != affinity.KindFile && batches.Finished(o.kind, rec.Object) {
 					go func() {
-						if err := s.eng.SettleBatch(bg, rec, rec.Object); err != nil {
+						if err := s.batches.Settle(bg, rec, rec.Object); err != nil {
 							s.log.Warn("settling a batch", "batch", rec.ID, "err", err)
 						}
 					}()

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
@@ -24,6 +25,7 @@ type Server struct {
 	obs      Observability
 	routes   []Route
 	draining atomic.Bool
+	batches  *batches.Settler // nil: a batch is not settled when a caller polls it (see SetBatches)
 	// readTimeout and uploadTimeout bound reading a request body (see limitBodyRead).
 	readTimeout, uploadTimeout time.Duration
 }

@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/provider"
 )
 
 // SetObjects gives the engine the store of upstream objects it passed through (Responses API responses, files,
@@ -41,4 +43,18 @@ func OwnerOf(p *governance.Principal) string {
 		return ""
 	}
 	return p.ID()
+}
+
+// ObjectAccount is the provider (as a RawSender) and key a remembered object lives in, for layers that call
+// about objects outside a request (batch settlement); what names the object in errors.
+func (e *Engine) ObjectAccount(rec affinity.Record, what string) (provider.RawSender, *provider.Key, error) {
+	up, key, gerr := e.objectAccount(rec, what)
+	if gerr != nil {
+		return nil, nil, gerr
+	}
+	rs, ok := up.Provider.(provider.RawSender)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: provider %s cannot be asked about it", what, rec.Provider)
+	}
+	return rs, key, nil
 }

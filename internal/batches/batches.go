@@ -1,29 +1,52 @@
-package gateway
+// Package batches bills batches when they finish, hours after they were created: it reads the results (OpenAI's
+// output file, Anthropic's results) once, sums the usage per model, and charges it to the virtual key that
+// created the batch. It is a layer around the gateway: the gateway passes batch calls through and remembers
+// which account holds each batch; this package asks that account how the batch stands.
+package batches
 
 import (
 	"bufio"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/pricing"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
-// Batches are billed when they finish, hours after they were created: the gateway reads the results (OpenAI's
-// output file, Anthropic's results) once, sums the usage per model, and charges it to the virtual key that
-// created the batch. Providers bill batches at half their list price, and so does the charge.
-const batchPriceDivisor = 2
+// Providers bill batches at half their list price, and so does the charge.
+const priceDivisor = 2
 
-// BatchFinished reports whether a batch object (either provider's) is in a final state.
-func BatchFinished(kind affinity.Kind, object []byte) bool {
+// AccountFunc returns the provider (as a RawSender) and key that hold a remembered object; what names the object
+// in errors. gateway.(*Engine).ObjectAccount is one.
+type AccountFunc func(rec affinity.Record, what string) (provider.RawSender, *provider.Key, error)
+
+// Settler settles finished batches: it charges their usage to their owners, once across every replica sharing
+// the object store.
+type Settler struct {
+	objs    affinity.Store
+	gov     *governance.Service // nil: ungoverned, nothing is charged
+	account AccountFunc
+	log     *slog.Logger
+}
+
+// NewSettler returns a Settler of the batches remembered in objs, charging through gov (nil: nothing is charged)
+// and reaching each batch's account through account.
+func NewSettler(objs affinity.Store, gov *governance.Service, account AccountFunc, log *slog.Logger) *Settler {
+	return &Settler{objs: objs, gov: gov, account: account, log: log}
+}
+
+// Finished reports whether a batch object (either provider's) is in a final state.
+func Finished(kind affinity.Kind, object []byte) bool {
 	if kind == affinity.KindMessageBatch {
 		return gjson.GetBytes(object, "processing_status").Str == "ended"
 	}
@@ -34,22 +57,21 @@ func BatchFinished(kind affinity.Kind, object []byte) bool {
 	return false
 }
 
-// SettleBatch charges a finished batch's usage to its owner, once across every replica sharing the store.
-// object is the batch as the upstream last described it.
-func (e *Engine) SettleBatch(ctx context.Context, rec affinity.Record, object []byte) error {
-	objs := e.Objects()
-	if objs == nil || rec.Settled || !BatchFinished(rec.Kind, object) {
+// Settle charges a finished batch's usage to its owner, once across every replica sharing the store. object is
+// the batch as the upstream last described it.
+func (s *Settler) Settle(ctx context.Context, rec affinity.Record, object []byte) error {
+	if rec.Settled || !Finished(rec.Kind, object) {
 		return nil
 	}
-	rs, key, err := e.batchAccount(rec)
+	rs, key, err := s.batchAccount(rec)
 	if err != nil {
 		return err
 	}
-	usage, err := e.batchUsage(ctx, rs, key, rec, object)
+	usage, err := batchUsage(ctx, rs, key, rec, object)
 	if err != nil {
 		return err
 	}
-	won, err := objs.MarkSettled(ctx, rec.Kind, rec.ID)
+	won, err := s.objs.MarkSettled(ctx, rec.Kind, rec.ID)
 	if err != nil || !won {
 		return err
 	}
@@ -57,20 +79,20 @@ func (e *Engine) SettleBatch(ctx context.Context, rec affinity.Record, object []
 	for model, u := range usage {
 		name := rec.Provider + "/" + model
 		var cost pricing.Money
-		if e.gov != nil {
-			cost = e.gov.Prices().Cost(name, u) / batchPriceDivisor
+		if s.gov != nil {
+			cost = s.gov.Prices().Cost(name, u) / priceDivisor
 			if rec.Owner != "" {
-				e.gov.Charge(rec.Owner, name, u, cost)
+				s.gov.Charge(rec.Owner, name, u, cost)
 			}
 		}
 		total += cost
 	}
-	e.log.Info("batch settled", "batch", rec.ID, "provider", rec.Provider, "key", rec.Owner, "models", len(usage), "cost", total.String())
+	s.log.Info("batch settled", "batch", rec.ID, "provider", rec.Provider, "key", rec.Owner, "models", len(usage), "cost", total.String())
 	return nil
 }
 
 // batchUsage reads a finished batch's results and sums their usage per model.
-func (e *Engine) batchUsage(ctx context.Context, rs provider.RawSender, key *provider.Key, rec affinity.Record,
+func batchUsage(ctx context.Context, rs provider.RawSender, key *provider.Key, rec affinity.Record,
 	object []byte) (map[string]schema.Usage, error) {
 	call := provider.RawCall{Method: http.MethodGet, Key: key}
 	modelPath, usagePath := "response.body.model", "response.body.usage"
@@ -115,9 +137,9 @@ func (e *Engine) batchUsage(ctx context.Context, rs provider.RawSender, key *pro
 	return usage, nil
 }
 
-// RunBatchSettler polls the batches not yet settled every interval, asking their provider how they stand, and
-// settles the finished ones, until ctx ends. Callers that poll a batch themselves settle it sooner.
-func (e *Engine) RunBatchSettler(ctx context.Context, interval time.Duration) {
+// Run polls the batches not yet settled every interval, asking their provider how they stand, and settles the
+// finished ones, until ctx ends. Callers that poll a batch themselves settle it sooner.
+func (s *Settler) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -127,39 +149,35 @@ func (e *Engine) RunBatchSettler(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		for _, kind := range []affinity.Kind{affinity.KindBatch, affinity.KindMessageBatch} {
-			e.pollBatches(ctx, kind)
+			s.poll(ctx, kind)
 		}
 	}
 }
 
-func (e *Engine) pollBatches(ctx context.Context, kind affinity.Kind) {
-	objs := e.Objects()
-	if objs == nil {
-		return
-	}
-	recs, err := objs.Unsettled(ctx, kind, 100)
+func (s *Settler) poll(ctx context.Context, kind affinity.Kind) {
+	recs, err := s.objs.Unsettled(ctx, kind, 100)
 	if err != nil {
-		e.log.Warn("listing unsettled batches", "err", err)
+		s.log.Warn("listing unsettled batches", "err", err)
 		return
 	}
 	for _, rec := range recs {
-		object, err := e.fetchBatch(ctx, rec)
+		object, err := s.fetch(ctx, rec)
 		if err != nil {
-			e.log.Warn("polling a batch", "batch", rec.ID, "err", err)
+			s.log.Warn("polling a batch", "batch", rec.ID, "err", err)
 			continue
 		}
 		rec.Object = object
-		_ = objs.Put(ctx, rec)
-		e.RememberBatchFiles(ctx, rec)
-		if err := e.SettleBatch(ctx, rec, object); err != nil {
-			e.log.Warn("settling a batch", "batch", rec.ID, "err", err)
+		_ = s.objs.Put(ctx, rec)
+		RememberFiles(ctx, s.objs, rec, s.log)
+		if err := s.Settle(ctx, rec, object); err != nil {
+			s.log.Warn("settling a batch", "batch", rec.ID, "err", err)
 		}
 	}
 }
 
-// fetchBatch asks the batch's provider for its current state.
-func (e *Engine) fetchBatch(ctx context.Context, rec affinity.Record) ([]byte, error) {
-	rs, key, err := e.batchAccount(rec)
+// fetch asks the batch's provider for its current state.
+func (s *Settler) fetch(ctx context.Context, rec affinity.Record) ([]byte, error) {
+	rs, key, err := s.batchAccount(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -184,10 +202,15 @@ func (e *Engine) fetchBatch(ctx context.Context, rec affinity.Record) ([]byte, e
 	return body, nil
 }
 
-// RememberBatchFiles records the files a batch produced (its output and error files) as the batch owner's, in
-// the batch's account, so the owner can download them and no other key can.
-func (e *Engine) RememberBatchFiles(ctx context.Context, batch affinity.Record) {
-	objs := e.Objects()
+// batchAccount is the provider (as a RawSender) and key that hold a batch.
+func (s *Settler) batchAccount(rec affinity.Record) (provider.RawSender, *provider.Key, error) {
+	return s.account(rec, "batch "+rec.ID)
+}
+
+// RememberFiles records the files a batch produced (its output and error files) in objs as the batch owner's,
+// in the batch's account, so the owner can download them and no other key can. It needs no Settler: files are
+// remembered whether or not batches are billed.
+func RememberFiles(ctx context.Context, objs affinity.Store, batch affinity.Record, log *slog.Logger) {
 	if objs == nil || batch.Kind != affinity.KindBatch {
 		return
 	}
@@ -201,20 +224,7 @@ func (e *Engine) RememberBatchFiles(ctx context.Context, batch affinity.Record) 
 		}
 		rec := affinity.Record{ID: id, Kind: affinity.KindFile, Owner: batch.Owner, Provider: batch.Provider, KeyID: batch.KeyID}
 		if err := objs.Put(ctx, rec); err != nil {
-			e.log.Warn("remembering a batch's file", "batch", batch.ID, "file", id, "err", err)
+			log.Warn("remembering a batch's file", "batch", batch.ID, "file", id, "err", err)
 		}
 	}
-}
-
-// batchAccount is the provider (as a RawSender) and key that hold a batch.
-func (e *Engine) batchAccount(rec affinity.Record) (provider.RawSender, *provider.Key, error) {
-	up, key, gerr := e.objectAccount(rec, "batch "+rec.ID)
-	if gerr != nil {
-		return nil, nil, gerr
-	}
-	rs, ok := up.Provider.(provider.RawSender)
-	if !ok {
-		return nil, nil, fmt.Errorf("batch %s: provider %s cannot be asked about it", rec.ID, rec.Provider)
-	}
-	return rs, key, nil
 }
