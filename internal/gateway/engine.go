@@ -152,6 +152,4 @@ type Request struct {
 	Principal *governance.Principal
 	// Raw, when set, makes this a pass-through request (ServeRaw): Body is then unused.
 	Raw *RawRequest
-
-	pin *responsePin // the account of a passed-through previous response, found when planning
 }

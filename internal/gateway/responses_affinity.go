@@ -117,6 +117,14 @@ var (
 	sequenceKey = []byte(`"sequence_number":`)
 )
 
+// streamErrorEvent is the Responses API's own error event, numbered after the last event the caller got.
+func (s *responseIDSink) streamErrorEvent(msg []byte) []byte {
+	b := append([]byte(`event: error`+"\n"+`data: {"type":"error","code":"server_error","message":`), msg...)
+	b = append(b, `,"param":null,"sequence_number":`...)
+	b = strconv.AppendInt(b, s.next, 10)
+	return append(b, "}\n\n"...)
+}
+
 func (s *responseIDSink) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, dataPrefix) {
 		// The event's own member is its last one of that name: nested objects (a response) carry none.
