@@ -246,24 +246,15 @@ func encodeRaw(_ *Engine, f *flow, t *try) error {
 // f.out.TTFB.
 func sendRaw(e *Engine, f *flow, t *try) error {
 	up, call := t.up, &t.rawCall
-	upCtx, cancel := context.WithCancelCause(t.ctx)
-	t.upCtx, t.cancel = upCtx, cancel
-	timeout := t.timeout
-	if timeout <= 0 {
-		timeout = up.Config.Timeout.D()
-	}
-	switch {
-	case timeout > 0 && f.req.Raw.Form != nil:
-		t.upload = &uploadClock{d: timeout, t: time.AfterFunc(time.Hour, func() { cancel(errUpstreamTimeout) })}
-		t.upload.t.Stop()
-		call.Body = &eofReader{r: call.Body, eof: t.upload.start}
-	case timeout > 0:
-		t.timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
+	if f.req.Raw.Form != nil {
+		t.startUploadClock()
+	} else {
+		t.startClock()
 	}
 	start := time.Now()
-	resp, err := t.raw.SendRaw(upCtx, call)
+	resp, err := t.raw.SendRaw(t.upCtx, call)
 	if err != nil {
-		return sendError(t.ctx, upCtx, up, err)
+		return sendError(t.ctx, t.upCtx, up, err)
 	}
 	t.resp = resp
 	f.out.Status = resp.StatusCode
@@ -387,6 +378,23 @@ func headerUsage(h http.Header) schema.Usage {
 	in, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Input-Token-Count"), 10, 64)
 	out, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Output-Token-Count"), 10, 64)
 	return schema.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}
+}
+
+// startUploadClock is startClock for an upload, which may take longer than the timeout to send: the clock
+// starts when its last byte is sent. It sets t.upCtx, t.cancel, t.upload and wraps t.rawCall.Body.
+func (t *try) startUploadClock() {
+	upCtx, cancel := context.WithCancelCause(t.ctx)
+	t.upCtx, t.cancel = upCtx, cancel
+	timeout := t.timeout
+	if timeout <= 0 {
+		timeout = t.up.Config.Timeout.D()
+	}
+	if timeout <= 0 {
+		return
+	}
+	t.upload = &uploadClock{d: timeout, t: time.AfterFunc(time.Hour, func() { cancel(errUpstreamTimeout) })}
+	t.upload.t.Stop()
+	t.rawCall.Body = &eofReader{r: t.rawCall.Body, eof: t.upload.start}
 }
 
 // uploadClock is an upstream timeout that starts once an upload has been sent, and never after the answer came.
