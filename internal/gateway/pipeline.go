@@ -8,7 +8,8 @@ package gateway
 //	preAttemptStages   (empty: a response cache lookup, pre-request guardrails)
 //	dispatchTargets    per target of the plan, until one answers:
 //	                     authorizeTarget → admission.reserveTarget →
-//	                     attemptStages: route → acquire → encode → send → relay (which meters)
+//	                     attempt: coreAttemptStages route → acquire → encode → send → relay (which meters),
+//	                       or the op layer around them
 //	                     → meter → admission.settleTarget
 //	postResponseStages (empty: post-response guardrails, a response cache store)
 //	settle             admission.settle: the request's reservation charged or released
