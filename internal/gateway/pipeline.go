@@ -1,5 +1,7 @@
 package gateway
 
+import "github.com/weir-gateway/weir/internal/schema"
+
 // The request pipeline, stage by stage. Before it, internal/api authenticates the caller (auth.go: the virtual
 // key becomes Request.Principal); after it, internal/api records the Outcome it returns (metrics, the trace's
 // request span, the request log). In between, read top to bottom:
@@ -82,6 +84,7 @@ var postResponseStages []stage
 func (e *Engine) run(f *flow, stages []stage) (Outcome, error) {
 	for i := range stages {
 		if gerr := stages[i].run(e, f); gerr != nil {
+			f.adm.settle(false, "", "", schema.Usage{}) // gives back what a stage before the failing one reserved
 			return f.out, gerr
 		}
 	}
