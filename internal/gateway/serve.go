@@ -267,7 +267,7 @@ func cutUsage(req *Request, body []byte, out *Outcome) schema.Usage {
 			return u
 		}
 		if req.Raw.Form != nil {
-			body = nil // as admitRaw sized the reservation
+			body = nil // as parseRaw sized the reservation (admitBody)
 		}
 		prompt, maxOut := tokenEstimate(body)
 		return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
