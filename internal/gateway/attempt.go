@@ -17,101 +17,121 @@ import (
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
-// attempt sends the request to one upstream and relays its answer. When the upstream speaks the caller's
-// dialect the body goes through untouched but for the model; otherwise it is translated both ways.
-func (e *Engine) attempt(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
-	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	out.Status, out.Text = 0, 0
-	if req.Raw != nil {
-		return e.attemptRaw(ctx, x, req, up, model, nil, timeout, w, out)
+// The core attempt stages (coreAttemptStages in pipeline.go). When the upstream speaks the caller's dialect the
+// body goes through untouched but for the model; otherwise it is translated both ways.
+
+// routeCall picks the upstream's dialect and operation for the request, refusing what the target cannot serve.
+// It sets t.dialect and t.call.Op.
+func routeCall(_ *Engine, _ *flow, t *try) error {
+	t.dialect = provider.DialectOf(t.up.Provider, t.model)
+	op, gerr := upstreamOp(t.req, t.up, t.dialect)
+	if gerr != nil {
+		return gerr
 	}
-	if req.Op == provider.OpResponses || req.Op == OpInputTokens {
-		return e.attemptResponsesOp(ctx, x, req, reqBody, ess, up, model, timeout, w, out)
-	}
-	return e.attemptKey(ctx, x, req, reqBody, ess, up, model, nil, timeout, w, out)
+	t.call.Op = op
+	return nil
 }
 
-// attemptKey is attempt with the upstream key to use (nil: a weighted pick among the provider's keys); a
-// Responses request whose previous response Weir passed through goes back with the key that made it.
-func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
-	model string, key *provider.Key, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	dialect := provider.DialectOf(up.Provider, model)
-	translated := dialect != req.Dialect
-	callOp, gerr := upstreamOp(req, up, dialect)
-	if gerr != nil {
-		return gerr
+// acquireWorker takes a worker slot of the target's provider, waiting in its bounded queue; release gives it
+// back. It sets t.pool.
+func acquireWorker(_ *Engine, _ *flow, t *try) error {
+	if err := t.up.Pool.Acquire(t.ctx); err != nil {
+		return poolError(t.up, err)
 	}
-	if err := up.Pool.Acquire(ctx); err != nil {
-		return poolError(up, err)
-	}
-	defer up.Pool.Release()
+	t.pool = t.up.Pool
+	return nil
+}
 
-	body, gerr := e.upstreamBody(x, req, reqBody, ess, up, dialect, model)
+// encodeCall builds the upstream call: the body (model rewritten, or translated), the key (a weighted pick
+// unless a layer chose one) and the headers to forward. It sets t.call and t.key.
+func encodeCall(e *Engine, f *flow, t *try) error {
+	body, gerr := e.upstreamBody(f.x, t.req, t.body, t.ess, t.up, t.dialect, t.model)
 	if gerr != nil {
 		return gerr
 	}
-	if key == nil {
-		key = up.Keys.Pick(model)
+	if t.key == nil {
+		t.key = t.up.Keys.Pick(t.model)
 	}
-	call := provider.Call{Op: callOp, Model: model, Body: body, Stream: ess.stream, Key: key}
-	if up.Keys.Len() > 0 && call.Key == nil {
+	t.call = provider.Call{Op: t.call.Op, Model: t.model, Body: body, Stream: t.ess.stream, Key: t.key}
+	if t.up.Keys.Len() > 0 && t.key == nil {
 		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
-			"no key of provider %s is allowed to use model %q", up.Config.Name, model)
+			"no key of provider %s is allowed to use model %q", t.up.Config.Name, t.model)
 	}
-	call.Header = forwardHeaders(req.Header, dialect)
+	t.call.Header = forwardHeaders(t.req.Header, t.dialect)
 	if telemetry.TracingEnabled() {
-		if call.Header == nil {
-			call.Header = http.Header{}
+		if t.call.Header == nil {
+			t.call.Header = http.Header{}
 		}
-		telemetry.InjectHeaders(ctx, call.Header) // the upstream call continues this attempt's span
+		telemetry.InjectHeaders(t.ctx, t.call.Header) // the upstream call continues this attempt's span
 	}
+	return nil
+}
 
-	upCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+// startClock derives the upstream call's context, cancelled when the attempt's timeout (or else the provider's)
+// runs out. It sets t.upCtx, t.cancel and t.timer.
+func (t *try) startClock() {
+	upCtx, cancel := context.WithCancelCause(t.ctx)
+	t.upCtx, t.cancel = upCtx, cancel
+	timeout := t.timeout
 	if timeout <= 0 {
-		timeout = up.Config.Timeout.D()
+		timeout = t.up.Config.Timeout.D()
 	}
-	var timer *time.Timer
 	if timeout > 0 {
-		timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
-		defer timer.Stop()
+		t.timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
 	}
+}
+
+// sendCall sends the call and takes the answer's status; an error status becomes the attempt's error in the
+// caller's dialect. It sets t.resp, f.out.Status and f.out.TTFB.
+func sendCall(e *Engine, f *flow, t *try) error {
+	t.startClock()
 	start := time.Now()
-	resp, err := up.Provider.Send(upCtx, &call)
+	resp, err := t.up.Provider.Send(t.upCtx, &t.call)
 	if err != nil {
-		return sendError(ctx, upCtx, up, err)
+		return sendError(t.ctx, t.upCtx, t.up, err)
 	}
-	defer resp.Body.Close()
-	out.Status = resp.StatusCode
-	out.TTFB = time.Since(start)
+	t.resp = resp
+	f.out.Status = resp.StatusCode
+	f.out.TTFB = time.Since(start)
 	if resp.StatusCode >= 400 {
-		return e.upstreamError(up, req.Dialect, dialect, &call, resp)
+		return e.upstreamError(t.up, t.req.Dialect, t.dialect, &t.call, resp)
 	}
+	return nil
+}
+
+// relayAnswer writes the answer to the caller — as it came, or translated — reading its usage on the way (the
+// meter). It sets f.out.Usage, f.out.Text and f.out.Committed.
+func relayAnswer(e *Engine, f *flow, t *try) error {
+	resp, w, out := t.resp, t.w, &f.out
+	translated := t.dialect != t.req.Dialect
 	h := w.Header()
 	copyUpstreamHeaders(h, resp.Header)
-	if !(ess.stream && isStream(resp)) {
+	if !(t.ess.stream && isStream(resp)) {
 		if translated {
-			return e.relayTranslated(w, resp, x, req, dialect, model, out)
+			return e.relayTranslated(w, resp, f.x, t.req, t.dialect, t.model, out)
 		}
-		return e.relayBuffered(w, resp, x, dialect, out)
+		return e.relayBuffered(w, resp, f.x, t.dialect, out)
 	}
 
 	// From here the total timeout no longer applies: a stream may last as long as it keeps moving.
-	if timer != nil {
-		timer.Stop()
+	if t.timer != nil {
+		t.timer.Stop()
 	}
 	src := io.Reader(resp.Body)
-	if idle := up.Config.StreamIdleTimeout.D(); idle > 0 {
-		ir := newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
-		defer ir.stop()
-		src = ir
+	if idle := t.up.Config.StreamIdleTimeout.D(); idle > 0 {
+		cancel := t.cancel
+		t.idle = newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
+		src = t.idle
 	}
 	h["Content-Type"] = sseContentType
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = no
-	var st translate.StreamTranslator
+	var (
+		st  translate.StreamTranslator
+		err error
+	)
 	if translated {
-		if st, err = translate.NewStream(req.Dialect, dialect, model, ess.includeUsage); err != nil {
+		if st, err = translate.NewStream(t.req.Dialect, t.dialect, t.model, t.ess.includeUsage); err != nil {
 			return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect", "%s", err.Error())
 		}
 	}
@@ -120,24 +140,24 @@ func (e *Engine) attemptKey(ctx context.Context, x *Exchange, req *Request, reqB
 	var got relay.Streamed
 	switch {
 	case translated:
-		err = e.feedStream(st, src, w, x)
+		err = e.feedStream(st, src, w, f.x)
 		got = relay.Streamed{Usage: st.Usage(), Text: st.Text()}
-	case dialect == dialects.Anthropic:
+	case t.dialect == dialects.Anthropic:
 		got, err = relay.AnthropicStream(w, src)
 	default:
-		got, err = relay.OpenAIStream(w, src, ess.includeUsage)
+		got, err = relay.OpenAIStream(w, src, t.ess.includeUsage)
 	}
 	out.Usage, out.Text = got.Usage, got.Text
-	if err != nil && ctx.Err() == nil {
-		cause := context.Cause(upCtx)
+	if err != nil && t.ctx.Err() == nil {
+		cause := context.Cause(t.upCtx)
 		if cause == nil {
 			cause = err
 		}
-		e.log.Warn("upstream stream broke", "provider", up.Config.Name, "model", model, "err", cause)
+		e.log.Warn("upstream stream broke", "provider", t.up.Config.Name, "model", t.model, "err", cause)
 		if !translated { // a translator already ended the stream with an error event in the caller's dialect
-			writeStreamError(w, req, cause)
+			writeStreamError(w, t.req, cause)
 		}
-		return fmt.Errorf("stream from %s broke: %w", up.Config.Name, cause)
+		return fmt.Errorf("stream from %s broke: %w", t.up.Config.Name, cause)
 	}
 	return err
 }

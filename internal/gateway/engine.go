@@ -1,6 +1,7 @@
 // Package gateway is the request pipeline as plain Go: resolve the model to a provider, take a worker slot,
-// send, and relay the answer while reading its usage. It has no HTTP server types in its signatures beyond
-// headers; internal/api adapts HTTP to it, so the pipeline can be tested and measured alone.
+// send, and relay the answer while reading its usage; pipeline.go lists its stages in order. It has no HTTP
+// server types in its signatures beyond headers; internal/api adapts HTTP to it, so the pipeline can be tested
+// and measured alone.
 package gateway
 
 import (
@@ -153,6 +154,4 @@ type Request struct {
 	Principal *governance.Principal
 	// Raw, when set, makes this a pass-through request (ServeRaw): Body is then unused.
 	Raw *RawRequest
-
-	pin *responsePin // the account of a passed-through previous response, found when planning
 }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -9,34 +8,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/pricing"
-	"github.com/weir-gateway/weir/internal/schema"
 )
-
-// admission is a governed request's reservation, settled to the real usage when the request ends.
-type admission struct {
-	gov *governance.Service
-	res *governance.Reservation
-}
-
-// admit checks the principal's model allow-list and reserves its share of every limit and budget in one
-// atomic step, so concurrent requests cannot all pass a check that only one of them fits.
-func (e *Engine) admit(ctx context.Context, p *governance.Principal, model string, body []byte, w http.Header) (*admission, *Error) {
-	if p == nil || e.gov == nil {
-		return nil, nil
-	}
-	if !p.AllowsModel(model) {
-		return nil, errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
-			"virtual key %s may not use model %q", p.ID(), model)
-	}
-	est, maxOut := estimate(e.gov.Prices(), model, body)
-	res, d := e.gov.Admit(ctx, p, model, est)
-	if d != nil {
-		d.SetHeaders(w)
-		return nil, denialError(d, maxOut)
-	}
-	res.SetHeaders(w)
-	return &admission{gov: e.gov, res: res}, nil
-}
 
 // estimate is what admission reserves for body on model, and the completion cap it assumed: the caller's cap
 // clamped to what the model can write (see pricing.Registry.Estimate), so no max_tokens can wrap the sums.
@@ -98,15 +70,3 @@ func denialError(d *governance.Denial, maxOut int64) *Error {
 
 // defaultCompletionEstimate is reserved when a request sets no max_tokens; Settle corrects it.
 const defaultCompletionEstimate = 512
-
-// settle charges the real usage (priced for the model that answered) or releases the reservation.
-func (a *admission) settle(ok bool, pricedModel string, u schema.Usage) {
-	if a == nil {
-		return
-	}
-	if !ok && u.IsZero() {
-		a.res.Release()
-		return
-	}
-	a.res.Settle(u, a.gov.Prices().Cost(pricedModel, u))
-}

@@ -60,53 +60,49 @@ type Pin struct {
 	KeyID    string // provider.Key.ID; "" lets the gateway pick
 }
 
-// ServeRaw runs a pass-through request: resolve its target, admit it, send it, and relay the answer.
+// ServeRaw runs a pass-through request through the stages of pipeline.go: rawRequestStages, then its attempts
+// with rawAttemptStages.
 func (e *Engine) ServeRaw(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
-	raw := req.Raw
-	out := Outcome{Attempts: x.attempts[:0]}
-	h := w.Header()
-	if raw.Pin != nil || raw.Model == "" {
-		up, key, model, gerr := e.pinned(req)
-		if gerr != nil {
-			return out, gerr
-		}
-		adm, gerr := e.admitRaw(ctx, req, up.Config.Name, model, h)
-		if gerr != nil {
-			return out, gerr
-		}
-		out.Provider, out.Model = up.Config.Name, model
-		h["X-Weir-Provider"] = up.nameHeader
-		start := time.Now()
-		err := e.attemptRaw(ctx, x, req, up, model, key, 0, w, &out)
-		if err != nil && out.Committed {
-			out.Usage = cutUsage(req, raw.Body, &out)
-		}
-		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: out.Status, Latency: time.Since(start)}
-		if err != nil {
-			info.Err = err.Error()
-		}
-		out.Attempts = append(out.Attempts, info)
-		adm.settle(err == nil, up.Config.Name+"/"+model, out.Usage)
-		return out, err
+	f := x.start(ctx, e, req, w)
+	f.tries = rawAttemptStages[:]
+	return e.run(f, rawRequestStages[:])
+}
+
+// parseRaw takes what routing needs of a pass-through request: the model as the caller named it (qualified for
+// a provider-native route) and the body. The JSON body sizes admission like a chat request's; an upload or an
+// empty body reserves a request and no tokens. It sets f.ess.model, f.body, f.target, f.admitModel and
+// f.admitBody.
+func parseRaw(e *Engine, f *flow) *Error {
+	raw := f.req.Raw
+	if raw.Pin == nil && raw.Model != "" && raw.Native != "" {
+		raw.Model = e.nativeModel(raw.Model, raw.Native, f.req.Principal)
 	}
-	if raw.Native != "" {
-		raw.Model = e.nativeModel(raw.Model, raw.Native, req.Principal)
+	f.ess.model = gjson.Result{Type: gjson.String, Str: raw.Model}
+	f.body, f.target, f.admitModel = raw.Body, raw.Model, raw.Model
+	if raw.Form == nil {
+		f.admitBody = raw.Body
 	}
-	plan, gerr := e.plan(raw.Model, nil)
+	return nil
+}
+
+// planRaw plans a pass-through request like planTargets, except that a call that names no model, or is about a
+// stored object, goes to one account with no fallback. It sets f.plan and f.out.Alias, or f.pinned and
+// f.admitModel ("provider/model", or "" for a call naming none).
+func planRaw(e *Engine, f *flow) *Error {
+	raw := f.req.Raw
+	if raw.Pin == nil && raw.Model != "" {
+		return planTargets(e, f)
+	}
+	up, key, model, gerr := e.pinned(&f.req)
 	if gerr != nil {
-		return out, gerr
+		return gerr
 	}
-	if e.router.Has(raw.Model) {
-		out.Alias = strings.Clone(raw.Model)
+	f.pinned = pinnedTarget{up: up, key: key, model: model}
+	f.admitModel = ""
+	if model != "" {
+		f.admitModel = up.Config.Name + "/" + model
 	}
-	adm, gerr := e.admitRaw(ctx, req, "", raw.Model, h)
-	if gerr != nil {
-		return out, gerr
-	}
-	ess := essentials{model: gjson.Result{Type: gjson.String, Str: raw.Model}}
-	out, err := e.serveAttempts(ctx, x, req, raw.Body, &ess, plan, w, out)
-	adm.settle(err == nil, out.Provider+"/"+out.Model, out.Usage)
-	return out, err
+	return nil
 }
 
 // nativeModel qualifies a bare model on a provider-native route (the provider's SDK knows no Weir prefixes):
@@ -188,65 +184,41 @@ func (e *Engine) offers(up *Upstream, req *Request, model string) bool {
 // Resolve maps "provider/model", or a bare model that one provider lists, to the provider and its model id.
 func (e *Engine) Resolve(name string) (*Upstream, string, *Error) { return e.resolve(name) }
 
-// admitRaw admits a raw request: the JSON body sizes the reservation like a chat request's; an upload or an
-// empty body reserves a request and no tokens.
-func (e *Engine) admitRaw(ctx context.Context, req *Request, providerName, model string, h http.Header) (*admission, *Error) {
-	if req.Principal == nil || e.gov == nil {
-		return nil, nil
-	}
-	name := model
-	if providerName != "" && model != "" {
-		name = providerName + "/" + model
-	}
-	if name == "" {
-		if providerName != "" && !req.Principal.AllowsProvider(providerName) {
-			return nil, errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
-				"virtual key %s may not use provider %s", req.Principal.ID(), providerName)
-		}
-		if gerr := e.AdmitRead(ctx, req.Principal, "", h); gerr != nil {
-			return nil, gerr
-		}
-		return nil, nil
-	}
-	body := req.Raw.Body
-	if req.Raw.Form != nil {
-		body = nil
-	}
-	return e.admit(ctx, req.Principal, name, body, h)
-}
-
-// attemptRaw sends a raw request to one upstream and relays the answer as it comes.
-func (e *Engine) attemptRaw(ctx context.Context, x *Exchange, req *Request, up *Upstream, model string, key *provider.Key,
-	timeout time.Duration, w relay.Sink, out *Outcome) error {
-	raw := req.Raw
-	out.Status = 0
-	if d := provider.DialectOf(up.Provider, model); raw.Native != "" && d != raw.Native {
+// routeRaw checks that the target offers the pass-through request's operation (and speaks a native route's
+// dialect), and picks its key. It sets t.raw, t.dialect and t.key.
+func routeRaw(e *Engine, f *flow, t *try) error {
+	req, up, model := &f.req, t.up, t.model
+	t.dialect = provider.DialectOf(up.Provider, model)
+	if native := req.Raw.Native; native != "" && t.dialect != native {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
-			"provider %s (type %s) serves %s in the %s dialect, not on the provider-native %s route", up.Config.Name, up.Config.Type, model, d, raw.Native)
+			"provider %s (type %s) serves %s in the %s dialect, not on the provider-native %s route", up.Config.Name, up.Config.Type, model, t.dialect, native)
 	}
 	if !e.offers(up, req, model) {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
 			"provider %s (type %s) does not offer the %s endpoint", up.Config.Name, up.Config.Type, req.Op)
 	}
-	rs := up.Provider.(provider.RawSender)
-	if key == nil {
-		key = up.Keys.Pick(model)
-		if up.Keys.Len() > 0 && key == nil {
+	t.raw = up.Provider.(provider.RawSender)
+	if t.key == nil {
+		t.key = up.Keys.Pick(model)
+		if up.Keys.Len() > 0 && t.key == nil {
 			return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 				"no key of provider %s is allowed to use model %q", up.Config.Name, model)
 		}
 	}
-	if err := up.Pool.Acquire(ctx); err != nil {
-		return poolError(up, err)
-	}
-	defer up.Pool.Release()
+	return nil
+}
 
+// encodeRaw builds the pass-through call: the path (with a native route's model), and the body as it came with
+// its model rewritten (an upload re-encoded). It sets t.rawCall.
+func encodeRaw(_ *Engine, f *flow, t *try) error {
+	req, x, raw, model := &f.req, f.x, f.req.Raw, t.model
 	path := raw.Path
 	if strings.Contains(path, "{model}") {
 		path = strings.ReplaceAll(path, "{model}", url.PathEscape(model)) // a native route names the model in its path
 	}
-	call := provider.RawCall{Op: req.Op, Method: raw.Method, Path: path, RawQuery: raw.RawQuery, Model: model,
-		Header: raw.Header, Key: key}
+	call := &t.rawCall
+	*call = provider.RawCall{Op: req.Op, Method: raw.Method, Path: path, RawQuery: raw.RawQuery, Model: model,
+		Header: raw.Header, Key: t.key}
 	switch {
 	case raw.Form != nil:
 		if model != "" && raw.Form.Value("model") != "" {
@@ -268,49 +240,48 @@ func (e *Engine) attemptRaw(ctx context.Context, x *Exchange, req *Request, up *
 		}
 		call.Body, call.ContentLength = bytes.NewReader(body), int64(len(body))
 	}
+	return nil
+}
 
-	upCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if timeout <= 0 {
-		timeout = up.Config.Timeout.D()
-	}
-	var timer *time.Timer
-	var upload *uploadClock
-	switch {
-	case timeout > 0 && raw.Form != nil:
-		// An upload may take longer than the timeout to send: the clock starts when its last byte is sent.
-		upload = &uploadClock{d: timeout, t: time.AfterFunc(time.Hour, func() { cancel(errUpstreamTimeout) })}
-		upload.t.Stop()
-		call.Body = &eofReader{r: call.Body, eof: upload.start}
-		defer upload.stop()
-	case timeout > 0:
-		timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
-		defer timer.Stop()
+// sendRaw sends the pass-through call. An upload's timeout starts once its last byte is sent; once the answer
+// has come, a long one (audio, a file) is bounded by the idle timeout instead. It sets t.resp, f.out.Status and
+// f.out.TTFB.
+func sendRaw(e *Engine, f *flow, t *try) error {
+	up, call := t.up, &t.rawCall
+	if f.req.Raw.Form != nil {
+		t.startUploadClock()
+	} else {
+		t.startClock()
 	}
 	start := time.Now()
-	resp, err := rs.SendRaw(upCtx, &call)
+	resp, err := t.raw.SendRaw(t.upCtx, call)
 	if err != nil {
-		return sendError(ctx, upCtx, up, err)
+		return sendError(t.ctx, t.upCtx, up, err)
 	}
-	defer resp.Body.Close()
-	out.Status = resp.StatusCode
-	out.TTFB = time.Since(start)
+	t.resp = resp
+	f.out.Status = resp.StatusCode
+	f.out.TTFB = time.Since(start)
 	if resp.StatusCode >= 400 {
-		return e.upstreamError(up, req.Dialect, provider.DialectOf(up.Provider, model), &provider.Call{Key: key}, resp)
+		return e.upstreamError(up, f.req.Dialect, t.dialect, &provider.Call{Key: t.key}, resp)
 	}
-	if upload != nil {
-		upload.stop()
+	if t.upload != nil {
+		t.upload.stop()
 	}
-	if timer != nil {
-		timer.Stop() // a long answer (audio, a file) is bounded by the idle timeout instead
+	if t.timer != nil {
+		t.timer.Stop()
 	}
-	src := io.Reader(resp.Body)
-	if idle := up.Config.StreamIdleTimeout.D(); idle > 0 {
-		ir := newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
-		defer ir.stop()
-		src = ir
+	return nil
+}
+
+// relayRawAnswer relays the pass-through answer (relayRaw), read through the idle timeout.
+func relayRawAnswer(e *Engine, f *flow, t *try) error {
+	src := io.Reader(t.resp.Body)
+	if idle := t.up.Config.StreamIdleTimeout.D(); idle > 0 {
+		cancel := t.cancel
+		t.idle = newIdleReader(t.resp.Body, idle, func() { cancel(errStreamIdle) })
+		src = t.idle
 	}
-	return e.relayRaw(w, resp, src, x, req, up, key, out)
+	return e.relayRaw(t.w, t.resp, src, f.x, &f.req, t.up, t.key, &f.out)
 }
 
 // relayRaw writes a raw answer: a JSON one is read whole (up to a bound) so its usage and ids can be read; any
@@ -409,6 +380,23 @@ func headerUsage(h http.Header) schema.Usage {
 	in, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Input-Token-Count"), 10, 64)
 	out, _ := strconv.ParseInt(h.Get("X-Amzn-Bedrock-Output-Token-Count"), 10, 64)
 	return schema.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}
+}
+
+// startUploadClock is startClock for an upload, which may take longer than the timeout to send: the clock
+// starts when its last byte is sent. It sets t.upCtx, t.cancel, t.upload and wraps t.rawCall.Body.
+func (t *try) startUploadClock() {
+	upCtx, cancel := context.WithCancelCause(t.ctx)
+	t.upCtx, t.cancel = upCtx, cancel
+	timeout := t.timeout
+	if timeout <= 0 {
+		timeout = t.up.Config.Timeout.D()
+	}
+	if timeout <= 0 {
+		return
+	}
+	t.upload = &uploadClock{d: timeout, t: time.AfterFunc(time.Hour, func() { cancel(errUpstreamTimeout) })}
+	t.upload.t.Stop()
+	t.rawCall.Body = &eofReader{r: t.rawCall.Body, eof: t.upload.start}
 }
 
 // uploadClock is an upstream timeout that starts once an upload has been sent, and never after the answer came.

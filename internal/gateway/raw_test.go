@@ -14,7 +14,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/dialects"
-	"github.com/weir-gateway/weir/internal/meter"
+	meters "github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/upload"
 )
@@ -65,7 +65,7 @@ func TestUploadTimeoutStartsAfterTheUpload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw := &RawRequest{Method: http.MethodPost, Form: form, Model: "up/whisper-1", Meter: meter.Audio}
+		raw := &RawRequest{Method: http.MethodPost, Form: form, Model: "up/whisper-1", Meter: meters.Audio}
 		x := e.AcquireExchange()
 		sink := &bufferSink{h: http.Header{}}
 		start := time.Now()

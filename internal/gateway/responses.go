@@ -31,12 +31,12 @@ func nativeResponses(up *Upstream, dialect dialects.Dialect) bool {
 }
 
 // attemptResponses serves a Responses API request on an upstream without that API: the request becomes a chat
-// completion (then, if needed, the upstream's own dialect), and the answer or stream comes back as Responses
-// items and events.
-func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request, reqBody []byte, up *Upstream,
-	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	keyID := OwnerOf(req.Principal)
-	reqBody, gerr := e.expandItemReferences(ctx, reqBody, keyID, up) // a copy when it changes: the original stays for other targets
+// completion (then, if needed, the upstream's own dialect) sent through the core attempt stages, and the answer
+// or stream comes back as Responses items and events, stored for previous_response_id.
+func (e *Engine) attemptResponses(f *flow, t *try) error {
+	ctx, up, model, w, out := t.ctx, t.up, t.model, t.w, &f.out
+	keyID := OwnerOf(f.req.Principal)
+	reqBody, gerr := e.expandItemReferences(ctx, t.body, keyID, up) // a copy when it changes: the original stays for other targets
 	if gerr != nil {
 		return gerr
 	}
@@ -53,17 +53,18 @@ func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request
 		}
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
-	chatEss, err := parseEssentials(chatBody)
-	if err != nil {
+	if f.chatEss, err = parseEssentials(chatBody); err != nil {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
-	chatReq := *req
-	chatReq.Op, chatReq.Dialect, chatReq.Body = provider.OpChat, dialects.OpenAI, chatBody
+	f.chatReq = f.req
+	f.chatReq.Op, f.chatReq.Dialect, f.chatReq.Body = provider.OpChat, dialects.OpenAI, chatBody
+	t.req, t.body, t.ess = &f.chatReq, chatBody, &f.chatEss
 	respID := "resp_" + newID()
 
 	if !stream {
 		buf := &bufferSink{h: http.Header{}}
-		if err := e.attempt(ctx, x, &chatReq, chatBody, &chatEss, up, model, timeout, buf, out); err != nil {
+		t.w = buf
+		if err := e.runAttempt(f, t); err != nil {
 			if out.Committed {
 				out.Committed = false // nothing reached the caller: the chat answer was only buffered
 			}
@@ -82,7 +83,8 @@ func (e *Engine) attemptResponses(ctx context.Context, x *Exchange, req *Request
 		return err
 	}
 	rs := &responsesSink{w: w, st: translate.NewResponsesStream(respID, model, reqBody)}
-	err = e.attempt(ctx, x, &chatReq, chatBody, &chatEss, up, model, timeout, rs, out)
+	t.w = rs
+	err = e.runAttempt(f, t)
 	if !out.Committed {
 		return err // failed before any byte: the caller gets an error (or the next target)
 	}

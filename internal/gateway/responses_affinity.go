@@ -24,51 +24,6 @@ import (
 // previous_response_id, GET, DELETE or input_items only works there. Weir remembers the provider and key of
 // each one (internal/affinity) and sends those requests back to them, whatever the router would choose.
 
-// attemptResponsesOp serves a Responses API request (create or input_tokens) on one target: pinned to the
-// provider and key of a passed-through previous response when there is one, then translated when the target has
-// no Responses API, or passed through, remembering the new response.
-func (e *Engine) attemptResponsesOp(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
-	model string, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	pin := req.pin // looked up when the request was planned
-	var key *provider.Key
-	if pin != nil {
-		if pin.up != up {
-			// The router chose another target: the previous response only exists in the pinned account.
-			if req.Principal != nil && !req.Principal.AllowsProvider(pin.up.Config.Name) {
-				return errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
-					"virtual key %s may not use provider %s, which holds the previous response", req.Principal.ID(), pin.up.Config.Name)
-			}
-			up = pin.up
-			if pin.model != "" {
-				model = pin.model
-			}
-			out.Provider, out.Model = up.Config.Name, model
-			h := w.Header()
-			h["X-Weir-Provider"] = up.nameHeader
-			setModelHeader(h, model)
-		}
-		if key = pin.key; key != nil && !key.Allows(model) {
-			return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
-				"the key of provider %s that made the previous response is not allowed to use model %q", up.Config.Name, model)
-		}
-	}
-	if req.Op == OpInputTokens {
-		return e.attemptInputTokens(ctx, x, req, reqBody, ess, up, model, key, timeout, w, out)
-	}
-	if !nativeResponses(up, provider.DialectOf(up.Provider, model)) {
-		return e.attemptResponses(ctx, x, req, reqBody, up, model, timeout, w, out)
-	}
-	if key == nil {
-		key = up.Keys.Pick(model)
-	}
-	ids := &responseIDSink{Sink: w}
-	err := e.attemptKey(ctx, x, req, reqBody, ess, up, model, key, timeout, ids, out)
-	if ids.id != "" {
-		e.rememberResponse(ctx, req, reqBody, ids.id, up, key, model)
-	}
-	return err
-}
-
 // responsePin is where a previous response Weir passed through lives.
 type responsePin struct {
 	up    *Upstream
@@ -162,6 +117,14 @@ var (
 	dataPrefix  = []byte("data:")
 	sequenceKey = []byte(`"sequence_number":`)
 )
+
+// streamErrorEvent is the Responses API's own error event, numbered after the last event the caller got.
+func (s *responseIDSink) streamErrorEvent(msg []byte) []byte {
+	b := append([]byte(`event: error`+"\n"+`data: {"type":"error","code":"server_error","message":`), msg...)
+	b = append(b, `,"param":null,"sequence_number":`...)
+	b = strconv.AppendInt(b, s.next, 10)
+	return append(b, "}\n\n"...)
+}
 
 func (s *responseIDSink) Write(p []byte) (int, error) {
 	if bytes.HasPrefix(p, dataPrefix) {

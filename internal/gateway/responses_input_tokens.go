@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/tidwall/sjson"
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -24,77 +21,63 @@ import (
 // translated to Anthropic's count_tokens or Gemini's countTokens, refused (400) by every other target.
 const OpInputTokens provider.Op = "responses/input_tokens"
 
-// ServeInputTokens serves POST /v1/responses/input_tokens like Serve serves inference (routing, retries,
-// fallbacks, governance), except that nothing is charged: a governed caller's request is counted against its
-// request limits and the model allow-list applies, but no tokens or cost are reserved or settled.
+// ServeInputTokens serves POST /v1/responses/input_tokens like Serve serves inference, through inputTokensLayer.
 func (e *Engine) ServeInputTokens(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
-	out := Outcome{Attempts: x.attempts[:0]}
-	ess, err := parseEssentials(req.Body)
-	if err != nil {
-		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
-	}
-	body := req.Body
-	fallbacks := requestFallbacks(&ess, req.Header)
-	if ess.fallbacks.Exists() {
-		body, _ = sjson.DeleteBytes(body, "fallbacks")
-		if ess, err = parseEssentials(body); err != nil {
-			return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
-		}
-	}
-	ess.stream, ess.includeUsage = false, false // a count is never streamed
-	plan, gerr := e.planRequest(ctx, req, body, ess.model.Str, fallbacks)
-	if gerr != nil {
-		return out, gerr
-	}
-	if e.router.Has(ess.model.Str) {
-		out.Alias = strings.Clone(ess.model.Str)
-	}
-	res, gerr := e.admitCount(ctx, req.Principal, ess.model.Str, w.Header())
-	if gerr != nil {
-		return out, gerr
-	}
-	out, err = e.serveAttempts(ctx, x, req, body, &ess, plan, w, out)
-	out.Usage = schema.Usage{}
-	if res != nil {
-		if err == nil {
-			res.Settle(schema.Usage{}, 0) // the request stays counted; no tokens, no cost
-		} else {
-			res.Release()
-		}
-	}
-	return out, err
+	return e.Serve(ctx, x, req, w)
 }
 
-// attemptInputTokens counts a Responses request's input tokens on one target, with key (nil: a weighted pick).
-func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
-	model string, key *provider.Key, timeout time.Duration, w relay.Sink, out *Outcome) error {
-	dialect := provider.DialectOf(up.Provider, model)
-	var (
-		rs   provider.RawSender
-		body []byte
-	)
+// countAttemptStages are one attempt at counting: on the target's own counting endpoint, passed through to an
+// upstream with the Responses API or translated to Anthropic's count_tokens or Gemini's countTokens.
+var countAttemptStages = [...]attemptStage{
+	{"route", routeCount},
+	{"encode", encodeCount},
+	{"acquire", acquireWorker},
+	{"send", sendCount},
+	{"relay", relayCount},
+}
+
+// routeCount picks how the target counts, refusing a target with no way to. It sets t.dialect and t.raw (the
+// Responses API's own endpoint).
+func routeCount(_ *Engine, _ *flow, t *try) error {
+	up := t.up
+	t.dialect = provider.DialectOf(up.Provider, t.model)
 	switch {
-	case nativeResponses(up, dialect):
-		var ok bool
-		if rs, ok = up.Provider.(provider.RawSender); !ok {
+	case nativeResponses(up, t.dialect):
+		rs, ok := up.Provider.(provider.RawSender)
+		if !ok {
 			return cannotCount(up)
 		}
-		body = rewriteModel(x.out[:0], reqBody, ess, model)
-		x.out = body
-	case dialect == dialects.Anthropic || dialect == dialects.Gemini:
+		t.raw = rs
+	case t.dialect == dialects.Anthropic || t.dialect == dialects.Gemini:
 		if s, ok := up.Provider.(provider.OpSupporter); ok && !s.Supports(provider.OpCountTokens) {
 			return cannotCount(up)
 		}
-		reqBody, gerr := e.expandItemReferences(ctx, reqBody, OwnerOf(req.Principal), up)
+	default:
+		return cannotCount(up)
+	}
+	return nil
+}
+
+// encodeCount builds the count's body (the request with its model rewritten, or translated with its item
+// references and history expanded) and picks the key. It sets t.call and t.key.
+func encodeCount(e *Engine, f *flow, t *try) error {
+	up, model := t.up, t.model
+	var body []byte
+	if t.raw != nil {
+		body = rewriteModel(f.x.out[:0], t.body, t.ess, model)
+		f.x.out = body
+	} else {
+		keyID := OwnerOf(f.req.Principal)
+		reqBody, gerr := e.expandItemReferences(t.ctx, t.body, keyID, up)
 		if gerr != nil {
 			return gerr
 		}
-		_, history, gerr := e.history(ctx, reqBody, OwnerOf(req.Principal), up)
+		_, history, gerr := e.history(t.ctx, reqBody, keyID, up)
 		if gerr != nil {
 			return gerr
 		}
 		var err error
-		body, err = translate.ResponsesCountTokensRequest(dialect, reqBody, model, history, up.Config.Type != "vertex")
+		body, err = translate.ResponsesCountTokensRequest(t.dialect, reqBody, model, history, up.Config.Type != "vertex")
 		if err != nil {
 			var re *translate.RequestError
 			if errors.As(err, &re) {
@@ -103,52 +86,51 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 			}
 			return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 		}
-	default:
-		return cannotCount(up)
 	}
-	if key == nil {
-		key = up.Keys.Pick(model)
+	if t.key == nil {
+		t.key = up.Keys.Pick(model)
 	}
-	if up.Keys.Len() > 0 && key == nil {
+	if up.Keys.Len() > 0 && t.key == nil {
 		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 			"no key of provider %s is allowed to use model %q", up.Config.Name, model)
 	}
-	if err := up.Pool.Acquire(ctx); err != nil {
-		return poolError(up, err)
-	}
-	defer up.Pool.Release()
-	upCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if timeout <= 0 {
-		timeout = up.Config.Timeout.D()
-	}
-	if timeout > 0 {
-		timer := time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
-		defer timer.Stop()
-	}
-	call := provider.Call{Op: provider.OpCountTokens, Model: model, Body: body, Key: key, Header: forwardHeaders(req.Header, dialect)}
+	t.call = provider.Call{Op: provider.OpCountTokens, Model: model, Body: body, Key: t.key, Header: forwardHeaders(t.req.Header, t.dialect)}
+	return nil
+}
+
+// sendCount sends the count. It sets t.resp, f.out.Status and f.out.TTFB.
+func sendCount(e *Engine, f *flow, t *try) error {
+	t.startClock()
 	start := time.Now()
 	var (
 		resp *http.Response
 		err  error
 	)
-	if rs != nil {
-		resp, err = rs.SendRaw(upCtx, &provider.RawCall{Op: provider.OpResponses, Method: http.MethodPost,
-			Path: "/responses/input_tokens", Model: model, Header: http.Header{"Content-Type": jsonContentType},
-			Body: bytes.NewReader(body), ContentLength: int64(len(body)), Key: key})
+	if t.raw != nil {
+		body := t.call.Body
+		resp, err = t.raw.SendRaw(t.upCtx, &provider.RawCall{Op: provider.OpResponses, Method: http.MethodPost,
+			Path: "/responses/input_tokens", Model: t.model, Header: http.Header{"Content-Type": jsonContentType},
+			Body: bytes.NewReader(body), ContentLength: int64(len(body)), Key: t.key})
 	} else {
-		resp, err = up.Provider.Send(upCtx, &call)
+		resp, err = t.up.Provider.Send(t.upCtx, &t.call)
 	}
 	if err != nil {
-		return sendError(ctx, upCtx, up, err)
+		return sendError(t.ctx, t.upCtx, t.up, err)
 	}
-	defer resp.Body.Close()
-	out.Status, out.TTFB = resp.StatusCode, time.Since(start)
+	t.resp = resp
+	f.out.Status, f.out.TTFB = resp.StatusCode, time.Since(start)
 	if resp.StatusCode >= 400 {
-		return e.upstreamError(up, dialects.OpenAI, dialect, &call, resp)
+		return e.upstreamError(t.up, dialects.OpenAI, t.dialect, &t.call, resp)
 	}
+	return nil
+}
+
+// relayCount writes the count: the upstream's own answer, or the translated count as a response.input_tokens
+// object. It leaves f.out.Usage empty.
+func relayCount(e *Engine, f *flow, t *try) error {
+	resp, w, x, out := t.resp, t.w, f.x, &f.out
 	copyUpstreamHeaders(w.Header(), resp.Header)
-	if rs != nil {
+	if t.raw != nil {
 		err := e.relayBuffered(w, resp, x, dialects.OpenAI, out)
 		out.Usage = schema.Usage{}
 		return err
@@ -159,11 +141,11 @@ func (e *Engine) attemptInputTokens(ctx context.Context, x *Exchange, req *Reque
 		if err == nil {
 			err = errors.New("answer larger than 1 MiB")
 		}
-		return errorf(http.StatusBadGateway, TypeAPI, "upstream_read_error", "reading the token count of provider %s: %s", up.Config.Name, err)
+		return errorf(http.StatusBadGateway, TypeAPI, "upstream_read_error", "reading the token count of provider %s: %s", t.up.Config.Name, err)
 	}
-	n, err := translate.CountTokensResult(dialect, buf)
+	n, err := translate.CountTokensResult(t.dialect, buf)
 	if err != nil {
-		return errorf(http.StatusBadGateway, TypeAPI, "upstream_bad_answer", "provider %s answered no token count: %s", up.Config.Name, err)
+		return errorf(http.StatusBadGateway, TypeAPI, "upstream_bad_answer", "provider %s answered no token count: %s", t.up.Config.Name, err)
 	}
 	answer := strconv.AppendInt(append(x.out[:0], `{"object":"response.input_tokens","input_tokens":`...), n, 10)
 	x.out = append(answer, '}')

@@ -15,11 +15,9 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
-	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/schema"
-	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // Outcome describes how a served request went, for logs, metrics and accounting.
@@ -49,151 +47,60 @@ type AttemptInfo struct {
 	Err      string
 }
 
-// Serve runs one request to completion, writing the answer to w. A returned *Error means nothing was written
-// yet and the caller should be sent that error; any other error happened after the answer began (the stream was
-// cut) and has already been reported to the caller in-stream where the dialect allows.
+// Serve runs one request to completion, writing the answer to w: the stages of pipeline.go, in order. A returned
+// *Error means nothing was written yet and the caller should be sent that error; any other error happened after
+// the answer began (the stream was cut) and has already been reported to the caller in-stream where the dialect
+// allows.
 func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
-	out := Outcome{Attempts: x.attempts[:0]}
-	ess, err := parseEssentials(req.Body)
+	f := x.start(ctx, e, req, w)
+	f.tries = coreAttemptStages[:]
+	return e.run(f, requestStages[:])
+}
+
+// parseRequest reads what routing needs of the body (model, stream, fallbacks) and strips Weir's own fields. It
+// sets f.ess, f.body, f.fallbacks, f.target, f.admitModel, f.admitBody and f.out.Stream.
+func parseRequest(_ *Engine, f *flow) *Error {
+	ess, err := parseEssentials(f.req.Body)
 	if err != nil {
-		return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
+		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
-	out.Stream = ess.stream
-	body := req.Body
-	fallbacks := requestFallbacks(&ess, req.Header)
+	f.out.Stream = ess.stream
+	body := f.req.Body
+	f.fallbacks = requestFallbacks(&ess, f.req.Header)
 	if ess.fallbacks.Exists() {
 		// "fallbacks" is Weir's own field: upstreams reject fields they do not know.
 		body, _ = sjson.DeleteBytes(body, "fallbacks")
 		if ess, err = parseEssentials(body); err != nil {
-			return out, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
+			return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 		}
 	}
-	plan, gerr := e.planRequest(ctx, req, body, ess.model.Str, fallbacks)
-	if gerr != nil {
-		return out, gerr
-	}
-	if e.router.Has(ess.model.Str) {
-		out.Alias = strings.Clone(ess.model.Str) // outlives the request buffer (logs, metrics)
-	}
-	h := w.Header()
-	adm, gerr := e.admit(ctx, req.Principal, ess.model.Str, body, h)
-	if gerr != nil {
-		return out, gerr
-	}
-	out, err = e.serveAttempts(ctx, x, req, body, &ess, plan, w, out)
-	adm.settle(err == nil, out.Provider+"/"+out.Model, out.Usage)
-	return out, err
+	f.ess, f.body = ess, body
+	f.target, f.admitModel, f.admitBody = ess.model.Str, ess.model.Str, body
+	return nil
 }
 
-// serveAttempts walks the plan: each target in order, with retries and backoff, until one answers.
-func (e *Engine) serveAttempts(ctx context.Context, x *Exchange, req *Request, body []byte, ess *essentials, plan *router.Plan,
-	w relay.Sink, out Outcome) (Outcome, error) {
-	h := w.Header()
-	var last error
-	var gate targetGate
-	a, ok := plan.Next(router.Outcome{})
-	for ok {
-		if a.Delay > 0 {
-			if err := router.Wait(ctx, a.Delay); err != nil {
-				return out, clientGone(err)
-			}
-		}
-		up := e.upstreams[a.Target.Provider]
-		if up == nil { // a "provider/model" fallback naming no provider
-			last = errorf(http.StatusNotFound, TypeNotFound, "model_not_found", "no provider named %q is configured", a.Target.Provider)
-			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
-			continue
-		}
-		out.Provider, out.Model = up.Config.Name, a.Target.Model
-		h["X-Weir-Provider"] = up.nameHeader
-		setModelHeader(h, a.Target.Model)
-		h["X-Weir-Attempts"] = attemptsHeader(len(out.Attempts) + 1)
-		start := time.Now()
-		a.Begin()
-		if req.Principal != nil && !req.Principal.AllowsProvider(up.Config.Name) {
-			last = errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
-				"virtual key %s may not use provider %s", req.Principal.ID(), up.Config.Name)
-			a.Cancel() // not the target's fault; also gives back a half-open probe's lease
-			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
-			continue
-		}
-		// The target's own budget and limits (its provider's, and the key's for that provider): over one, it
-		// is skipped and the 429 kept in case no other target serves.
-		tres, gerr := e.reserveTarget(&gate, req, body, ess.model.Str, up, a.Target.Model)
-		if gerr != nil {
-			last = gerr
-			a.Cancel()
-			a, ok = plan.Next(router.Outcome{Decision: router.NextTarget})
-			continue
-		}
-		actx, span := telemetry.StartAttempt(ctx, up.Config.Type, a.Target.Model)
-		err := e.attempt(actx, x, req, body, ess, up, a.Target.Model, a.Timeout, w, &out)
-		if err != nil && out.Committed {
-			out.Usage = cutUsage(req, body, &out)
-		}
-		e.settleTarget(tres, up, a.Target.Model, &out, err)
-		telemetry.EndAttempt(span, telemetry.SpanResult{Provider: up.Config.Type, ResponseModel: a.Target.Model,
-			InputTokens: out.Usage.PromptTokens, OutputTokens: out.Usage.CompletionTokens, Status: out.Status, Err: err})
-		info := AttemptInfo{Provider: up.Config.Name, Model: a.Target.Model, Status: out.Status, Latency: time.Since(start)}
-		up.usage.requests.Add(1)
-		if err == nil {
-			a.End(out.TTFB, true, out.Status, 0)
-			out.Attempts = append(out.Attempts, info)
-			up.usage.prompt.Add(out.Usage.PromptTokens)
-			up.usage.completion.Add(out.Usage.CompletionTokens)
-			return out, nil
-		}
-		up.usage.errors.Add(1)
-		info.Err = err.Error()
-		out.Attempts = append(out.Attempts, info)
-		if out.Committed {
-			a.End(out.TTFB, false, out.Status, 0)
-			return out, err
-		}
-		last = err
-		ge, _ := err.(*Error)
-		if ge == nil {
-			a.End(0, false, 0, 0)
-			return out, err
-		}
-		if ge.Status == 499 || ctx.Err() != nil {
-			a.Cancel()
-			return out, ge
-		}
-		status, cause := ge.Status, error(nil)
-		if !ge.upstream && (ge.Status == http.StatusBadGateway || ge.Status == http.StatusGatewayTimeout) {
-			status, cause = 0, ge // no upstream answer: a connection error or a timeout
-		}
-		if ge.Code == "queue_full" || ge.Code == "queue_timeout" {
-			status, cause = 0, ge
-		}
-		a.End(0, false, ge.Status, ge.RetryAfter)
-		dec := router.Classify(status, cause, errorBodyForClassify(ge))
-		if !ge.upstream && ge.Status < 500 && ge.Status != http.StatusTooManyRequests {
-			dec = router.NextTarget // the gateway's own refusal for this target (unsupported endpoint, no key)
-		}
-		a, ok = plan.Next(router.Outcome{Decision: dec, RetryAfter: ge.RetryAfter})
+// prepareLayer selects the operation's layer and runs its prepare step, which may pin the request to an account
+// (f.target, f.fallbacks, f.pin) or change how it is served (f.ess, f.out.Stream, f.adm).
+func prepareLayer(e *Engine, f *flow) *Error {
+	f.layer = opLayers[f.req.Op]
+	if f.layer == nil || f.layer.prepare == nil {
+		return nil
 	}
-	if last == nil {
-		last = errorf(http.StatusServiceUnavailable, TypeAPI, "no_target", "no target of model %q could be tried", ess.model.Str)
-	}
-	return out, last
+	return f.layer.prepare(e, f)
 }
 
-// planRequest resolves a request's plan. A Responses request that continues a response Weir passed through is
-// planned on the provider and model that hold that response, with no fallback: only that account has it.
-func (e *Engine) planRequest(ctx context.Context, req *Request, body []byte, model string, fallbacks []string) (*router.Plan, *Error) {
-	if req.Op == provider.OpResponses || req.Op == OpInputTokens {
-		pin, gerr := e.pinResponse(ctx, req, body)
-		if gerr != nil {
-			return nil, gerr
-		}
-		req.pin = pin
-		if pin != nil && pin.model != "" {
-			model, fallbacks = pin.up.Config.Name+"/"+pin.model, nil
-		}
+// planTargets resolves f.target to the ordered targets to try (aliases, fallbacks, retries). It sets f.plan and
+// f.out.Alias.
+func planTargets(e *Engine, f *flow) *Error {
+	plan, gerr := e.plan(f.target, f.fallbacks)
+	if gerr != nil {
+		return gerr
 	}
-	return e.plan(model, fallbacks)
+	f.plan = plan
+	if e.router.Has(f.ess.model.Str) {
+		f.out.Alias = strings.Clone(f.ess.model.Str) // outlives the request buffer (logs, metrics)
+	}
+	return nil
 }
 
 // plan resolves the requested model through the router; a bare model name listed by exactly one provider is
@@ -360,7 +267,7 @@ func cutUsage(req *Request, body []byte, out *Outcome) schema.Usage {
 			return u
 		}
 		if req.Raw.Form != nil {
-			body = nil // as admitRaw sized the reservation
+			body = nil // as parseRaw sized the reservation (admitBody)
 		}
 		prompt, maxOut := tokenEstimate(body)
 		return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}

@@ -14,7 +14,12 @@ func (e *Engine) AdmitRead(ctx context.Context, p *governance.Principal, model s
 	if p == nil || e.gov == nil {
 		return nil
 	}
-	res, d := e.gov.Admit(ctx, p, model, governance.Estimate{})
+	return admitRead(ctx, e.gov, p, model, h)
+}
+
+// admitRead is AdmitRead on a governed request: nothing is held once it returns.
+func admitRead(ctx context.Context, gov *governance.Service, p *governance.Principal, model string, h http.Header) *Error {
+	res, d := gov.Admit(ctx, p, model, governance.Estimate{})
 	if d != nil {
 		if model == "" && d.Status == http.StatusForbidden {
 			return nil
@@ -24,24 +29,4 @@ func (e *Engine) AdmitRead(ctx context.Context, p *governance.Principal, model s
 	}
 	res.Release()
 	return nil
-}
-
-// admitCount admits a request that is counted but not charged (POST /v1/responses/input_tokens): the model
-// allow-list applies and one request is reserved against every limit, with no tokens and no cost. Settle the
-// reservation with zero usage when the request succeeds (it stays counted), else Release it. nil: ungoverned.
-func (e *Engine) admitCount(ctx context.Context, p *governance.Principal, model string, h http.Header) (*governance.Reservation, *Error) {
-	if p == nil || e.gov == nil {
-		return nil, nil
-	}
-	if !p.AllowsModel(model) {
-		return nil, errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
-			"virtual key %s may not use model %q", p.ID(), model)
-	}
-	res, d := e.gov.Admit(ctx, p, model, governance.Estimate{})
-	if d != nil {
-		d.SetHeaders(h)
-		return nil, denialError(d, 0)
-	}
-	res.SetHeaders(h)
-	return res, nil
 }

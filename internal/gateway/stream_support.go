@@ -3,14 +3,12 @@ package gateway
 import (
 	"bytes"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/jsonstr"
-	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 )
 
@@ -40,17 +38,9 @@ func (ir *idleReader) stop() { ir.timer.Stop() }
 func writeStreamError(w relay.Sink, req *Request, cause error) {
 	msg := jsonstr.Append(nil, "the upstream stream ended abnormally: "+cause.Error())
 	var b []byte
-	switch {
-	case req.Op == provider.OpResponses:
-		// The Responses API's own error event, numbered after the last event the caller got.
-		var seq int64
-		if ids, ok := w.(*responseIDSink); ok {
-			seq = ids.next
-		}
-		b = append([]byte(`event: error`+"\n"+`data: {"type":"error","code":"server_error","message":`), msg...)
-		b = append(b, `,"param":null,"sequence_number":`...)
-		b = strconv.AppendInt(b, seq, 10)
-		b = append(b, "}\n\n"...)
+	switch ev, ok := w.(streamErrorEventer); {
+	case ok:
+		b = ev.streamErrorEvent(msg)
 	case req.Dialect == dialects.Anthropic:
 		b = append([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"), msg...)
 		b = append(b, "}}\n\n"...)
@@ -60,6 +50,12 @@ func writeStreamError(w relay.Sink, req *Request, cause error) {
 	}
 	_, _ = w.Write(b)
 	_ = w.Flush()
+}
+
+// streamErrorEventer is a sink whose stream has an error event of its own (a Responses API pass-through): the
+// core asks it rather than knowing the operation.
+type streamErrorEventer interface {
+	streamErrorEvent(msg []byte) []byte
 }
 
 // tailWriter forwards everything and keeps the last bytes, where a large JSON answer's usage is.

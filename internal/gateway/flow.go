@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/weir-gateway/weir/internal/dialects"
+	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/router"
+)
+
+// flow is one request's state as it moves through the stages of pipeline.go. It lives in the pooled Exchange,
+// so carrying it costs a request no allocation.
+type flow struct {
+	ctx context.Context
+	x   *Exchange
+	req Request // a copy, so the caller's Request stays on its stack
+	w   relay.Sink
+	out Outcome
+
+	ess       essentials
+	body      []byte   // the body sent on: the caller's, less Weir's own "fallbacks"
+	fallbacks []string // per-request fallbacks, after the plan's own targets
+	target    string   // what plan resolves: the model as named, or the account a layer pinned the request to
+
+	// admitModel is the model the allow-list and admission see ("" for a call naming none); admitBody sizes the
+	// reservation (nil for an upload).
+	admitModel string
+	admitBody  []byte
+
+	plan     *router.Plan // nil for a call pinned to one account (pinned)
+	pinned   pinnedTarget
+	layer    *opLayer     // the operation's layer around the core; nil for none
+	pin      *responsePin // the account of a passed-through previous response, found by the Responses layer
+	adm      admission
+	answered bool // set by a pre-attempt stage that answered the request itself: no attempt is made
+
+	tries   []attemptStage // the per-attempt stages: coreAttemptStages or rawAttemptStages
+	try     try
+	chatReq Request    // a translated Responses request, as the chat request the core sends
+	chatEss essentials // and its essentials
+}
+
+// pinnedTarget is the one provider (and key) a raw call that names no model, or is about a stored object, goes to.
+type pinnedTarget struct {
+	up    *Upstream
+	key   *provider.Key
+	model string
+}
+
+// try is one attempt's state: the target, what is built to call it, and what must be let go when it ends.
+type try struct {
+	ctx     context.Context // the attempt's, carrying its span
+	up      *Upstream
+	model   string
+	key     *provider.Key // nil until encode picks one by weight
+	timeout time.Duration // 0: the provider's own
+	dialect dialects.Dialect
+
+	// What the core sends and where the answer goes: the flow's request, body and sink, unless a layer rewrote
+	// them (a translated Responses request goes as chat, its answer into a translator).
+	req  *Request
+	body []byte
+	ess  *essentials
+	w    relay.Sink
+
+	call    provider.Call
+	rawCall provider.RawCall
+	raw     provider.RawSender // set when the call goes through the provider's pass-through sender
+
+	pool   *dispatch.Pool // the worker slot held, nil for none
+	cancel context.CancelCauseFunc
+	upCtx  context.Context
+	timer  *time.Timer
+	upload *uploadClock
+	resp   *http.Response
+	idle   *idleReader
+}
+
+// start makes the flow of a new request in x.
+func (x *Exchange) start(ctx context.Context, e *Engine, req *Request, w relay.Sink) *flow {
+	f := &x.flow
+	*f = flow{ctx: ctx, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}}
+	f.adm.gov = e.gov
+	return f
+}
+
+// newTry starts an attempt at model on up.
+func (f *flow) newTry(ctx context.Context, up *Upstream, model string, timeout time.Duration) *try {
+	f.try = try{ctx: ctx, up: up, model: model, timeout: timeout, req: &f.req, body: f.body, ess: &f.ess, w: f.w}
+	return &f.try
+}
+
+// release lets go of what an attempt holds, in the reverse order it was taken.
+func (t *try) release() {
+	if t.idle != nil {
+		t.idle.stop()
+	}
+	if t.resp != nil {
+		t.resp.Body.Close()
+	}
+	if t.upload != nil {
+		t.upload.stop()
+	}
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	if t.cancel != nil {
+		t.cancel(nil)
+	}
+	if t.pool != nil {
+		t.pool.Release()
+		t.pool = nil
+	}
+}
