@@ -12,6 +12,7 @@ import (
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/responses"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 )
@@ -72,7 +73,7 @@ func (s *Server) storedResponses(action string) http.Handler {
 			case "input_items":
 				suffix = "/input_items"
 			}
-			return s.eng.ResponseObject(ctx, rec, method, suffix, r.URL.RawQuery, w)
+			return responses.Object(ctx, s.eng, rec, method, suffix, r.URL.RawQuery, w)
 		}
 		if err != nil {
 			return gateway.Outcome{}, responseNotFound(id)

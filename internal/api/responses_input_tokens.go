@@ -6,6 +6,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/responses"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 )
@@ -24,7 +25,7 @@ func (s *Server) responsesInputTokens() http.Handler {
 		if s.obs.LogContent {
 			f.body = body
 		}
-		req := gateway.Request{Op: gateway.OpInputTokens, Dialect: dialects.OpenAI, Body: body, Header: r.Header, Principal: p}
-		return s.eng.ServeInputTokens(ctx, x, &req, w)
+		req := gateway.Request{Op: responses.OpInputTokens, Dialect: dialects.OpenAI, Body: body, Header: r.Header, Principal: p}
+		return s.eng.Serve(ctx, x, &req, w)
 	})
 }

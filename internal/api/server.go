@@ -11,6 +11,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/responses"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
@@ -30,8 +31,9 @@ type Server struct {
 	readTimeout, uploadTimeout time.Duration
 }
 
-// New builds the routes.
+// New builds the routes, and gives eng the Responses API's layers: the routes it mounts need them.
 func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logger) *Server {
+	responses.Use(eng)
 	s := &Server{eng: eng, gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", ""} {
 		s.mountOpenAI(prefix)

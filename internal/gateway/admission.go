@@ -30,7 +30,7 @@ type admission struct {
 // admit reserves the request's share of every limit and budget of its principal in one atomic step, so
 // concurrent requests cannot all pass a check that only one of them fits. It sets f.adm and the rate-limit
 // headers of the answer.
-func admit(_ *Engine, f *flow) *Error {
+func admit(_ *Engine, f *Flow) *Error {
 	return f.adm.reserve(f.ctx, f.req.Principal, f.admitModel, f.admitBody, f.w.Header())
 }
 

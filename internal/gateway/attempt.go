@@ -22,7 +22,7 @@ import (
 
 // routeCall picks the upstream's dialect and operation for the request, refusing what the target cannot serve.
 // It sets t.dialect and t.call.Op.
-func routeCall(_ *Engine, _ *flow, t *try) error {
+func routeCall(_ *Engine, _ *Flow, t *Try) error {
 	t.dialect = provider.DialectOf(t.up.Provider, t.model)
 	op, gerr := upstreamOp(t.req, t.up, t.dialect)
 	if gerr != nil {
@@ -34,7 +34,7 @@ func routeCall(_ *Engine, _ *flow, t *try) error {
 
 // acquireWorker takes a worker slot of the target's provider, waiting in its bounded queue; release gives it
 // back. It sets t.pool.
-func acquireWorker(_ *Engine, _ *flow, t *try) error {
+func acquireWorker(_ *Engine, _ *Flow, t *Try) error {
 	if err := t.up.Pool.Acquire(t.ctx); err != nil {
 		return poolError(t.up, err)
 	}
@@ -44,7 +44,7 @@ func acquireWorker(_ *Engine, _ *flow, t *try) error {
 
 // encodeCall builds the upstream call: the body (model rewritten, or translated), the key (a weighted pick
 // unless a layer chose one) and the headers to forward. It sets t.call and t.key.
-func encodeCall(e *Engine, f *flow, t *try) error {
+func encodeCall(e *Engine, f *Flow, t *Try) error {
 	body, gerr := e.upstreamBody(f.x, t.req, t.body, t.ess, t.up, t.dialect, t.model)
 	if gerr != nil {
 		return gerr
@@ -69,7 +69,7 @@ func encodeCall(e *Engine, f *flow, t *try) error {
 
 // startClock derives the upstream call's context, cancelled when the attempt's timeout (or else the provider's)
 // runs out. It sets t.upCtx, t.cancel and t.timer.
-func (t *try) startClock() {
+func (t *Try) startClock() {
 	upCtx, cancel := context.WithCancelCause(t.ctx)
 	t.upCtx, t.cancel = upCtx, cancel
 	timeout := t.timeout
@@ -83,7 +83,7 @@ func (t *try) startClock() {
 
 // sendCall sends the call and takes the answer's status; an error status becomes the attempt's error in the
 // caller's dialect. It sets t.resp, f.out.Status and f.out.TTFB.
-func sendCall(e *Engine, f *flow, t *try) error {
+func sendCall(e *Engine, f *Flow, t *Try) error {
 	t.startClock()
 	start := time.Now()
 	resp, err := t.up.Provider.Send(t.upCtx, &t.call)
@@ -101,7 +101,7 @@ func sendCall(e *Engine, f *flow, t *try) error {
 
 // relayAnswer writes the answer to the caller — as it came, or translated — reading its usage on the way (the
 // meter). It sets f.out.Usage, f.out.Text and f.out.Committed.
-func relayAnswer(e *Engine, f *flow, t *try) error {
+func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	resp, w, out := t.resp, t.w, &f.out
 	translated := t.dialect != t.req.Dialect
 	h := w.Header()

@@ -6,7 +6,7 @@ import "net/http"
 // names none, its provider allow-list to the provider it is pinned to). The provider allow-list of a planned
 // request is applied per target by authorizeTarget, since the targets are known only then. It changes nothing:
 // it only refuses. It runs after plan, so an unknown model is a 404 before a forbidden one is a 403.
-func authorize(e *Engine, f *flow) *Error {
+func authorize(e *Engine, f *Flow) *Error {
 	p := f.req.Principal
 	if p == nil || e.gov == nil {
 		return nil
@@ -27,7 +27,7 @@ func authorize(e *Engine, f *flow) *Error {
 
 // authorizeTarget applies the principal's provider allow-list to one target of the plan: a target the key may
 // not use is skipped.
-func authorizeTarget(f *flow, up *Upstream) *Error {
+func authorizeTarget(f *Flow, up *Upstream) *Error {
 	if p := f.req.Principal; p != nil && !p.AllowsProvider(up.Config.Name) {
 		return errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
 			"virtual key %s may not use provider %s", p.ID(), up.Config.Name)

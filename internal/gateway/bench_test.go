@@ -138,3 +138,15 @@ func BenchmarkServePassThrough(b *testing.B) {
 func BenchmarkServeStream(b *testing.B) {
 	benchServe(b, `{"model":"up/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Say hello in one short sentence, please."}]}`)
 }
+
+// bufferSink is a Sink that keeps a whole answer in memory.
+type bufferSink struct {
+	h      http.Header
+	status int
+	body   []byte
+}
+
+func (b *bufferSink) Header() http.Header         { return b.h }
+func (b *bufferSink) WriteHeader(s int)           { b.status = s }
+func (b *bufferSink) Write(p []byte) (int, error) { b.body = append(b.body, p...); return len(p), nil }
+func (b *bufferSink) Flush() error                { return nil }

@@ -12,7 +12,7 @@ import (
 // authorizes the provider, reserves on the target's own limits, runs the attempt, meters it and settles the
 // target's reservation. It sets f.out (provider, model, status, usage, attempts). A call pinned to one account
 // (no plan) has one attempt there.
-func dispatchTargets(e *Engine, f *flow) error {
+func dispatchTargets(e *Engine, f *Flow) error {
 	if f.plan == nil {
 		return e.attemptPinned(f)
 	}
@@ -106,7 +106,7 @@ func nextDecision(ge *Error) router.Decision {
 
 // meter completes an attempt's usage and counts it in the provider's traffic: an answer cut after it began is
 // charged what it consumed (cutUsage).
-func meter(f *flow, up *Upstream, err error) {
+func meter(f *Flow, up *Upstream, err error) {
 	if err != nil && f.out.Committed {
 		f.out.Usage = cutUsage(&f.req, f.body, &f.out)
 	}
@@ -120,7 +120,7 @@ func meter(f *flow, up *Upstream, err error) {
 }
 
 // attemptPinned is the one attempt of a call pinned to an account (f.pinned): no plan, no retry.
-func (e *Engine) attemptPinned(f *flow) error {
+func (e *Engine) attemptPinned(f *Flow) error {
 	p := f.pinned
 	f.out.Provider, f.out.Model = p.up.Config.Name, p.model
 	f.w.Header()["X-Weir-Provider"] = p.up.nameHeader

@@ -47,6 +47,7 @@ type Engine struct {
 	gov       *governance.Service // nil: ungoverned
 	convs     conversation.Store  // nil: no stored responses
 	objects   affinity.Store      // nil: passed-through objects (responses, files, batches) are not remembered
+	layers    map[provider.Op]*Layer
 	maxBody   int64
 	maxUpload int64
 }
@@ -54,8 +55,8 @@ type Engine struct {
 // SetGovernance makes the engine admit and charge requests that carry a principal.
 func (e *Engine) SetGovernance(g *governance.Service) { e.gov = g }
 
-// SetConversations makes the engine store translated Responses API responses and serve previous_response_id
-// from them.
+// SetConversations gives the engine the store of translated Responses API responses, which the Responses layer
+// (internal/gateway/responses) keeps and reads for previous_response_id.
 func (e *Engine) SetConversations(s conversation.Store) { e.convs = s }
 
 // Conversations is the stored-response store, nil when none is set.

@@ -8,7 +8,7 @@ type Exchange struct {
 	resp []byte // a buffered upstream answer
 
 	attempts [4]AttemptInfo // backing store for Outcome.Attempts
-	flow     flow           // the request's state through the pipeline
+	flow     Flow           // the request's state through the pipeline
 }
 
 const (
@@ -55,7 +55,7 @@ func (p *exchangePool) put(x *Exchange) {
 		x.resp = make([]byte, 0, respCap)
 	}
 	x.In, x.out, x.resp = x.In[:0], x.out[:0], x.resp[:0]
-	x.flow = flow{} // drop the request's references (context, sink, body) while the buffers wait
+	x.flow = Flow{} // drop the request's references (context, sink, body) while the buffers wait
 	select {
 	case p.free <- x:
 	default:

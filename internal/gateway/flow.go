@@ -12,10 +12,11 @@ import (
 	"github.com/weir-gateway/weir/internal/router"
 )
 
-// flow is one request's state as it moves through the stages of pipeline.go. It lives in the pooled Exchange,
-// so carrying it costs a request no allocation.
-type flow struct {
+// Flow is one request's state as it moves through the stages of pipeline.go. It lives in the pooled Exchange,
+// so carrying it costs a request no allocation. A Layer sees it through the methods of layer.go.
+type Flow struct {
 	ctx context.Context
+	e   *Engine
 	x   *Exchange
 	req Request // a copy, so the caller's Request stays on its stack
 	w   relay.Sink
@@ -33,15 +34,15 @@ type flow struct {
 
 	plan     *router.Plan // nil for a call pinned to one account (pinned)
 	pinned   pinnedTarget
-	layer    *opLayer     // the operation's layer around the core; nil for none
-	pin      *responsePin // the account of a passed-through previous response, found by the Responses layer
+	layer    *Layer  // the operation's layer around the core; nil for none
+	pin      Account // the layer's own: an account it keeps for the attempts (SetPin); the core never reads it
 	adm      admission
 	answered bool // set by a pre-attempt stage that answered the request itself: no attempt is made
 
-	tries   []attemptStage // the per-attempt stages: coreAttemptStages or rawAttemptStages
-	try     try
-	chatReq Request    // a translated Responses request, as the chat request the core sends
-	chatEss essentials // and its essentials
+	tries  []attemptStage // the per-attempt stages: coreAttemptStages or rawAttemptStages
+	try    Try
+	altReq Request    // a request a layer sends in place of the caller's (Try.SendAs)
+	altEss essentials // and its essentials
 }
 
 // pinnedTarget is the one provider (and key) a raw call that names no model, or is about a stored object, goes to.
@@ -51,8 +52,9 @@ type pinnedTarget struct {
 	model string
 }
 
-// try is one attempt's state: the target, what is built to call it, and what must be let go when it ends.
-type try struct {
+// Try is one attempt's state: the target, what is built to call it, and what must be let go when it ends.
+type Try struct {
+	f       *Flow
 	ctx     context.Context // the attempt's, carrying its span
 	up      *Upstream
 	model   string
@@ -81,35 +83,41 @@ type try struct {
 }
 
 // start makes the flow of a new request in x.
-func (x *Exchange) start(ctx context.Context, e *Engine, req *Request, w relay.Sink) *flow {
+func (x *Exchange) start(ctx context.Context, e *Engine, req *Request, w relay.Sink) *Flow {
 	f := &x.flow
-	*f = flow{ctx: ctx, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}}
+	*f = Flow{ctx: ctx, e: e, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}}
 	f.adm.gov = e.gov
 	return f
 }
 
 // newTry starts an attempt at model on up.
-func (f *flow) newTry(ctx context.Context, up *Upstream, model string, timeout time.Duration) *try {
-	f.try = try{ctx: ctx, up: up, model: model, timeout: timeout, req: &f.req, body: f.body, ess: &f.ess, w: f.w}
+func (f *Flow) newTry(ctx context.Context, up *Upstream, model string, timeout time.Duration) *Try {
+	f.try = Try{f: f, ctx: ctx, up: up, model: model, timeout: timeout, req: &f.req, body: f.body, ess: &f.ess, w: f.w}
 	return &f.try
 }
 
 // release lets go of what an attempt holds, in the reverse order it was taken.
-func (t *try) release() {
+// Each is let go once, so a layer's attempt may release after the core stages did.
+func (t *Try) release() {
 	if t.idle != nil {
 		t.idle.stop()
+		t.idle = nil
 	}
 	if t.resp != nil {
 		t.resp.Body.Close()
+		t.resp = nil
 	}
 	if t.upload != nil {
 		t.upload.stop()
+		t.upload = nil
 	}
 	if t.timer != nil {
 		t.timer.Stop()
+		t.timer = nil
 	}
 	if t.cancel != nil {
 		t.cancel(nil)
+		t.cancel = nil
 	}
 	if t.pool != nil {
 		t.pool.Release()

@@ -48,7 +48,7 @@ func OwnerOf(p *governance.Principal) string {
 // ObjectAccount is the provider (as a RawSender) and key a remembered object lives in, for layers that call
 // about objects outside a request (batch settlement); what names the object in errors.
 func (e *Engine) ObjectAccount(rec affinity.Record, what string) (provider.RawSender, *provider.Key, error) {
-	up, key, gerr := e.objectAccount(rec, what)
+	up, key, gerr := e.ObjectUpstream(rec, what)
 	if gerr != nil {
 		return nil, nil, gerr
 	}

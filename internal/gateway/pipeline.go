@@ -16,22 +16,23 @@ import "github.com/weir-gateway/weir/internal/schema"
 //	postResponseStages (empty: post-response guardrails, a response cache store)
 //	settle             admission.settle: the request's reservation charged or released
 //
-// An operation that needs more than the core (the Responses API) adds an opLayer: a prepare step (the "layer"
-// stage) and a wrapper around each attempt; the core stages never ask which operation they serve. Adding a stage
-// means adding one entry to one of these lists.
+// An operation that needs more than the core adds a Layer (layer.go; the Responses API's is in
+// internal/gateway/responses, enabled with Engine.Use): a prepare step (the "layer" stage), a wrapper around each
+// attempt and a finish step; the core stages never ask which operation they serve. Adding a stage means adding
+// one entry to one of these lists.
 
 // stage is one named request-level step. It may change only what its doc comment says; a non-nil *Error ends
 // the request with that error before anything was written.
 type stage struct {
 	name string
-	run  func(e *Engine, f *flow) *Error
+	run  func(e *Engine, f *Flow) *Error
 }
 
 // attemptStage is one named step of an attempt at one target. An error ends the attempt; dispatch then decides
 // between a retry, the next target, or failing.
 type attemptStage struct {
 	name string
-	run  func(e *Engine, f *flow, t *try) error
+	run  func(e *Engine, f *Flow, t *Try) error
 }
 
 // requestStages run once per request served by Serve (chat, completions, embeddings, messages, responses,
@@ -81,7 +82,7 @@ var postResponseStages []stage
 
 // run takes a flow through its request stages, its attempts and settlement. The Outcome goes back to
 // internal/api, which records it.
-func (e *Engine) run(f *flow, stages []stage) (Outcome, error) {
+func (e *Engine) run(f *Flow, stages []stage) (Outcome, error) {
 	for i := range stages {
 		if gerr := stages[i].run(e, f); gerr != nil {
 			f.adm.settle(false, "", "", schema.Usage{}) // gives back what a stage before the failing one reserved
@@ -95,7 +96,7 @@ func (e *Engine) run(f *flow, stages []stage) (Outcome, error) {
 
 // serveAdmitted runs what follows admission: the pre-attempt stages, the attempts, the op layer's finish and
 // the post-response stages.
-func (e *Engine) serveAdmitted(f *flow) error {
+func (e *Engine) serveAdmitted(f *Flow) error {
 	for i := range preAttemptStages {
 		if gerr := preAttemptStages[i].run(e, f); gerr != nil {
 			return gerr
@@ -103,8 +104,8 @@ func (e *Engine) serveAdmitted(f *flow) error {
 	}
 	if !f.answered {
 		err := dispatchTargets(e, f)
-		if f.layer != nil && f.layer.finish != nil {
-			f.layer.finish(f)
+		if f.layer != nil && f.layer.Finish != nil {
+			f.layer.Finish(f)
 		}
 		if err != nil {
 			return err
@@ -119,10 +120,10 @@ func (e *Engine) serveAdmitted(f *flow) error {
 }
 
 // runAttempt runs the flow's attempt stages on t.
-func (e *Engine) runAttempt(f *flow, t *try) error { return e.runStages(f, t, f.tries) }
+func (e *Engine) runAttempt(f *Flow, t *Try) error { return e.runStages(f, t, f.tries) }
 
 // runStages runs attempt stages on t, then lets go of what they took.
-func (e *Engine) runStages(f *flow, t *try, stages []attemptStage) error {
+func (e *Engine) runStages(f *Flow, t *Try, stages []attemptStage) error {
 	defer t.release()
 	for i := range stages {
 		if err := stages[i].run(e, f, t); err != nil {
@@ -133,10 +134,12 @@ func (e *Engine) runStages(f *flow, t *try, stages []attemptStage) error {
 }
 
 // attempt is one attempt at t's target: through the operation's layer when it has one, else the stages alone.
-func (e *Engine) attempt(f *flow, t *try) error {
+func (e *Engine) attempt(f *Flow, t *Try) error {
 	f.out.Status, f.out.Text = 0, 0
-	if f.layer != nil && f.layer.attempt != nil {
-		return f.layer.attempt(e, f, t)
+	if f.layer != nil && f.layer.Attempt != nil {
+		err := f.layer.Attempt(e, f, t)
+		t.release() // what the layer's own calls (Try.Send) took
+		return err
 	}
 	return e.runAttempt(f, t)
 }

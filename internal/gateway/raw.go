@@ -72,7 +72,7 @@ func (e *Engine) ServeRaw(ctx context.Context, x *Exchange, req *Request, w rela
 // a provider-native route) and the body. The JSON body sizes admission like a chat request's; an upload or an
 // empty body reserves a request and no tokens. It sets f.ess.model, f.body, f.target, f.admitModel and
 // f.admitBody.
-func parseRaw(e *Engine, f *flow) *Error {
+func parseRaw(e *Engine, f *Flow) *Error {
 	raw := f.req.Raw
 	if raw.Pin == nil && raw.Model != "" && raw.Native != "" {
 		raw.Model = e.nativeModel(raw.Model, raw.Native, f.req.Principal)
@@ -88,7 +88,7 @@ func parseRaw(e *Engine, f *flow) *Error {
 // planRaw plans a pass-through request like planTargets, except that a call that names no model, or is about a
 // stored object, goes to one account with no fallback. It sets f.plan and f.out.Alias, or f.pinned and
 // f.admitModel ("provider/model", or "" for a call naming none).
-func planRaw(e *Engine, f *flow) *Error {
+func planRaw(e *Engine, f *Flow) *Error {
 	raw := f.req.Raw
 	if raw.Pin == nil && raw.Model != "" {
 		return planTargets(e, f)
@@ -186,7 +186,7 @@ func (e *Engine) Resolve(name string) (*Upstream, string, *Error) { return e.res
 
 // routeRaw checks that the target offers the pass-through request's operation (and speaks a native route's
 // dialect), and picks its key. It sets t.raw, t.dialect and t.key.
-func routeRaw(e *Engine, f *flow, t *try) error {
+func routeRaw(e *Engine, f *Flow, t *Try) error {
 	req, up, model := &f.req, t.up, t.model
 	t.dialect = provider.DialectOf(up.Provider, model)
 	if native := req.Raw.Native; native != "" && t.dialect != native {
@@ -210,7 +210,7 @@ func routeRaw(e *Engine, f *flow, t *try) error {
 
 // encodeRaw builds the pass-through call: the path (with a native route's model), and the body as it came with
 // its model rewritten (an upload re-encoded). It sets t.rawCall.
-func encodeRaw(_ *Engine, f *flow, t *try) error {
+func encodeRaw(_ *Engine, f *Flow, t *Try) error {
 	req, x, raw, model := &f.req, f.x, f.req.Raw, t.model
 	path := raw.Path
 	if strings.Contains(path, "{model}") {
@@ -246,7 +246,7 @@ func encodeRaw(_ *Engine, f *flow, t *try) error {
 // sendRaw sends the pass-through call. An upload's timeout starts once its last byte is sent; once the answer
 // has come, a long one (audio, a file) is bounded by the idle timeout instead. It sets t.resp, f.out.Status and
 // f.out.TTFB.
-func sendRaw(e *Engine, f *flow, t *try) error {
+func sendRaw(e *Engine, f *Flow, t *Try) error {
 	up, call := t.up, &t.rawCall
 	if f.req.Raw.Form != nil {
 		t.startUploadClock()
@@ -274,7 +274,7 @@ func sendRaw(e *Engine, f *flow, t *try) error {
 }
 
 // relayRawAnswer relays the pass-through answer (relayRaw), read through the idle timeout.
-func relayRawAnswer(e *Engine, f *flow, t *try) error {
+func relayRawAnswer(e *Engine, f *Flow, t *Try) error {
 	src := io.Reader(t.resp.Body)
 	if idle := t.up.Config.StreamIdleTimeout.D(); idle > 0 {
 		cancel := t.cancel
@@ -384,7 +384,7 @@ func headerUsage(h http.Header) schema.Usage {
 
 // startUploadClock is startClock for an upload, which may take longer than the timeout to send: the clock
 // starts when its last byte is sent. It sets t.upCtx, t.cancel, t.upload and wraps t.rawCall.Body.
-func (t *try) startUploadClock() {
+func (t *Try) startUploadClock() {
 	upCtx, cancel := context.WithCancelCause(t.ctx)
 	t.upCtx, t.cancel = upCtx, cancel
 	timeout := t.timeout

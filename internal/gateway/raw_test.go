@@ -16,6 +16,7 @@ import (
 	"github.com/weir-gateway/weir/internal/dialects"
 	meters "github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
+	_ "github.com/weir-gateway/weir/internal/provider/openai" // raw calls here go to an openai provider
 	"github.com/weir-gateway/weir/internal/upload"
 )
 

@@ -59,7 +59,7 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 
 // parseRequest reads what routing needs of the body (model, stream, fallbacks) and strips Weir's own fields. It
 // sets f.ess, f.body, f.fallbacks, f.target, f.admitModel, f.admitBody and f.out.Stream.
-func parseRequest(_ *Engine, f *flow) *Error {
+func parseRequest(_ *Engine, f *Flow) *Error {
 	ess, err := parseEssentials(f.req.Body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
@@ -81,17 +81,17 @@ func parseRequest(_ *Engine, f *flow) *Error {
 
 // prepareLayer selects the operation's layer and runs its prepare step, which may pin the request to an account
 // (f.target, f.fallbacks, f.pin) or change how it is served (f.ess, f.out.Stream, f.adm).
-func prepareLayer(e *Engine, f *flow) *Error {
-	f.layer = opLayers[f.req.Op]
-	if f.layer == nil || f.layer.prepare == nil {
+func prepareLayer(e *Engine, f *Flow) *Error {
+	f.layer = e.layers[f.req.Op]
+	if f.layer == nil || f.layer.Prepare == nil {
 		return nil
 	}
-	return f.layer.prepare(e, f)
+	return f.layer.Prepare(e, f)
 }
 
 // planTargets resolves f.target to the ordered targets to try (aliases, fallbacks, retries). It sets f.plan and
 // f.out.Alias.
-func planTargets(e *Engine, f *flow) *Error {
+func planTargets(e *Engine, f *Flow) *Error {
 	plan, gerr := e.plan(f.target, f.fallbacks)
 	if gerr != nil {
 		return gerr

@@ -38,9 +38,9 @@ func (ir *idleReader) stop() { ir.timer.Stop() }
 func writeStreamError(w relay.Sink, req *Request, cause error) {
 	msg := jsonstr.Append(nil, "the upstream stream ended abnormally: "+cause.Error())
 	var b []byte
-	switch ev, ok := w.(streamErrorEventer); {
+	switch ev, ok := w.(StreamErrorEventer); {
 	case ok:
-		b = ev.streamErrorEvent(msg)
+		b = ev.StreamErrorEvent(msg)
 	case req.Dialect == dialects.Anthropic:
 		b = append([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":"), msg...)
 		b = append(b, "}}\n\n"...)
@@ -52,10 +52,11 @@ func writeStreamError(w relay.Sink, req *Request, cause error) {
 	_ = w.Flush()
 }
 
-// streamErrorEventer is a sink whose stream has an error event of its own (a Responses API pass-through): the
-// core asks it rather than knowing the operation.
-type streamErrorEventer interface {
-	streamErrorEvent(msg []byte) []byte
+// StreamErrorEventer is a sink a layer sets (Try.SetSink) whose stream has an error event of its own (a
+// Responses API pass-through): when a relayed stream breaks, the core asks it rather than knowing the operation.
+type StreamErrorEventer interface {
+	// StreamErrorEvent is the whole event (SSE framing included) saying the stream broke; msg is a JSON string.
+	StreamErrorEvent(msg []byte) []byte
 }
 
 // tailWriter forwards everything and keeps the last bytes, where a large JSON answer's usage is.

@@ -1,10 +1,8 @@
-package gateway
+package responses
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/dialects"
+	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/sqldb"
 )
@@ -26,7 +25,7 @@ func (chatOnly) Supports(op provider.Op) bool { return op != provider.OpResponse
 
 var registerChatOnly sync.Once
 
-func newConversationEngine(t *testing.T) (*Engine, *cannedProvider, conversation.Store) {
+func newConversationEngine(t *testing.T) (*gateway.Engine, *cannedProvider, conversation.Store) {
 	t.Helper()
 	p := &cannedProvider{name: "chat", body: cannedChat, stream: cannedStream, header: jsonHeader, record: true}
 	registerChatOnly.Do(func() {
@@ -39,7 +38,7 @@ func newConversationEngine(t *testing.T) (*Engine, *cannedProvider, conversation
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := newEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +56,12 @@ func newConversationEngine(t *testing.T) (*Engine, *cannedProvider, conversation
 	return e, p, st
 }
 
-func serveResponses(t *testing.T, e *Engine, body string) (string, error) {
+func serveResponses(t *testing.T, e *gateway.Engine, body string) (string, error) {
 	t.Helper()
 	x := e.AcquireExchange()
 	defer e.ReleaseExchange(x)
 	sink := &bufferSink{h: http.Header{}}
-	req := Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := gateway.Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	_, err := e.Serve(context.Background(), x, &req, sink)
 	return string(sink.body), err
 }
@@ -107,7 +106,7 @@ func TestResponsesConversationStore(t *testing.T) {
 		t.Fatalf("store false was stored: %v", err)
 	}
 	_, err = serveResponses(t, e, `{"model":"chat/m","input":"x","previous_response_id":"resp_nope"}`)
-	var ge *Error
+	var ge *gateway.Error
 	if !errors.As(err, &ge) || ge.Status != http.StatusNotFound || !strings.Contains(ge.Message, `previous_response_id "resp_nope" not found`) {
 		t.Fatalf("unknown previous id: %v", err)
 	}

@@ -1,11 +1,10 @@
-package gateway
+package responses
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/dialects"
+	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/provider"
 	_ "github.com/weir-gateway/weir/internal/provider/anthropic"
 	_ "github.com/weir-gateway/weir/internal/provider/cohere"
@@ -30,7 +30,7 @@ import (
 // round-robin alias "duo", a provider with two keys on one upstream, and Anthropic, Gemini, Cohere and chat-only
 // targets, with both stores on one SQLite database.
 type affinityEngine struct {
-	e          *Engine
+	e          *gateway.Engine
 	objs       affinity.Store
 	convs      conversation.Store
 	a, b, both *mockupstream.Server
@@ -70,7 +70,7 @@ routing:
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := newEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,18 +97,18 @@ routing:
 
 // serve runs one Responses request (op OpResponses or OpInputTokens) and returns the answer, its X-Weir-Provider
 // and the outcome.
-func (ae *affinityEngine) serve(t *testing.T, op provider.Op, body string) (string, string, Outcome, error) {
+func (ae *affinityEngine) serve(t *testing.T, op provider.Op, body string) (string, string, gateway.Outcome, error) {
 	t.Helper()
 	x := ae.e.AcquireExchange()
 	defer ae.e.ReleaseExchange(x)
 	sink := &bufferSink{h: http.Header{}}
-	req := Request{Op: op, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := gateway.Request{Op: op, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	var (
-		out Outcome
+		out gateway.Outcome
 		err error
 	)
 	if op == OpInputTokens {
-		out, err = ae.e.ServeInputTokens(context.Background(), x, &req, sink)
+		out, err = ae.e.Serve(context.Background(), x, &req, sink)
 	} else {
 		out, err = ae.e.Serve(context.Background(), x, &req, sink)
 	}
@@ -220,7 +220,7 @@ func TestPreviousResponseAffinityErrors(t *testing.T) {
 	for _, c := range cases {
 		for _, op := range []provider.Op{provider.OpResponses, OpInputTokens} {
 			_, _, _, err := ae.serve(t, op, `{"model":"duo","input":"x","previous_response_id":"`+c.id+`"}`)
-			var ge *Error
+			var ge *gateway.Error
 			if !errors.As(err, &ge) || ge.Status != c.status || ge.Code != c.code || !strings.Contains(ge.Message, c.msg) ||
 				ge.Param != "previous_response_id" {
 				t.Errorf("%s %s: %v", op, c.id, err)
@@ -249,9 +249,9 @@ func TestResponseObjectForwarding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	call := func(method, suffix, query string) (string, Outcome, error) {
+	call := func(method, suffix, query string) (string, gateway.Outcome, error) {
 		sink := &bufferSink{h: http.Header{}}
-		out, err := ae.e.ResponseObject(ctx, rec, method, suffix, query, sink)
+		out, err := Object(ctx, ae.e, rec, method, suffix, query, sink)
 		if err == nil && sink.h.Get("X-Weir-Provider") != prov {
 			t.Fatalf("%s %s answered by %q, want %s", method, suffix, sink.h.Get("X-Weir-Provider"), prov)
 		}
@@ -275,13 +275,13 @@ func TestResponseObjectForwarding(t *testing.T) {
 	}
 	// The upstream's own error comes back as it wrote it.
 	gone := affinity.Record{ID: "resp_gone_1", Kind: affinity.KindResponse, Provider: "oa", KeyID: provider.KeyID("sk-a")}
-	_, err = ae.e.ResponseObject(ctx, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}})
-	var ge *Error
+	_, err = Object(ctx, ae.e, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}})
+	var ge *gateway.Error
 	if !errors.As(err, &ge) || ge.Status != 404 || !strings.Contains(string(ge.Raw), "no route") {
 		t.Fatalf("upstream 404: %v", err)
 	}
 	gone.Provider = "removed"
-	if _, err = ae.e.ResponseObject(ctx, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}}); !errors.As(err, &ge) || ge.Status != 409 {
+	if _, err = Object(ctx, ae.e, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}}); !errors.As(err, &ge) || ge.Status != 409 {
 		t.Fatalf("provider gone: %v", err)
 	}
 }
@@ -303,7 +303,7 @@ func TestInputTokens(t *testing.T) {
 	}
 	for _, model := range []string{"co/command-r-plus", "chatonly/llama"} {
 		_, _, _, err := ae.serve(t, OpInputTokens, fmt.Sprintf(body, model))
-		var ge *Error
+		var ge *gateway.Error
 		if !errors.As(err, &ge) || ge.Status != 400 || !strings.Contains(ge.Message, "cannot count input tokens") ||
 			!strings.Contains(ge.Message, strings.Split(model, "/")[0]) {
 			t.Fatalf("%s: %v", model, err)
@@ -327,7 +327,7 @@ func TestCutResponsesStreamEndsWithErrorEvent(t *testing.T) {
 	events := strings.SplitAfter(cannedResponseStream, "\n\n")
 	p := &cannedProvider{name: "cutresp", body: cannedResponse, stream: events[0] + events[1], header: jsonHeader, cut: io.ErrUnexpectedEOF}
 	e := newTestEngine(t, p, "")
-	req := Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Header: http.Header{},
+	req := gateway.Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Header: http.Header{},
 		Body: []byte(`{"model":"cutresp/gpt-4o-mini","stream":true,"input":"Say hello in one short sentence, please."}`)}
 	sink := &bufferSink{h: http.Header{}}
 	x := e.AcquireExchange()

@@ -1,13 +1,16 @@
-package gateway
+package responses
 
 import (
 	"context"
 	"fmt"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/weir-gateway/weir/internal/gateway"
 )
 
 // Clients of the Responses API send earlier items back by reference when the response was stored:
@@ -24,14 +27,14 @@ type itemRef struct {
 // findItemRefs returns the item references of a Responses request's input, in order. A reference without a
 // string id is a 400. The ids alias body, which outlives their use; a request without references costs no
 // allocation.
-func findItemRefs(body []byte) ([]itemRef, *Error) {
+func findItemRefs(body []byte) ([]itemRef, *gateway.Error) {
 	input := gjson.Get(unsafeString(body), "input")
 	if !input.IsArray() {
 		return nil, nil // a string input, or none
 	}
 	var (
 		refs []itemRef
-		gerr *Error
+		gerr *gateway.Error
 	)
 	i := -1
 	input.ForEach(func(_, it gjson.Result) bool {
@@ -49,7 +52,7 @@ func findItemRefs(body []byte) ([]itemRef, *Error) {
 		}
 		id := it.Get("id")
 		if id.Type != gjson.String || id.Str == "" {
-			gerr = &Error{Status: http.StatusBadRequest, Type: TypeInvalidRequest, Code: "invalid_value",
+			gerr = &gateway.Error{Status: http.StatusBadRequest, Type: gateway.TypeInvalidRequest, Code: "invalid_value",
 				Param: "input[" + strconv.Itoa(i) + "].id", Message: "an item reference needs the id of an item"}
 			return false
 		}
@@ -62,23 +65,24 @@ func findItemRefs(body []byte) ([]itemRef, *Error) {
 // expandItemReferences returns body with every item reference of its input replaced by the item it names among
 // the stored responses of keyID, in place. An id that is unknown, or another key's, is a 404 in OpenAI's words;
 // body comes back unchanged when its input holds no reference.
-func (e *Engine) expandItemReferences(ctx context.Context, body []byte, keyID string, up *Upstream) ([]byte, *Error) {
+func expandItemReferences(ctx context.Context, e *gateway.Engine, body []byte, keyID string, up *gateway.Upstream) ([]byte, *gateway.Error) {
 	refs, gerr := findItemRefs(body)
 	if gerr != nil || len(refs) == 0 {
 		return body, gerr
 	}
-	if e.convs == nil {
-		return nil, &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Param: "input", Message: fmt.Sprintf(
+	convs := e.Conversations()
+	if convs == nil {
+		return nil, &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeInvalidRequest, Param: "input", Message: fmt.Sprintf(
 			"Item with id '%s' not found: this gateway keeps no stored responses for provider %s.", refs[0].id, up.Config.Name)}
 	}
 	ids := make([]string, len(refs))
 	for i, r := range refs {
 		ids[i] = r.id
 	}
-	items, err := e.convs.Items(ctx, keyID, ids)
+	items, err := convs.Items(ctx, keyID, ids)
 	if err != nil {
-		e.log.Error("loading referenced items", "err", err)
-		return nil, errorf(http.StatusInternalServerError, TypeAPI, "conversation_store_error",
+		e.Logger().Error("loading referenced items", "err", err)
+		return nil, gateway.Errorf(http.StatusInternalServerError, gateway.TypeAPI, "conversation_store_error",
 			"the items the input references could not be loaded")
 	}
 	for _, r := range refs {
@@ -107,13 +111,17 @@ func (e *Engine) expandItemReferences(ctx context.Context, body []byte, keyID st
 	out = append(out, ']')
 	expanded, err := sjson.SetRawBytes(body, "input", out)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "input: %s", err)
+		return nil, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_request", "input: %s", err)
 	}
 	return expanded, nil
 }
 
 // itemNotFound is the 404 for an item reference to an unknown item or another virtual key's, as OpenAI words it.
-func itemNotFound(id string) *Error {
-	return &Error{Status: http.StatusNotFound, Type: TypeInvalidRequest, Param: "input",
+func itemNotFound(id string) *gateway.Error {
+	return &gateway.Error{Status: http.StatusNotFound, Type: gateway.TypeInvalidRequest, Param: "input",
 		Message: fmt.Sprintf("Item with id '%s' not found.", id)}
 }
+
+// unsafeString views b as a string without copying, so finding references costs no allocation. The results of
+// parsing it alias b, which must not change while they are in use.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

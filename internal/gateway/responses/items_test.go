@@ -1,4 +1,4 @@
-package gateway
+package responses
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/conversation"
+	"github.com/weir-gateway/weir/internal/gateway"
 )
 
 // TestResponsesItemReference serves item references on a translated target, streamed and not, in both forms
@@ -104,8 +105,8 @@ func TestResponsesItemReference(t *testing.T) {
 			t.Run(tc.name+"/stream="+stream, func(t *testing.T) {
 				before := len(p.calls)
 				_, err := serveResponses(t, e, `{"model":"chat/m","stream":`+stream+`,"input":`+tc.input+`}`)
-				var ge *Error
-				if !errors.As(err, &ge) || ge.Status != tc.status || ge.Type != TypeInvalidRequest || ge.Message != tc.message ||
+				var ge *gateway.Error
+				if !errors.As(err, &ge) || ge.Status != tc.status || ge.Type != gateway.TypeInvalidRequest || ge.Message != tc.message ||
 					(tc.status == http.StatusNotFound && (ge.Param != "input" || ge.Code != "")) {
 					t.Fatalf("got %+v, want %d %q", err, tc.status, tc.message)
 				}
@@ -157,9 +158,10 @@ func FuzzExpandItemReferences(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	e := &Engine{convs: fuzzItems{}}
+	e := &gateway.Engine{}
+	e.SetConversations(fuzzItems{})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		out, gerr := e.expandItemReferences(context.Background(), body, "", nil)
+		out, gerr := expandItemReferences(context.Background(), e, body, "", nil)
 		if gerr != nil || !json.Valid(body) {
 			return
 		}

@@ -1,14 +1,13 @@
-package gateway
+package responses
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/dialects"
+	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
@@ -44,11 +43,11 @@ func benchResponses(b *testing.B, body string, translated bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e, err := newEngine(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
+	req := gateway.Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Body: []byte(body), Header: http.Header{}}
 	sink := &discard{h: http.Header{}}
 	ctx := context.Background()
 	b.ReportAllocs()
