@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -254,7 +253,8 @@ func (t *Try) Send(dialect dialects.Dialect, call provider.Call, raw *provider.R
 	if raw != nil {
 		rs, ok := t.up.Provider.(provider.RawSender)
 		if !ok {
-			return nil, errors.New("gateway: Try.Send: the provider has no pass-through sender")
+			return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+				"provider %s (type %s) has no pass-through sender", t.up.Config.Name, t.up.Config.Type)
 		}
 		resp, err = rs.SendRaw(t.upCtx, raw)
 	} else {

@@ -101,7 +101,8 @@ func count(e *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	if err != nil {
 		return gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "upstream_bad_answer", "provider %s answered no token count: %s", up.Config.Name, err)
 	}
-	answer := strconv.AppendInt([]byte(`{"object":"response.input_tokens","input_tokens":`), n, 10)
+	// The upstream's answer is read: its buffer (the request's, pooled) holds ours.
+	answer := strconv.AppendInt(append(buf[:0], `{"object":"response.input_tokens","input_tokens":`...), n, 10)
 	answer = append(answer, '}')
 	w := t.Sink()
 	w.Header()["Content-Type"] = jsonContentType
