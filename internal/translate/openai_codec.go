@@ -69,19 +69,10 @@ func openaiErrorBody(status int, msg, upstreamCode string) []byte {
 	return b
 }
 
+// openaiErrorType is the gateway's name for status, except that OpenAI calls every 5xx a server_error.
 func openaiErrorType(status int) string {
-	switch {
-	case status == http.StatusUnauthorized:
-		return "authentication_error"
-	case status == http.StatusForbidden:
-		return "permission_error"
-	case status == http.StatusNotFound:
-		return "not_found_error"
-	case status == http.StatusTooManyRequests:
-		return "rate_limit_error"
-	case status >= 500:
+	if status >= 500 {
 		return "server_error"
-	default:
-		return "invalid_request_error"
 	}
+	return statusErrorType(status)
 }
