@@ -38,7 +38,11 @@ func dispatchTargets(e *Engine, f *Flow) error {
 		h["X-Weir-Attempts"] = attemptsHeader(len(f.out.Attempts) + 1)
 		start := time.Now()
 		a.Begin()
-		if gerr := authorizeTarget(f, up); gerr != nil {
+		gerr := authorizeTarget(f, up)
+		if gerr == nil {
+			gerr = f.files.onTarget(up, model)
+		}
+		if gerr != nil {
 			last = gerr
 			a.Cancel() // not the target's fault; also gives back a half-open probe's lease
 			a, ok = f.plan.Next(router.Outcome{Decision: router.NextTarget})

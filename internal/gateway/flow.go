@@ -34,8 +34,9 @@ type Flow struct {
 
 	plan     *router.Plan // nil for a call pinned to one account (pinned)
 	pinned   pinnedTarget
-	layer    *Layer  // the operation's layer around the core; nil for none
-	pin      Account // the layer's own: an account it keeps for the attempts (SetPin); the core never reads it
+	files    fileAccount // the account holding the files the body names (checkBodyRefs); only it may serve
+	layer    *Layer      // the operation's layer around the core; nil for none
+	pin      Account     // the layer's own: an account it keeps for the attempts (SetPin); the core never reads it
 	adm      admission
 	answered bool // set by a pre-attempt stage that answered the request itself: no attempt is made
 
@@ -92,7 +93,8 @@ func (x *Exchange) start(ctx context.Context, e *Engine, req *Request, w relay.S
 
 // newTry starts an attempt at model on up.
 func (f *Flow) newTry(ctx context.Context, up *Upstream, model string, timeout time.Duration) *Try {
-	f.try = Try{f: f, ctx: ctx, up: up, model: model, timeout: timeout, req: &f.req, body: f.body, ess: &f.ess, w: f.w}
+	f.try = Try{f: f, ctx: ctx, up: up, model: model, timeout: timeout, req: &f.req, body: f.body, ess: &f.ess, w: f.w,
+		key: f.files.key} // a named file exists only in its key's account
 	return &f.try
 }
 

@@ -6,10 +6,10 @@ import "github.com/weir-gateway/weir/internal/schema"
 // key becomes Request.Principal); after it, internal/api records the Outcome it returns (metrics, the trace's
 // request span, the request log). In between, read top to bottom:
 //
-//	requestStages      parse → layer → plan → authorize → admit
+//	requestStages      parse → layer → plan → authorize → bodyrefs → admit
 //	preAttemptStages   (empty: a response cache lookup, pre-request guardrails)
 //	dispatchTargets    per target of the plan, until one answers:
-//	                     authorizeTarget → admission.reserveTarget →
+//	                     authorizeTarget (and the named files' provider) → admission.reserveTarget →
 //	                     attempt: coreAttemptStages route → acquire → encode → send → relay (which meters),
 //	                       or the op layer around them
 //	                     → meter → admission.settleTarget
@@ -42,6 +42,7 @@ var requestStages = [...]stage{
 	{"layer", prepareLayer},
 	{"plan", planTargets},
 	{"authorize", authorize},
+	{"bodyrefs", checkBodyRefs},
 	{"admit", admit},
 }
 
