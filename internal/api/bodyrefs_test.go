@@ -51,7 +51,8 @@ func TestBodyFileRefs(t *testing.T) {
 	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf("providers:\n"+
 		"  - {name: up, type: openai, base_url: %s/v1, keys: [{value: sk-up}]}\n"+
-		"  - {name: other, type: openai, base_url: %s/v1, keys: [{value: sk-other}]}\n", ts1.URL, ts2.URL)),
+		"  - {name: other, type: openai, base_url: %s/v1, keys: [{value: sk-other}]}\n"+
+		"  - {name: multi, type: openai, base_url: %s/v1, keys: [{value: sk-wrong}, {value: sk-up}]}\n", ts1.URL, ts2.URL, ts1.URL)),
 		func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +76,7 @@ func TestBodyFileRefs(t *testing.T) {
 		{ID: "file-a2", Owner: "a", Provider: "up", KeyID: provider.KeyID("sk-up")},
 		{ID: "file-b", Owner: "b", Provider: "up", KeyID: provider.KeyID("sk-up")},
 		{ID: "file-a-other", Owner: "a", Provider: "other", KeyID: provider.KeyID("sk-other")},
+		{ID: "file-a-multi", Owner: "a", Provider: "multi", KeyID: provider.KeyID("sk-up")},
 	} {
 		r.Kind, r.CreatedAt = affinity.KindFile, time.Now()
 		if err := objs.Put(ctx, r); err != nil {
@@ -157,5 +159,18 @@ func TestBodyFileRefs(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The file exists only in the account of the key that uploaded it: every request naming it uses that key
+	// (the mock answers only sk-up), never another key of the provider.
+	for i := range 8 {
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chat("multi/mock-model", chatFile("file-a-multi"))))
+		r.Header.Set("Authorization", "Bearer "+secretA)
+		w := httptest.NewRecorder()
+		governed.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b, _ := io.ReadAll(w.Result().Body)
+			t.Fatalf("request %d with the file's key: %d %s", i, w.Code, b)
+		}
 	}
 }
