@@ -129,8 +129,13 @@ func (e *Engine) attemptPinned(f *Flow) error {
 	f.out.Provider, f.out.Model = p.up.Config.Name, p.model
 	f.w.Header()["X-Weir-Provider"] = p.up.nameHeader
 	start := time.Now()
+	if gerr := f.files.onTarget(p.up, p.model); gerr != nil {
+		return gerr
+	}
 	t := f.newTry(f.ctx, p.up, p.model, 0)
-	t.key = p.key
+	if t.key == nil { // the key holding a named file, else the pin's
+		t.key = p.key
+	}
 	err := e.attempt(f, t)
 	if err != nil && f.out.Committed {
 		f.out.Usage = cutUsage(&f.req, f.body, &f.out)

@@ -52,6 +52,7 @@ var rawRequestStages = [...]stage{
 	{"parse", parseRaw},
 	{"plan", planRaw},
 	{"authorize", authorize},
+	{"bodyrefs", checkBodyRefs}, // a native /openai/chat/completions names files as /v1's does
 	{"admit", admit},
 }
 
