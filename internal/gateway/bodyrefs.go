@@ -96,7 +96,7 @@ func mayNameFiles(body []byte) bool {
 
 // bodyFileRefs appends to dst the file ids an OpenAI chat or Responses body names: messages[].content[].file.
 // file_id; input[].file_id, input[].content[].file_id and input[].output[].file_id (any part type: input_file
-// and input_image both take one); tools[].container.file_ids[]. Every key of each object is visited, so a
+// and input_image both take one); tools[].container.file_ids[]; an image edit's images[].file_id and mask.file_id. Every key of each object is visited, so a
 // duplicate key (which an upstream may read last) or an escaped one is not missed. ok is false past maxBodyRefs.
 func bodyFileRefs(body []byte, dst []string) (ids []string, ok bool) {
 	ok = true
@@ -141,6 +141,10 @@ func bodyFileRefs(body []byte, dst []string) (ids []string, ok bool) {
 					}
 				})
 			})
+		case "images": // an image edit's JSON body
+			eachElem(v, func(img gjson.Result) { fileIDs(img, false) })
+		case "mask":
+			fileIDs(v, false)
 		case "tools":
 			eachElem(v, func(tool gjson.Result) {
 				eachKey(tool, func(k string, v gjson.Result) {

@@ -17,6 +17,7 @@ func TestBodyFileRefsShapes(t *testing.T) {
 		{`{"input":[{"type":"input_file","file_id":"f1"},{"role":"user","content":[{"type":"input_image","file_id":"f2"}]}]}`, []string{"f1", "f2"}},
 		{`{"input":[{"type":"function_call_output","output":[{"type":"input_file","file_id":"f1"}]}]}`, []string{"f1"}},
 		{`{"input":"file_id","tools":[{"type":"code_interpreter","container":{"file_ids":["f1","f2"]}}]}`, []string{"f1", "f2"}},
+		{`{"model":"gpt-image-1","images":[{"file_id":"f1"},{"image_url":"u"}],"mask":{"file_id":"f2"}}`, []string{"f1", "f2"}},
 		// A tool's parameter schema may name "file_id": it is not a reference.
 		{`{"tools":[{"type":"function","function":{"parameters":{"properties":{"file_id":{"type":"string"}}}}}]}`, nil},
 		{`{"messages":[{"content":[{"file":{"file_id":7}}]}]}`, nil},

@@ -47,7 +47,7 @@ var requestStages = [...]stage{
 }
 
 // rawRequestStages run once per pass-through request (ServeRaw): its own parse and plan (the body is not a
-// chat; a call about a stored object is pinned to its account), then the same authorize and admit.
+// chat; a call about a stored object is pinned to its account), then the same authorize, bodyrefs and admit.
 var rawRequestStages = [...]stage{
 	{"parse", parseRaw},
 	{"plan", planRaw},
