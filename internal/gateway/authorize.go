@@ -12,9 +12,8 @@ func authorize(e *Engine, f *Flow) *Error {
 		return nil
 	}
 	if f.admitModel == "" {
-		if up := f.pinned.up; up != nil && !p.AllowsProvider(up.Config.Name) {
-			return errorf(http.StatusForbidden, TypePermission, "provider_not_allowed",
-				"virtual key %s may not use provider %s", p.ID(), up.Config.Name)
+		if up := f.pinned.up; up != nil {
+			return authorizeTarget(f, up)
 		}
 		return nil
 	}

@@ -108,12 +108,9 @@ func nextDecision(ge *Error) router.Decision {
 	return dec
 }
 
-// meter completes an attempt's usage and counts it in the provider's traffic: an answer cut after it began is
-// charged what it consumed (cutUsage).
+// meter completes an attempt's usage (meterCut) and counts it in the provider's traffic.
 func meter(f *Flow, up *Upstream, err error) {
-	if err != nil && f.out.Committed {
-		f.out.Usage = cutUsage(&f.req, f.body, &f.out)
-	}
+	meterCut(f, err)
 	up.usage.requests.Add(1)
 	if err != nil {
 		up.usage.errors.Add(1)
@@ -121,6 +118,13 @@ func meter(f *Flow, up *Upstream, err error) {
 	}
 	up.usage.prompt.Add(f.out.Usage.PromptTokens)
 	up.usage.completion.Add(f.out.Usage.CompletionTokens)
+}
+
+// meterCut charges an answer cut after it began what it consumed (cutUsage): never nothing.
+func meterCut(f *Flow, err error) {
+	if err != nil && f.out.Committed {
+		f.out.Usage = cutUsage(&f.req, f.body, &f.out)
+	}
 }
 
 // attemptPinned is the one attempt of a call pinned to an account (f.pinned): no plan, no retry.
@@ -137,9 +141,7 @@ func (e *Engine) attemptPinned(f *Flow) error {
 		t.key = p.key
 	}
 	err := e.attempt(f, t)
-	if err != nil && f.out.Committed {
-		f.out.Usage = cutUsage(&f.req, f.body, &f.out)
-	}
+	meterCut(f, err)
 	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start)}
 	if err != nil {
 		info.Err = err.Error()
