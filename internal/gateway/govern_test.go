@@ -67,8 +67,8 @@ func FuzzAdmissionEstimate(f *testing.F) {
 // budget check cannot wrap, so at most five reach the upstream (33 of 200 once did, on a budget for 5).
 func TestGovernanceHugeMaxTokensCannotOverAdmit(t *testing.T) {
 	const n = 100
-	a := &cannedProvider{name: "a", body: cannedChat, stream: cannedStream, header: jsonHeader, hold: make(chan struct{})}
-	b := &cannedProvider{name: "b", body: cannedChat, stream: cannedStream, header: jsonHeader}
+	a := &cannedProvider{ProviderName: "a", Body: cannedChat, Stream: cannedStream, Header: jsonHeader, Hold: make(chan struct{})}
+	b := &cannedProvider{ProviderName: "b", Body: cannedChat, Stream: cannedStream, Header: jsonHeader}
 	// gpt-4o-mini writes at most 16,384 tokens at $0.0000006: ~$0.00983 a request, five in $0.05.
 	gc := governance.Config{VirtualKeys: []governance.VirtualKeyConfig{{ID: "five", Value: fiveKey,
 		Budget: &governance.BudgetConfig{MaxUSD: 0.05, Reset: "1d"}}}}
@@ -85,7 +85,7 @@ func TestGovernanceHugeMaxTokensCannotOverAdmit(t *testing.T) {
 	// Every request is either refused or held in the upstream; then let the held ones answer.
 	refused := 0
 	deadline := time.After(10 * time.Second)
-	for refused+int(a.entered.Load()) < n {
+	for refused+int(a.Entered.Load()) < n {
 		select {
 		case r := <-results:
 			if r.err == nil || r.err.Status != http.StatusTooManyRequests || r.err.Code != "budget_exceeded" {
@@ -94,11 +94,11 @@ func TestGovernanceHugeMaxTokensCannotOverAdmit(t *testing.T) {
 			refused++
 		case <-time.After(10 * time.Millisecond):
 		case <-deadline:
-			t.Fatalf("refused %d, held %d of %d", refused, a.entered.Load(), n)
+			t.Fatalf("refused %d, held %d of %d", refused, a.Entered.Load(), n)
 		}
 	}
-	admitted := int(a.entered.Load())
-	close(a.hold)
+	admitted := int(a.Entered.Load())
+	close(a.Hold)
 	for range n - refused {
 		if r := <-results; r.err != nil {
 			t.Fatalf("an admitted request failed: %v", r.err)
@@ -132,8 +132,8 @@ func serveChatAsync(e *Engine, p *governance.Principal, body string) served {
 // TestBudgetRefusalSaysWhatWouldFit: a key with money left, but less than a request's worst case, is told what
 // the request may cost, with which max_tokens, and what is left; a smaller max_tokens then fits.
 func TestBudgetRefusalSaysWhatWouldFit(t *testing.T) {
-	a := &cannedProvider{name: "a", body: cannedChat, stream: cannedStream, header: jsonHeader}
-	b := &cannedProvider{name: "b", body: cannedChat, stream: cannedStream, header: jsonHeader}
+	a := &cannedProvider{ProviderName: "a", Body: cannedChat, Stream: cannedStream, Header: jsonHeader}
+	b := &cannedProvider{ProviderName: "b", Body: cannedChat, Stream: cannedStream, Header: jsonHeader}
 	gc := governance.Config{VirtualKeys: []governance.VirtualKeyConfig{{ID: "five", Value: fiveKey,
 		Budget: &governance.BudgetConfig{MaxUSD: 0.005, Reset: "1d"}}}}
 	e, gov := newTargetEngine(t, a, b, gc, nil)

@@ -16,7 +16,7 @@ const benchKey = "wk-bench0123456789abcdefghijABCDEFGHIJ01234"
 // benchGoverned serves body through an alias with governance on, with or without a principal, and with the
 // given governance section (nil: a key with one rate limit and no provider levels).
 func benchGoverned(b *testing.B, body string, withKey bool, gc *governance.Config) {
-	p := &cannedProvider{name: "up", body: cannedChat, stream: cannedStream, header: jsonHeader}
+	p := &cannedProvider{ProviderName: "up", Body: cannedChat, Stream: cannedStream, Header: jsonHeader}
 	e := newTestEngine(b, p, "models:\n  - {name: smart, targets: [{provider: up, model: gpt-4o-mini}]}\n")
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, ":memory:")

@@ -132,11 +132,11 @@ func TestTargetOverItsLimitIsSkipped(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a := &cannedProvider{name: "a", body: cannedChat, stream: cannedStream, header: jsonHeader, record: true, status: tc.aStatus}
+			a := &cannedProvider{ProviderName: "a", Body: cannedChat, Stream: cannedStream, Header: jsonHeader, Record: true, Status: tc.aStatus}
 			if tc.aStatus >= 400 {
-				a.body = `{"error":{"message":"boom","type":"server_error"}}`
+				a.Body = `{"error":{"message":"boom","type":"server_error"}}`
 			}
-			b := &cannedProvider{name: "b", body: cannedChat, stream: cannedStream, header: jsonHeader, record: true}
+			b := &cannedProvider{ProviderName: "b", Body: cannedChat, Stream: cannedStream, Header: jsonHeader, Record: true}
 			e, gov := newTargetEngine(t, a, b, tc.gov, tc.keyLimits)
 			var p *governance.Principal
 			if tc.withKey {
@@ -164,8 +164,8 @@ func TestTargetOverItsLimitIsSkipped(t *testing.T) {
 					t.Fatalf("request %d: rate headers %v", i+1, ge.Header)
 				}
 			}
-			if len(a.calls) != tc.aHits {
-				t.Fatalf("a was called %d times, want %d", len(a.calls), tc.aHits)
+			if len(a.Calls()) != tc.aHits {
+				t.Fatalf("a was called %d times, want %d", len(a.Calls()), tc.aHits)
 			}
 			if tc.aStatus != 0 {
 				for _, ls := range gov.PeekProvider("a") {
@@ -181,8 +181,8 @@ func TestTargetOverItsLimitIsSkipped(t *testing.T) {
 // TestTargetLimitNotDoubleCounted: a key naming "provider/model" has its provider_limits taken once, at
 // admission; the attempt takes only the provider level.
 func TestTargetLimitNotDoubleCounted(t *testing.T) {
-	a := &cannedProvider{name: "a", body: cannedChat, stream: cannedStream, header: jsonHeader}
-	b := &cannedProvider{name: "b", body: cannedChat, stream: cannedStream, header: jsonHeader}
+	a := &cannedProvider{ProviderName: "a", Body: cannedChat, Stream: cannedStream, Header: jsonHeader}
+	b := &cannedProvider{ProviderName: "b", Body: cannedChat, Stream: cannedStream, Header: jsonHeader}
 	e, gov := newTargetEngine(t, a, b,
 		governance.Config{Providers: []governance.ProviderConfig{{Name: "a", RateLimits: &governance.RateLimits{RPM: 2}}}},
 		map[string]governance.RateLimits{"a": {RPM: 2}})

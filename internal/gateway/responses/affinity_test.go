@@ -325,7 +325,7 @@ func TestInputTokens(t *testing.T) {
 // Responses API's error event, numbered after the last event relayed, and is charged for what it relayed.
 func TestCutResponsesStreamEndsWithErrorEvent(t *testing.T) {
 	events := strings.SplitAfter(cannedResponseStream, "\n\n")
-	p := &cannedProvider{name: "cutresp", body: cannedResponse, stream: events[0] + events[1], header: jsonHeader, cut: io.ErrUnexpectedEOF}
+	p := &cannedProvider{ProviderName: "cutresp", Body: cannedResponse, Stream: events[0] + events[1], Header: jsonHeader, Cut: io.ErrUnexpectedEOF}
 	e := newTestEngine(t, p, "")
 	req := gateway.Request{Op: provider.OpResponses, Dialect: dialects.OpenAI, Header: http.Header{},
 		Body: []byte(`{"model":"cutresp/gpt-4o-mini","stream":true,"input":"Say hello in one short sentence, please."}`)}

@@ -22,10 +22,10 @@ const (
 // benchResponses serves Responses API requests: passed through to an upstream with the API (canned answers in
 // the Responses shape), or translated to chat completions for one without it (canned chat answers).
 func benchResponses(b *testing.B, body string, translated bool) {
-	p := &cannedProvider{name: "up", body: cannedResponse, stream: cannedResponseStream, header: jsonHeader}
+	p := &cannedProvider{ProviderName: "up", Body: cannedResponse, Stream: cannedResponseStream, Header: jsonHeader}
 	typ := "canned"
 	if translated {
-		p.body, p.stream = cannedChat, cannedStream
+		p.Body, p.Stream = cannedChat, cannedStream
 		registerChatOnly.Do(func() {
 			provider.Register("canned-chat", func(cfg provider.Common, _ struct{}) (provider.Provider, error) {
 				return chatOnly{cannedProviders[cfg.Name]}, nil
@@ -38,7 +38,7 @@ func benchResponses(b *testing.B, body string, translated bool) {
 			return cannedProviders[cfg.Name], nil
 		})
 	})
-	cannedProviders[p.name] = p
+	cannedProviders[p.ProviderName] = p
 	cfg, err := config.Parse([]byte("providers:\n  - {name: up, type: "+typ+", keys: [{value: k}]}\n"), func(string) (string, bool) { return "", false })
 	if err != nil {
 		b.Fatal(err)

@@ -1,86 +1,26 @@
 package responses
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"testing/iotest"
 
 	"github.com/weir-gateway/weir/internal/config"
-	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/gatewaytest"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
-// A copy of the gateway package's canned provider (its tests cannot be imported), so these tests and benchmarks
-// measure the Responses layer and the core with no network.
+// cannedProvider is the shared test double: fixed answers, no network.
+type cannedProvider = gatewaytest.Canned
 
-// cannedProvider answers every call with fixed bytes, so benchmarks measure the pipeline and nothing else.
-type cannedProvider struct {
-	name   string
-	body   string
-	stream string
-	status int
-	header http.Header
-	mu     sync.Mutex
-	calls  []provider.Call
-	record bool
-	// hold, when set, keeps each call waiting until it is closed; entered counts the calls that got this far.
-	hold    chan struct{}
-	entered atomic.Int32
-	cut     error // when set, a stream breaks with it after its canned bytes
-}
-
-func (p *cannedProvider) Name() string              { return p.name }
-func (p *cannedProvider) Dialect() dialects.Dialect { return dialects.OpenAI }
-func (p *cannedProvider) Send(ctx context.Context, c *provider.Call) (*http.Response, error) {
-	if p.record {
-		p.mu.Lock()
-		cc := *c
-		cc.Body = bytes.Clone(c.Body)
-		p.calls = append(p.calls, cc)
-		p.mu.Unlock()
-	}
-	if p.hold != nil {
-		p.entered.Add(1)
-		select {
-		case <-p.hold:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	body, h := p.body, p.header
-	if c.Stream {
-		body, h = p.stream, sseHeader
-	}
-	status := p.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	r := io.Reader(strings.NewReader(body))
-	if c.Stream && p.cut != nil {
-		r = io.MultiReader(r, iotest.ErrReader(p.cut))
-	}
-	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(r)}, nil
-}
-
-var (
-	jsonHeader = http.Header{"Content-Type": {"application/json"}}
-	sseHeader  = http.Header{"Content-Type": {"text/event-stream"}}
-)
+var jsonHeader = gatewaytest.JSONHeader
 
 const (
-	cannedChat   = `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hello there"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":16,"total_tokens":28}}`
-	cannedStream = `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":"hel"}}]}` + "\n\n" +
-		`data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}` + "\n\n" +
-		`data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":2,"total_tokens":14}}` + "\n\n" +
-		"data: [DONE]\n\n"
+	cannedChat   = gatewaytest.Chat
+	cannedStream = gatewaytest.ChatStream
 )
 
 var cannedProviders = map[string]*cannedProvider{}
@@ -113,8 +53,8 @@ func newTestEngine(tb testing.TB, p *cannedProvider, extra string) *gateway.Engi
 			return cannedProviders[cfg.Name], nil
 		})
 	})
-	cannedProviders[p.name] = p
-	cfg, err := config.Parse([]byte("providers:\n  - {name: "+p.name+", type: canned, keys: [{value: k}]}\n"+extra), func(string) (string, bool) { return "", false })
+	cannedProviders[p.ProviderName] = p
+	cfg, err := config.Parse([]byte("providers:\n  - {name: "+p.ProviderName+", type: canned, keys: [{value: k}]}\n"+extra), func(string) (string, bool) { return "", false })
 	if err != nil {
 		tb.Fatal(err)
 	}

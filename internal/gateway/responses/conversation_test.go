@@ -27,13 +27,13 @@ var registerChatOnly sync.Once
 
 func newConversationEngine(t *testing.T) (*gateway.Engine, *cannedProvider, conversation.Store) {
 	t.Helper()
-	p := &cannedProvider{name: "chat", body: cannedChat, stream: cannedStream, header: jsonHeader, record: true}
+	p := &cannedProvider{ProviderName: "chat", Body: cannedChat, Stream: cannedStream, Header: jsonHeader, Record: true}
 	registerChatOnly.Do(func() {
 		provider.Register("canned-chat", func(cfg provider.Common, _ struct{}) (provider.Provider, error) {
 			return chatOnly{cannedProviders[cfg.Name]}, nil
 		})
 	})
-	cannedProviders[p.name] = p
+	cannedProviders[p.ProviderName] = p
 	cfg, err := config.Parse([]byte("providers:\n  - {name: chat, type: canned-chat, keys: [{value: k}]}\n"), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestResponsesConversationStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := string(p.calls[len(p.calls)-1].Body)
+	sent := string(p.Calls()[len(p.Calls())-1].Body)
 	for _, want := range []string{"first question", "hello there", "second question"} {
 		if !strings.Contains(sent, want) {
 			t.Fatalf("second upstream body lacks %q: %s", want, sent)

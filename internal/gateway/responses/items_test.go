@@ -57,15 +57,15 @@ func TestResponsesItemReference(t *testing.T) {
 					`,"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object"}}],"input":[` +
 					ref(inID) + `,` + ref(msgID) + `,{"role":"user","content":"weather?"},` + ref("fc_seed") +
 					`,{"type":"function_call_output","call_id":"call_1","output":"sunny"}]}`
-				before := len(p.calls)
+				before := len(p.Calls())
 				answer, err := serveResponses(t, e, body)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(p.calls) != before+1 {
-					t.Fatalf("%d upstream calls", len(p.calls)-before)
+				if len(p.Calls()) != before+1 {
+					t.Fatalf("%d upstream calls", len(p.Calls())-before)
 				}
-				sent := gjson.GetBytes(p.calls[len(p.calls)-1].Body, "messages")
+				sent := gjson.GetBytes(p.Calls()[len(p.Calls())-1].Body, "messages")
 				roles := []string{}
 				for _, m := range sent.Array() {
 					roles = append(roles, m.Get("role").String())
@@ -103,14 +103,14 @@ func TestResponsesItemReference(t *testing.T) {
 	} {
 		for _, stream := range []string{"false", "true"} {
 			t.Run(tc.name+"/stream="+stream, func(t *testing.T) {
-				before := len(p.calls)
+				before := len(p.Calls())
 				_, err := serveResponses(t, e, `{"model":"chat/m","stream":`+stream+`,"input":`+tc.input+`}`)
 				var ge *gateway.Error
 				if !errors.As(err, &ge) || ge.Status != tc.status || ge.Type != gateway.TypeInvalidRequest || ge.Message != tc.message ||
 					(tc.status == http.StatusNotFound && (ge.Param != "input" || ge.Code != "")) {
 					t.Fatalf("got %+v, want %d %q", err, tc.status, tc.message)
 				}
-				if len(p.calls) != before {
+				if len(p.Calls()) != before {
 					t.Fatal("the request reached the upstream")
 				}
 			})
