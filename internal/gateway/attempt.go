@@ -17,7 +17,7 @@ import (
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
-// The core attempt stages (coreAttemptStages in pipeline.go). When the upstream speaks the caller's dialect the
+// The core attempt stages (chatPipeline.Attempt in pipeline.go). When the upstream speaks the caller's dialect the
 // body goes through untouched but for the model; otherwise it is translated both ways.
 
 // routeCall picks the upstream's dialect and operation for the request, refusing what the target cannot serve.
@@ -67,34 +67,25 @@ func encodeCall(e *Engine, f *Flow, t *Try) error {
 	return nil
 }
 
-// startClock derives the upstream call's context, cancelled when the attempt's timeout (or else the provider's)
-// runs out. It sets t.upCtx, t.cancel and t.timer.
-func (t *Try) startClock() {
-	upCtx, cancel := context.WithCancelCause(t.ctx)
-	t.upCtx, t.cancel = upCtx, cancel
-	timeout := t.timeout
-	if timeout <= 0 {
-		timeout = t.up.Config.Timeout.D()
-	}
-	if timeout > 0 {
-		t.timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
-	}
-}
-
 // sendCall sends the call and takes the answer's status; an error status becomes the attempt's error in the
 // caller's dialect. It sets t.resp, f.out.Status and f.out.TTFB.
-func sendCall(e *Engine, f *Flow, t *Try) error {
+func sendCall(_ *Engine, _ *Flow, t *Try) error {
 	t.startClock()
 	start := time.Now()
 	resp, err := t.up.Provider.Send(t.upCtx, &t.call)
+	return t.received(resp, err, start, t.call.Key)
+}
+
+// received keeps an upstream answer for the attempt (closed when it ends) with its status and time to first
+// byte; a failure or an error status becomes the attempt's error, in the caller's dialect.
+func (t *Try) received(resp *http.Response, err error, start time.Time, key *provider.Key) error {
 	if err != nil {
 		return sendError(t.ctx, t.upCtx, t.up, err)
 	}
 	t.resp = resp
-	f.out.Status = resp.StatusCode
-	f.out.TTFB = time.Since(start)
+	t.f.out.Status, t.f.out.TTFB = resp.StatusCode, time.Since(start)
 	if resp.StatusCode >= 400 {
-		return e.upstreamError(t.up, t.req.Dialect, t.dialect, &t.call, resp)
+		return t.f.e.upstreamError(t.up, t.req.Dialect, t.dialect, key, resp)
 	}
 	return nil
 }
@@ -105,7 +96,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	resp, w, out := t.resp, t.w, &f.out
 	translated := t.dialect != t.req.Dialect
 	h := w.Header()
-	copyUpstreamHeaders(h, resp.Header)
+	CopyUpstreamHeaders(h, resp.Header)
 	if !(t.ess.stream && isStream(resp)) {
 		if translated {
 			return e.relayTranslated(w, resp, f.x, t.req, t.dialect, t.model, out)
@@ -113,16 +104,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 		return e.relayBuffered(w, resp, f.x, t.dialect, out)
 	}
 
-	// From here the total timeout no longer applies: a stream may last as long as it keeps moving.
-	if t.timer != nil {
-		t.timer.Stop()
-	}
-	src := io.Reader(resp.Body)
-	if idle := t.up.Config.StreamIdleTimeout.D(); idle > 0 {
-		cancel := t.cancel
-		t.idle = newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
-		src = t.idle
-	}
+	src := t.Answer()
 	h["Content-Type"] = sseContentType
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = no
@@ -191,8 +173,8 @@ func upstreamOp(req *Request, up *Upstream, dialect dialects.Dialect) (provider.
 func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
 	dialect dialects.Dialect, model string) ([]byte, *Error) {
 	if dialect == req.Dialect {
-		body := rewriteModel(x.out[:0], reqBody, ess, model)
-		x.out = body
+		body := rewriteModel(x.Out[:0], reqBody, ess, model)
+		x.Out = body
 		if ess.stream && dialect == dialects.OpenAI && (req.Op == provider.OpChat || req.Op == provider.OpCompletions) {
 			body = askForUsage(body, ess)
 		}
@@ -250,10 +232,10 @@ func isStream(resp *http.Response) bool {
 
 // feedStream runs an upstream stream through a translator into the caller's stream.
 func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w relay.Sink, x *Exchange) error {
-	buf := x.resp[:cap(x.resp)]
+	buf := x.Resp[:cap(x.Resp)]
 	if len(buf) < 16<<10 {
 		buf = make([]byte, 16<<10)
-		x.resp = buf[:0]
+		x.Resp = buf[:0]
 	}
 	for {
 		n, rerr := src.Read(buf)
@@ -276,8 +258,8 @@ func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w rela
 // relayTranslated reads a whole non-streaming answer, translates it to the caller's dialect, and writes it.
 func (e *Engine) relayTranslated(w relay.Sink, resp *http.Response, x *Exchange, req *Request, dialect dialects.Dialect,
 	model string, out *Outcome) error {
-	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxTranslatedAnswer)
-	x.resp = buf
+	buf, complete, err := ReadUpTo(resp.Body, x.Resp[:0], maxTranslatedAnswer)
+	x.Resp = buf
 	if err != nil || !complete {
 		if err == nil {
 			err = fmt.Errorf("answer larger than %d bytes", maxTranslatedAnswer)

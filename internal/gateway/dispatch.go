@@ -120,14 +120,19 @@ func meter(f *Flow, up *Upstream, err error) {
 	up.usage.completion.Add(f.out.Usage.CompletionTokens)
 }
 
-// meterCut charges an answer cut after it began what it consumed (cutUsage): never nothing.
+// meterCut charges an answer cut after it began what it consumed (the pipeline's CutUsage, else cutUsage):
+// never nothing.
 func meterCut(f *Flow, err error) {
-	if err != nil && f.out.Committed {
-		f.out.Usage = cutUsage(&f.req, f.body, &f.out)
+	switch {
+	case err == nil || !f.out.Committed:
+	case f.pipe.CutUsage != nil:
+		f.out.Usage = f.pipe.CutUsage(f)
+	default:
+		f.out.Usage = cutUsage(f.body, &f.out)
 	}
 }
 
-// attemptPinned is the one attempt of a call pinned to an account (f.pinned): no plan, no retry.
+// attemptPinned is the one attempt of a call pinned to an account (Flow.PlanOne): no plan, no retry.
 func (e *Engine) attemptPinned(f *Flow) error {
 	p := f.pinned
 	f.out.Provider, f.out.Model = p.up.Config.Name, p.model

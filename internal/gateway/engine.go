@@ -121,6 +121,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 // Start begins background work (refreshing upstream model lists) until ctx ends.
 func (e *Engine) Start(ctx context.Context) { go e.models.run(ctx) }
 
+// Providers names every configured provider, sorted.
+func (e *Engine) Providers() []string { return e.names }
+
+// IsAlias reports whether name is a model alias of the routing config.
+func (e *Engine) IsAlias(name string) bool { return e.router.Has(name) }
+
 // Upstream returns the named provider, or nil.
 func (e *Engine) Upstream(name string) *Upstream { return e.upstreams[name] }
 
@@ -153,6 +159,4 @@ type Request struct {
 	Header  http.Header      // the caller's headers
 	// Principal is the caller's virtual key, resolved by the api layer; nil for an ungoverned request.
 	Principal *governance.Principal
-	// Raw, when set, makes this a pass-through request (ServeRaw): Body is then unused.
-	Raw *RawRequest
 }

@@ -40,13 +40,14 @@ type Flow struct {
 	adm      admission
 	answered bool // set by a pre-attempt stage that answered the request itself: no attempt is made
 
-	tries  []attemptStage // the per-attempt stages: coreAttemptStages or rawAttemptStages
+	pipe   *Pipeline // the entry point's stages: chatPipeline, or another package's (Engine.Run)
+	state  any       // that pipeline's own (Flow.State)
 	try    Try
 	altReq Request    // a request a layer sends in place of the caller's (Try.SendAs)
 	altEss essentials // and its essentials
 }
 
-// pinnedTarget is the one provider (and key) a raw call that names no model, or is about a stored object, goes to.
+// pinnedTarget is the one provider (and key) a call goes to when its pipeline plans no targets (Flow.PlanOne).
 type pinnedTarget struct {
 	up    *Upstream
 	key   *provider.Key
@@ -70,9 +71,7 @@ type Try struct {
 	ess  *essentials
 	w    relay.Sink
 
-	call    provider.Call
-	rawCall provider.RawCall
-	raw     provider.RawSender // set when the call goes through the provider's pass-through sender
+	call provider.Call
 
 	pool   *dispatch.Pool // the worker slot held, nil for none
 	cancel context.CancelCauseFunc

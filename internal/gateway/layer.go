@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
@@ -121,12 +124,12 @@ func (e *Engine) ForwardObject(ctx context.Context, up *Upstream, rs provider.Ra
 	h["X-Weir-Provider"] = up.nameHeader
 	if resp.StatusCode >= 400 {
 		up.usage.errors.Add(1)
-		ge := e.upstreamError(up, dialects.OpenAI, dialects.OpenAI, &provider.Call{Key: call.Key}, resp)
+		ge := e.upstreamError(up, dialects.OpenAI, dialects.OpenAI, call.Key, resp)
 		info.Err = ge.Error()
 		out.Attempts = append(out.Attempts, info)
 		return out, ge // the upstream's own error body, passed through
 	}
-	copyUpstreamHeaders(h, resp.Header)
+	CopyUpstreamHeaders(h, resp.Header)
 	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
 		h["Content-Type"] = ct
 	} else {
@@ -137,7 +140,7 @@ func (e *Engine) ForwardObject(ctx context.Context, up *Upstream, rs provider.Ra
 	_, err = io.Copy(w, resp.Body)
 	info.Latency = time.Since(start)
 	if err != nil {
-		err = cut(err)
+		err = AnswerCut(err)
 		info.Err = err.Error()
 	}
 	out.Attempts = append(out.Attempts, info)
@@ -225,63 +228,66 @@ func (t *Try) SendAs(op provider.Op, dialect dialects.Dialect, body []byte) *Err
 // Run runs the core attempt stages on t.
 func (t *Try) Run() error { return t.f.e.runAttempt(t.f, t) }
 
-// BodyWithModel is the attempt's body with its model replaced by the attempt's, for a layer's own call.
-func (t *Try) BodyWithModel() []byte {
-	x := t.f.x
-	x.out = rewriteModel(x.out[:0], t.body, t.ess, t.model)
-	return x.out
-}
-
-// Send is a layer's own upstream call in place of the core stages: it takes a worker slot, starts the attempt's
-// clock and sends call (or raw, when set, through the provider's pass-through sender), with the caller's headers
-// a dialect upstream should see. A failure or an error status is the attempt's error; the answer is closed
-// when the attempt ends.
-func (t *Try) Send(dialect dialects.Dialect, call provider.Call, raw *provider.RawCall) (*http.Response, error) {
-	f := t.f
-	t.dialect = dialect
-	call.Header = forwardHeaders(t.req.Header, dialect)
+// Send is a layer's own upstream call in place of the core's encode and send stages, after Acquire: call, with
+// the caller headers an upstream of dialect d should see, under the attempt's clock. A failure or an error
+// status is the attempt's error; the answer is closed when the attempt ends.
+func (t *Try) Send(d dialects.Dialect, call provider.Call) (*http.Response, error) {
+	t.dialect = d
+	call.Header = forwardHeaders(t.req.Header, d)
 	t.call = call
-	if err := acquireWorker(f.e, f, t); err != nil {
+	if err := sendCall(t.f.e, t.f, t); err != nil {
 		return nil, err
 	}
-	t.startClock()
-	start := time.Now()
-	var (
-		resp *http.Response
-		err  error
-	)
-	if raw != nil {
-		rs, ok := t.up.Provider.(provider.RawSender)
-		if !ok {
-			return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
-				"provider %s (type %s) has no pass-through sender", t.up.Config.Name, t.up.Config.Type)
-		}
-		resp, err = rs.SendRaw(t.upCtx, raw)
+	return t.resp, nil
+}
+
+// SendRaw is Send through the provider's pass-through sender: call goes as it is. An upload's clock starts once
+// its last byte is sent.
+func (t *Try) SendRaw(d dialects.Dialect, call *provider.RawCall, upload bool) (*http.Response, error) {
+	rs, ok := t.up.Provider.(provider.RawSender)
+	if !ok {
+		return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+			"provider %s (type %s) has no pass-through sender", t.up.Config.Name, t.up.Config.Type)
+	}
+	t.dialect = d
+	if upload {
+		t.startUploadClock(call)
 	} else {
-		resp, err = t.up.Provider.Send(t.upCtx, &t.call)
+		t.startClock()
 	}
-	if err != nil {
-		return nil, sendError(t.ctx, t.upCtx, t.up, err)
-	}
-	t.resp = resp
-	f.out.Status, f.out.TTFB = resp.StatusCode, time.Since(start)
-	if resp.StatusCode >= 400 {
-		return nil, f.e.upstreamError(t.up, dialects.OpenAI, t.dialect, &t.call, resp)
+	start := time.Now()
+	resp, err := rs.SendRaw(t.upCtx, call)
+	if err := t.received(resp, err, start, call.Key); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
 
-// Relay writes an OpenAI JSON answer of Send as the upstream wrote it, with its headers, reading its usage.
-func (t *Try) Relay(resp *http.Response) error {
-	copyUpstreamHeaders(t.w.Header(), resp.Header)
-	return t.f.e.relayBuffered(t.w, resp, t.f.x, dialects.OpenAI, &t.f.out)
+// State is what the flow's pipeline keeps of its own: the value given to Engine.Run.
+func (f *Flow) State() any { return f.state }
+
+// Exchange holds the request's reusable buffers.
+func (f *Flow) Exchange() *Exchange { return f.x }
+
+// SetParsed is a pipeline's own parse: the model as the caller named it (what Plan resolves, the allow-list and
+// admission see), the body sent on, and the body that sizes the reservation (nil: a request and no tokens).
+func (f *Flow) SetParsed(model string, body, admitBody []byte) {
+	f.ess.model = gjson.Result{Type: gjson.String, Str: model}
+	f.body, f.target, f.admitModel, f.admitBody = body, model, model, admitBody
 }
 
-// ReadAnswer reads an answer of Send, up to limit bytes, into the request's buffer, and keeps the upstream's
-// headers; complete reports the whole answer was read.
-func (t *Try) ReadAnswer(resp *http.Response, limit int) (buf []byte, complete bool, err error) {
-	copyUpstreamHeaders(t.w.Header(), resp.Header)
-	buf, complete, err = readUpTo(resp.Body, t.f.x.resp[:0], limit)
-	t.f.x.resp = buf
-	return buf, complete, err
+// PlanOne plans the request on one account, in place of Plan: one attempt there, no fallback, no retry. key nil
+// lets the attempt pick one; model "" is a call that names none.
+func (f *Flow) PlanOne(up *Upstream, key *provider.Key, model string) {
+	f.pinned = pinnedTarget{up: up, key: key, model: model}
+	f.admitModel = ""
+	if model != "" {
+		f.admitModel = up.Config.Name + "/" + model
+	}
+}
+
+// Estimate is the usage the request's reservation was sized for: its prompt and its most output.
+func (f *Flow) Estimate() schema.Usage {
+	prompt, maxOut := tokenEstimate(f.admitBody)
+	return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
 }

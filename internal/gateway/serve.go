@@ -52,9 +52,7 @@ type AttemptInfo struct {
 // the answer began (the stream was cut) and has already been reported to the caller in-stream where the dialect
 // allows.
 func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
-	f := x.start(ctx, e, req, w)
-	f.tries = coreAttemptStages[:]
-	return e.run(f, requestStages[:])
+	return e.Run(ctx, x, req, w, &chatPipeline, nil)
 }
 
 // parseRequest reads what routing needs of the body (model, stream, fallbacks) and strips Weir's own fields. It
@@ -109,7 +107,7 @@ func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
 	name := model
 	if !e.router.Has(name) {
 		if prov, m, ok := strings.Cut(name, "/"); !ok || e.upstreams[prov] == nil || m == "" {
-			up, bare, gerr := e.resolve(name)
+			up, bare, gerr := e.Resolve(name)
 			if gerr != nil {
 				return nil, gerr
 			}
@@ -181,8 +179,8 @@ func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, d
 	if dialect == dialects.Anthropic {
 		usageOf = relay.AnthropicUsage
 	}
-	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxBufferedAnswer)
-	x.resp = buf
+	buf, complete, err := ReadUpTo(resp.Body, x.Resp[:0], maxBufferedAnswer)
+	x.Resp = buf
 	if err != nil {
 		return sendError(context.Background(), context.Background(), nil, err)
 	}
@@ -204,12 +202,12 @@ func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, d
 	if _, err := w.Write(buf); err != nil {
 		return err
 	}
-	tail := &tailWriter{w: w, keep: 64 << 10}
-	tail.remember(buf)
+	tail := &relay.TailWriter{W: w, Keep: 64 << 10}
+	tail.Remember(buf)
 	if _, err := io.Copy(tail, resp.Body); err != nil {
-		return cut(err) // a JSON body has no way to say it was cut
+		return AnswerCut(err) // a JSON body has no way to say it was cut
 	}
-	out.Usage = usageOf(tail.usageObject())
+	out.Usage = usageOf(tail.UsageObject())
 	return nil
 }
 
@@ -217,8 +215,8 @@ const maxBufferedAnswer = 4 << 20
 
 var jsonContentType = []string{"application/json"}
 
-// readUpTo appends from r to buf until EOF or limit bytes; complete reports EOF was reached.
-func readUpTo(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
+// ReadUpTo appends from r to buf until EOF or limit bytes; complete reports EOF was reached.
+func ReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
 	for len(buf) < limit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -253,25 +251,14 @@ func poolError(up *Upstream, err error) *Error {
 // be aborted, not ended, or the truncated body would look complete.
 var ErrAnswerCut = errors.New("the answer was cut")
 
-func cut(err error) error { return fmt.Errorf("%w: %w", ErrAnswerCut, err) }
+func AnswerCut(err error) error { return fmt.Errorf("%w: %w", ErrAnswerCut, err) }
 
-// cutUsage is what an answer that had begun and then broke (the caller went away, or the upstream did) is
-// charged: the upstream bills the prompt and the output it generated, finished or not. A chat stream's usage
-// report, when it came, is completed with the prompt estimate and with the output counted from the text relayed
-// (about four bytes a token); a pass-through answer whose usage could not be read is charged its reservation.
-// Never zero: a cut stream would otherwise cost nothing.
-func cutUsage(req *Request, body []byte, out *Outcome) schema.Usage {
+// cutUsage is what a chat answer that had begun and then broke (the caller went away, or the upstream did) is
+// charged: the upstream bills the prompt and the output it generated, finished or not. The usage report, when
+// it came, is completed with the prompt estimate and with the output counted from the text relayed (about four
+// bytes a token). Never zero: a cut stream would otherwise cost nothing.
+func cutUsage(body []byte, out *Outcome) schema.Usage {
 	u := out.Usage
-	if req.Raw != nil {
-		if !u.IsZero() {
-			return u
-		}
-		if req.Raw.Form != nil {
-			body = nil // as parseRaw sized the reservation (admitBody)
-		}
-		prompt, maxOut := tokenEstimate(body)
-		return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
-	}
 	if u.PromptTokens == 0 {
 		u.PromptTokens, _ = tokenEstimate(body)
 	}
@@ -314,8 +301,8 @@ func stripURL(err error) string {
 	return err.Error()
 }
 
-// copyUpstreamHeaders keeps the upstream headers a caller may rely on: request ids and rate-limit state.
-func copyUpstreamHeaders(dst, src http.Header) {
+// CopyUpstreamHeaders keeps the upstream headers a caller may rely on: request ids and rate-limit state.
+func CopyUpstreamHeaders(dst, src http.Header) {
 	for k, v := range src {
 		if strings.HasPrefix(k, "X-Ratelimit-") || k == "X-Request-Id" || k == "Openai-Processing-Ms" || k == "Request-Id" {
 			dst[k] = v
@@ -323,8 +310,8 @@ func copyUpstreamHeaders(dst, src http.Header) {
 	}
 }
 
-// resolve maps "provider/model" to an upstream and the upstream's model id.
-func (e *Engine) resolve(name string) (*Upstream, string, *Error) {
+// Resolve maps "provider/model", or a bare model that one provider lists, to the provider and its model id.
+func (e *Engine) Resolve(name string) (*Upstream, string, *Error) {
 	prov, model, ok := strings.Cut(name, "/")
 	if ok {
 		if up := e.upstreams[prov]; up != nil && model != "" {

@@ -16,7 +16,7 @@ import (
 )
 
 // upstreamError turns an upstream error answer into an *Error that keeps its status, message and Retry-After.
-func (e *Engine) upstreamError(up *Upstream, caller, dialect dialects.Dialect, call *provider.Call, resp *http.Response) *Error {
+func (e *Engine) upstreamError(up *Upstream, caller, dialect dialects.Dialect, key *provider.Key, resp *http.Response) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: retryAfter(resp.Header), upstream: true}
 	msg := gjson.GetBytes(body, "error.message")
@@ -49,9 +49,9 @@ func (e *Engine) upstreamError(up *Upstream, caller, dialect dialects.Dialect, c
 			ge.Header[k] = v
 		}
 	}
-	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && call.Key != nil {
+	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && key != nil {
 		e.log.Error("provider rejected an API key", "provider", up.Config.Name, "status", resp.StatusCode,
-			"key", call.Key.Hint, "message", ge.Message)
+			"key", key.Hint, "message", ge.Message)
 	} else {
 		e.log.Debug("upstream error", "provider", up.Config.Name, "status", resp.StatusCode, "message", ge.Message)
 	}
