@@ -28,7 +28,7 @@ lint:
 # Each fuzz target for a while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzRequestBody -fuzztime $(FUZZTIME) ./internal/gateway/
+	$(GO) test -run XXX -fuzz FuzzRequestBody -fuzztime $(FUZZTIME) ./internal/reqbody/
 	$(GO) test -run XXX -fuzz FuzzOpenAIStream -fuzztime $(FUZZTIME) ./internal/relay/
 
 # Hot-path micro-benchmarks.

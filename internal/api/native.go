@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/reqbody"
 )
 
 // Provider-native routes serve callers that use a provider's own SDK pointed at Weir: /openai/..., /anthropic/...,
@@ -99,7 +100,7 @@ func (s *Server) native(dialect dialects.Dialect, writeError func(http.ResponseW
 		if gerr := target(r, raw); gerr != nil {
 			return gateway.Outcome{}, gerr
 		}
-		if !gateway.ValidModel(raw.Model) { // a model in the path: its segment check lets invalid UTF-8 by
+		if !reqbody.ValidModel(raw.Model) { // a model in the path: its segment check lets invalid UTF-8 by
 			return gateway.Outcome{}, gateway.BadModel()
 		}
 		raw.Header = nativeHeaders(r.Header, raw.Header)

@@ -18,6 +18,7 @@ import (
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/reqbody"
 )
 
 // Files and batches live in the upstream account that created them. Weir remembers, per object, the provider,
@@ -152,7 +153,7 @@ func (s *Server) messageBatchTarget(body []byte) ([]byte, *passthrough.Pin, *gat
 	var prov string
 	for i, rq := range reqs.Array() {
 		m := rq.Get("params.model").Str
-		if !gateway.ValidModel(m) {
+		if !reqbody.ValidModel(m) {
 			return nil, nil, gateway.BadModel()
 		}
 		up, bare, gerr := s.eng.Resolve(m)

@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/upload"
 )
@@ -72,7 +73,7 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 			return nil, badRequest("invalid_multipart", err.Error())
 		}
 		raw.Form, raw.Model = form, form.Value("model")
-		if !gateway.ValidModel(raw.Model) {
+		if !reqbody.ValidModel(raw.Model) {
 			form.Close()
 			return nil, gateway.BadModel()
 		}

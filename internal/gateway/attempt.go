@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/telemetry"
 	"github.com/weir-gateway/weir/internal/translate"
 )
@@ -52,7 +53,7 @@ func encodeCall(e *Engine, f *Flow, t *Try) error {
 	if t.key == nil {
 		t.key = t.up.Keys.Pick(t.model)
 	}
-	t.call = provider.Call{Op: t.call.Op, Model: t.model, Body: body, Stream: t.ess.stream, Key: t.key}
+	t.call = provider.Call{Op: t.call.Op, Model: t.model, Body: body, Stream: t.ess.Stream, Key: t.key}
 	if t.up.Keys.Len() > 0 && t.key == nil {
 		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 			"no key of provider %s is allowed to use model %q", t.up.Config.Name, t.model)
@@ -97,7 +98,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	translated := t.dialect != t.req.Dialect
 	h := w.Header()
 	CopyUpstreamHeaders(h, resp.Header)
-	if !(t.ess.stream && isStream(resp)) {
+	if !(t.ess.Stream && isStream(resp)) {
 		if translated {
 			return e.relayTranslated(w, resp, f.x, t.req, t.dialect, t.model, out)
 		}
@@ -113,7 +114,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 		err error
 	)
 	if translated {
-		if st, err = translate.NewStream(t.req.Dialect, t.dialect, t.model, t.ess.includeUsage); err != nil {
+		if st, err = translate.NewStream(t.req.Dialect, t.dialect, t.model, t.ess.IncludeUsage); err != nil {
 			return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect", "%s", err.Error())
 		}
 	}
@@ -127,7 +128,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	case t.dialect == dialects.Anthropic:
 		got, err = relay.AnthropicStream(w, src)
 	default:
-		got, err = relay.OpenAIStream(w, src, t.ess.includeUsage)
+		got, err = relay.OpenAIStream(w, src, t.ess.IncludeUsage)
 	}
 	out.Usage, out.Text = got.Usage, got.Text
 	if err != nil && t.ctx.Err() == nil {
@@ -170,13 +171,13 @@ func upstreamOp(req *Request, up *Upstream, dialect dialects.Dialect) (provider.
 
 // upstreamBody builds the body sent upstream: the caller's with the model rewritten when the dialects match
 // (plus a request for stream usage), else a translation.
-func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
+func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *reqbody.Essentials, up *Upstream,
 	dialect dialects.Dialect, model string) ([]byte, *Error) {
 	if dialect == req.Dialect {
-		body := rewriteModel(x.Out[:0], reqBody, ess, model)
+		body := reqbody.RewriteModel(x.Out[:0], reqBody, ess, model)
 		x.Out = body
-		if ess.stream && dialect == dialects.OpenAI && (req.Op == provider.OpChat || req.Op == provider.OpCompletions) {
-			body = askForUsage(body, ess)
+		if ess.Stream && dialect == dialects.OpenAI && (req.Op == provider.OpChat || req.Op == provider.OpCompletions) {
+			body = reqbody.AskForUsage(body, ess)
 		}
 		return body, nil
 	}
@@ -188,7 +189,7 @@ func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *es
 	if req.Op == provider.OpEmbeddings {
 		body, err = translate.EmbeddingsRequest(dialect, reqBody, model)
 	} else {
-		body, warns, err = translate.ChatRequest(req.Dialect, dialect, reqBody, model, ess.stream)
+		body, warns, err = translate.ChatRequest(req.Dialect, dialect, reqBody, model, ess.Stream)
 	}
 	if err != nil {
 		var re *translate.RequestError

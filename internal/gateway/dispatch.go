@@ -49,7 +49,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 			continue
 		}
 		// Over one of the target's own limits, it is skipped and the 429 kept in case no other target serves.
-		if gerr := f.adm.reserveTarget(&f.req, f.body, f.ess.model.Str, up, model); gerr != nil {
+		if gerr := f.adm.reserveTarget(&f.req, f.body, f.ess.Model.Str, up, model); gerr != nil {
 			last = gerr
 			a.Cancel()
 			a, ok = f.plan.Next(router.Outcome{Decision: router.NextTarget})
@@ -87,7 +87,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 		a, ok = f.plan.Next(router.Outcome{Decision: nextDecision(ge), RetryAfter: ge.RetryAfter})
 	}
 	if last == nil {
-		last = errorf(http.StatusServiceUnavailable, TypeAPI, "no_target", "no target of model %q could be tried", f.ess.model.Str)
+		last = errorf(http.StatusServiceUnavailable, TypeAPI, "no_target", "no target of model %q could be tried", f.ess.Model.Str)
 	}
 	return last
 }

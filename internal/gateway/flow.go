@@ -9,6 +9,7 @@ import (
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/router"
 )
 
@@ -22,7 +23,7 @@ type Flow struct {
 	w   relay.Sink
 	out Outcome
 
-	ess       essentials
+	ess       reqbody.Essentials
 	body      []byte   // the body sent on: the caller's, less Weir's own "fallbacks"
 	fallbacks []string // per-request fallbacks, after the plan's own targets
 	target    string   // what plan resolves: the model as named, or the account a layer pinned the request to
@@ -43,8 +44,8 @@ type Flow struct {
 	pipe   *Pipeline // the entry point's stages: chatPipeline, or another package's (Engine.Run)
 	state  any       // that pipeline's own (Flow.State)
 	try    Try
-	altReq Request    // a request a layer sends in place of the caller's (Try.SendAs)
-	altEss essentials // and its essentials
+	altReq Request            // a request a layer sends in place of the caller's (Try.SendAs)
+	altEss reqbody.Essentials // and its essentials
 }
 
 // pinnedTarget is the one provider (and key) a call goes to when its pipeline plans no targets (Flow.PlanOne).
@@ -68,7 +69,7 @@ type Try struct {
 	// them (a translated Responses request goes as chat, its answer into a translator).
 	req  *Request
 	body []byte
-	ess  *essentials
+	ess  *reqbody.Essentials
 	w    relay.Sink
 
 	call provider.Call

@@ -13,6 +13,7 @@ import (
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
@@ -170,7 +171,7 @@ func (f *Flow) Pin() Account { return f.pin }
 
 // CountOnly makes the request a count: answered unstreamed, and admitted without tokens or cost.
 func (f *Flow) CountOnly() {
-	f.ess.stream, f.ess.includeUsage = false, false
+	f.ess.Stream, f.ess.IncludeUsage = false, false
 	f.out.Stream = false
 	f.adm.countOnly = true
 }
@@ -215,7 +216,7 @@ func (t *Try) MoveTo(up *Upstream, model string) {
 // SendAs makes the core stages send body as an op request of dialect in place of the caller's (a translation).
 func (t *Try) SendAs(op provider.Op, dialect dialects.Dialect, body []byte) *Error {
 	f := t.f
-	ess, err := parseEssentials(body)
+	ess, err := reqbody.Parse(body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
@@ -272,7 +273,7 @@ func (f *Flow) Exchange() *Exchange { return f.x }
 // SetParsed is a pipeline's own parse: the model as the caller named it (what Plan resolves, the allow-list and
 // admission see), the body sent on, and the body that sizes the reservation (nil: a request and no tokens).
 func (f *Flow) SetParsed(model string, body, admitBody []byte) {
-	f.ess.model = gjson.Result{Type: gjson.String, Str: model}
+	f.ess.Model = gjson.Result{Type: gjson.String, Str: model}
 	f.body, f.target, f.admitModel, f.admitBody = body, model, model, admitBody
 }
 
@@ -288,6 +289,6 @@ func (f *Flow) PlanOne(up *Upstream, key *provider.Key, model string) {
 
 // Estimate is the usage the request's reservation was sized for: its prompt and its most output.
 func (f *Flow) Estimate() schema.Usage {
-	prompt, maxOut := tokenEstimate(f.admitBody)
+	prompt, maxOut := reqbody.TokenEstimate(f.admitBody)
 	return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/schema"
 )
@@ -58,22 +59,22 @@ func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.S
 // parseRequest reads what routing needs of the body (model, stream, fallbacks) and strips Weir's own fields. It
 // sets f.ess, f.body, f.fallbacks, f.target, f.admitModel, f.admitBody and f.out.Stream.
 func parseRequest(_ *Engine, f *Flow) *Error {
-	ess, err := parseEssentials(f.req.Body)
+	ess, err := reqbody.Parse(f.req.Body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
-	f.out.Stream = ess.stream
+	f.out.Stream = ess.Stream
 	body := f.req.Body
 	f.fallbacks = requestFallbacks(&ess, f.req.Header)
-	if ess.fallbacks.Exists() {
+	if ess.Fallbacks.Exists() {
 		// "fallbacks" is Weir's own field: upstreams reject fields they do not know.
 		body, _ = sjson.DeleteBytes(body, "fallbacks")
-		if ess, err = parseEssentials(body); err != nil {
+		if ess, err = reqbody.Parse(body); err != nil {
 			return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 		}
 	}
 	f.ess, f.body = ess, body
-	f.target, f.admitModel, f.admitBody = ess.model.Str, ess.model.Str, body
+	f.target, f.admitModel, f.admitBody = ess.Model.Str, ess.Model.Str, body
 	return nil
 }
 
@@ -95,8 +96,8 @@ func planTargets(e *Engine, f *Flow) *Error {
 		return gerr
 	}
 	f.plan = plan
-	if e.router.Has(f.ess.model.Str) {
-		f.out.Alias = strings.Clone(f.ess.model.Str) // outlives the request buffer (logs, metrics)
+	if e.router.Has(f.ess.Model.Str) {
+		f.out.Alias = strings.Clone(f.ess.Model.Str) // outlives the request buffer (logs, metrics)
 	}
 	return nil
 }
@@ -125,9 +126,9 @@ func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
 }
 
 // requestFallbacks reads per-request fallbacks from the body's "fallbacks" array or the x-weir-fallbacks header.
-func requestFallbacks(ess *essentials, h http.Header) []string {
+func requestFallbacks(ess *reqbody.Essentials, h http.Header) []string {
 	var out []string
-	for _, f := range ess.fallbacks.Array() {
+	for _, f := range ess.Fallbacks.Array() {
 		if s := f.String(); s != "" {
 			out = append(out, s)
 		}
@@ -260,7 +261,7 @@ func AnswerCut(err error) error { return fmt.Errorf("%w: %w", ErrAnswerCut, err)
 func cutUsage(body []byte, out *Outcome) schema.Usage {
 	u := out.Usage
 	if u.PromptTokens == 0 {
-		u.PromptTokens, _ = tokenEstimate(body)
+		u.PromptTokens, _ = reqbody.TokenEstimate(body)
 	}
 	if est := (out.Text + 3) / 4; est > u.CompletionTokens {
 		u.CompletionTokens = est
