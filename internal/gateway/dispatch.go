@@ -146,7 +146,7 @@ func (e *Engine) attemptPinned(f *Flow) error {
 		t.key = p.key
 	}
 	err := e.attempt(f, t)
-	meterCut(f, err)
+	meter(f, p.up, err)
 	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start)}
 	if err != nil {
 		info.Err = err.Error()

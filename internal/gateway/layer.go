@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/schema"
-	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // The layer API: what an operation that needs more than the core (the Responses API, internal/gateway/responses)
@@ -84,68 +82,6 @@ func (e *Engine) ObjectUpstream(rec affinity.Record, what string) (*Upstream, *p
 			"%s was made with an API key of provider %s that is no longer configured: it cannot be reached", what, up.Config.Name)
 	}
 	return up, key, nil
-}
-
-// ForwardObject sends call (about an object a layer remembered) to up through rs and relays the answer as the
-// upstream wrote it (an error answer as an *Error carrying its body). answered, when set, sees the upstream's
-// status before anything is relayed, so a layer can forget a deleted object.
-func (e *Engine) ForwardObject(ctx context.Context, up *Upstream, rs provider.RawSender, call *provider.RawCall,
-	w relay.Sink, answered func(status int)) (Outcome, error) {
-	out := Outcome{Provider: up.Config.Name, Model: call.Model}
-	if err := up.Pool.Acquire(ctx); err != nil {
-		return out, poolError(up, err)
-	}
-	defer up.Pool.Release()
-	upCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if t := up.Config.Timeout.D(); t > 0 {
-		timer := time.AfterFunc(t, func() { cancel(errUpstreamTimeout) })
-		defer timer.Stop()
-	}
-	if telemetry.TracingEnabled() {
-		telemetry.InjectHeaders(ctx, call.Header) // the upstream call continues the request's span
-	}
-	start := time.Now()
-	up.usage.requests.Add(1)
-	resp, err := rs.SendRaw(upCtx, call)
-	info := AttemptInfo{Provider: up.Config.Name, Model: call.Model, Latency: time.Since(start)}
-	if err != nil {
-		up.usage.errors.Add(1)
-		ge := sendError(ctx, upCtx, up, err)
-		info.Err = ge.Error()
-		out.Attempts = append(out.Attempts, info)
-		return out, ge
-	}
-	defer resp.Body.Close()
-	out.Status, out.TTFB, info.Status = resp.StatusCode, time.Since(start), resp.StatusCode
-	if answered != nil {
-		answered(resp.StatusCode)
-	}
-	h := w.Header()
-	h["X-Weir-Provider"] = up.nameHeader
-	if resp.StatusCode >= 400 {
-		up.usage.errors.Add(1)
-		ge := e.upstreamError(up, dialects.OpenAI, dialects.OpenAI, call.Key, resp)
-		info.Err = ge.Error()
-		out.Attempts = append(out.Attempts, info)
-		return out, ge // the upstream's own error body, passed through
-	}
-	CopyUpstreamHeaders(h, resp.Header)
-	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
-		h["Content-Type"] = ct
-	} else {
-		h["Content-Type"] = jsonContentType
-	}
-	w.WriteHeader(resp.StatusCode)
-	out.Committed = true
-	_, err = io.Copy(w, resp.Body)
-	info.Latency = time.Since(start)
-	if err != nil {
-		err = AnswerCut(err)
-		info.Err = err.Error()
-	}
-	out.Attempts = append(out.Attempts, info)
-	return out, err
 }
 
 // Ctx is the request's context, for a layer's lookups before any attempt.
