@@ -75,7 +75,6 @@ func serve(args []string) int {
 		return 1
 	}
 	defer stopCluster()
-	eng.Start(ctx)
 
 	adminToken := os.Getenv("WEIR_ADMIN_TOKEN")
 	if adminToken == "" {
@@ -97,9 +96,10 @@ func serve(args []string) int {
 		registerClusterMetrics(obs.api.Metrics, clusterNode)
 	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
+	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
 	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
-		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: eng.Models, Log: log})
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log})
 	handler.SetBatches(settler)
 	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{

@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/catalog"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/pricing"
@@ -51,7 +52,7 @@ type Config struct {
 	// Cluster, when set, serves GET /api/cluster: the cluster node's view of its members and gossip figures.
 	Cluster func() any
 	// Models lists the models the gateway serves, whose prices GET /api/pricing lists.
-	Models func() []gateway.Model
+	Models func() []catalog.Model
 	// Log gets the errors of failed admin operations; nil: slog.Default().
 	Log *slog.Logger
 }

@@ -108,7 +108,7 @@ func badRequest(code, msg string) *gateway.Error {
 // model serves GET /v1/models/{id} from the gateway's own listing (providers' models and aliases).
 func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	for _, m := range s.eng.Models() {
+	for _, m := range s.catalog.List() {
 		if m.ID == id {
 			httpx.WriteJSON(w, http.StatusOK, m)
 			return

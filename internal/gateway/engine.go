@@ -5,7 +5,6 @@
 package gateway
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -42,7 +41,6 @@ type Engine struct {
 	upstreams map[string]*Upstream
 	names     []string // sorted, for stable listings
 	exchanges *exchangePool
-	models    *modelCache
 	router    *router.Router
 	gov       *governance.Service // nil: ungoverned
 	convs     conversation.Store  // nil: no stored responses
@@ -105,7 +103,6 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 		return nil, probs
 	}
 	sort.Strings(e.names)
-	e.models = newModelCache(e)
 	r, err := router.New(cfg.Models, router.Options{
 		Retries:        cfg.Routing.Retries,
 		Breaker:        cfg.Routing.Cooldown,
@@ -118,11 +115,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-// Start begins background work (refreshing upstream model lists) until ctx ends.
-func (e *Engine) Start(ctx context.Context) { go e.models.run(ctx) }
-
 // Providers names every configured provider, sorted.
 func (e *Engine) Providers() []string { return e.names }
+
+// Aliases lists the model aliases of the routing config.
+func (e *Engine) Aliases() []string { return e.router.Aliases() }
 
 // IsAlias reports whether name is a model alias of the routing config.
 func (e *Engine) IsAlias(name string) bool { return e.router.Has(name) }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/weir-gateway/weir/internal/affinity"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
@@ -55,33 +54,6 @@ type Account struct {
 	Up    *Upstream
 	Key   *provider.Key // nil: the provider has no keys
 	Model string
-}
-
-// ErrForeignObject is returned by LookupObject for an object another virtual key owns: a layer must not reveal it.
-var ErrForeignObject = errForeignObject
-
-// LookupObject finds a layer's remembered object of owner (see lookupObject).
-func LookupObject(ctx context.Context, s affinity.Store, kind affinity.Kind, id, owner string) (affinity.Record, error) {
-	return lookupObject(ctx, s, kind, id, owner)
-}
-
-// ObjectUpstream is the provider and key a remembered object lives in, or a 409 saying which is gone; what names
-// the object in it. A layer sends a request about the object there.
-func (e *Engine) ObjectUpstream(rec affinity.Record, what string) (*Upstream, *provider.Key, *Error) {
-	up := e.upstreams[rec.Provider]
-	if up == nil {
-		return nil, nil, errorf(http.StatusConflict, TypeInvalidRequest, "provider_gone",
-			"%s was made by provider %q, which is no longer configured: it cannot be reached", what, rec.Provider)
-	}
-	if rec.KeyID == "" {
-		return up, nil, nil
-	}
-	key := up.Keys.ByID(rec.KeyID)
-	if key == nil {
-		return nil, nil, errorf(http.StatusConflict, TypeInvalidRequest, "key_gone",
-			"%s was made with an API key of provider %s that is no longer configured: it cannot be reached", what, up.Config.Name)
-	}
-	return up, key, nil
 }
 
 // Ctx is the request's context, for a layer's lookups before any attempt.

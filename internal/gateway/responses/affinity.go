@@ -38,11 +38,11 @@ func pinResponse(ctx context.Context, e *gateway.Engine, req *gateway.Request, b
 	if prev.Type != gjson.String || prev.Str == "" {
 		return gateway.Account{}, nil
 	}
-	rec, err := gateway.LookupObject(ctx, objs, affinity.KindResponse, prev.Str, gateway.OwnerOf(req.Principal))
+	rec, err := affinity.Lookup(ctx, objs, affinity.KindResponse, prev.Str, gateway.OwnerOf(req.Principal))
 	switch {
 	case errors.Is(err, affinity.ErrNotFound):
 		return gateway.Account{}, nil
-	case errors.Is(err, gateway.ErrForeignObject):
+	case errors.Is(err, affinity.ErrForeign):
 		return gateway.Account{}, previousNotFound(prev.Str)
 	case err != nil:
 		e.Logger().Error("looking up a previous response", "previous_response_id", prev.Str, "err", err)
