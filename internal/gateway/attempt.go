@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -123,7 +122,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	var got relay.Streamed
 	switch {
 	case translated:
-		err = e.feedStream(st, src, w, f.x)
+		f.x.Resp, err = translate.Pump(st, src, w, f.x.Resp)
 		got = relay.Streamed{Usage: st.Usage(), Text: st.Text()}
 	case t.dialect == dialects.Anthropic:
 		got, err = relay.AnthropicStream(w, src)
@@ -138,7 +137,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 		}
 		e.log.Warn("upstream stream broke", "provider", t.up.Config.Name, "model", t.model, "err", cause)
 		if !translated { // a translator already ended the stream with an error event in the caller's dialect
-			writeStreamError(w, t.req, cause)
+			relay.EndWithError(w, t.req.Dialect, cause)
 		}
 		return fmt.Errorf("stream from %s broke: %w", t.up.Config.Name, cause)
 	}
@@ -231,35 +230,10 @@ func isStream(resp *http.Response) bool {
 	return len(ct) >= 17 && (ct[:17] == "text/event-stream" || ct[:17] == "application/vnd.a")
 }
 
-// feedStream runs an upstream stream through a translator into the caller's stream.
-func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w relay.Sink, x *Exchange) error {
-	buf := x.Resp[:cap(x.Resp)]
-	if len(buf) < 16<<10 {
-		buf = make([]byte, 16<<10)
-		x.Resp = buf[:0]
-	}
-	for {
-		n, rerr := src.Read(buf)
-		if n > 0 {
-			if ferr := st.Feed(buf[:n], w); ferr != nil {
-				_ = st.End(w, ferr)
-				return ferr
-			}
-		}
-		if rerr == io.EOF {
-			return st.End(w, nil)
-		}
-		if rerr != nil {
-			_ = st.End(w, rerr)
-			return rerr
-		}
-	}
-}
-
 // relayTranslated reads a whole non-streaming answer, translates it to the caller's dialect, and writes it.
 func (e *Engine) relayTranslated(w relay.Sink, resp *http.Response, x *Exchange, req *Request, dialect dialects.Dialect,
 	model string, out *Outcome) error {
-	buf, complete, err := ReadUpTo(resp.Body, x.Resp[:0], maxTranslatedAnswer)
+	buf, complete, err := relay.ReadUpTo(resp.Body, x.Resp[:0], maxTranslatedAnswer)
 	x.Resp = buf
 	if err != nil || !complete {
 		if err == nil {

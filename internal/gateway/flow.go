@@ -11,6 +11,7 @@ import (
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/router"
+	"github.com/weir-gateway/weir/internal/upload"
 )
 
 // Flow is one request's state as it moves through the stages of pipeline.go. It lives in the pooled Exchange,
@@ -78,9 +79,9 @@ type Try struct {
 	cancel context.CancelCauseFunc
 	upCtx  context.Context
 	timer  *time.Timer
-	upload *uploadClock
+	upload *upload.Clock
 	resp   *http.Response
-	idle   *idleReader
+	idle   *relay.IdleReader
 }
 
 // start makes the flow of a new request in x.
@@ -102,7 +103,7 @@ func (f *Flow) newTry(ctx context.Context, up *Upstream, model string, timeout t
 // Each is let go once, so a layer's attempt may release after the core stages did.
 func (t *Try) release() {
 	if t.idle != nil {
-		t.idle.stop()
+		t.idle.Stop()
 		t.idle = nil
 	}
 	if t.resp != nil {
@@ -110,7 +111,7 @@ func (t *Try) release() {
 		t.resp = nil
 	}
 	if t.upload != nil {
-		t.upload.stop()
+		t.upload.Stop()
 		t.upload = nil
 	}
 	if t.timer != nil {

@@ -65,7 +65,7 @@ func parseRequest(_ *Engine, f *Flow) *Error {
 	}
 	f.out.Stream = ess.Stream
 	body := f.req.Body
-	f.fallbacks = requestFallbacks(&ess, f.req.Header)
+	f.fallbacks = reqbody.Fallbacks(&ess, f.req.Header)
 	if ess.Fallbacks.Exists() {
 		// "fallbacks" is Weir's own field: upstreams reject fields they do not know.
 		body, _ = sjson.DeleteBytes(body, "fallbacks")
@@ -125,24 +125,6 @@ func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
 	return p, nil
 }
 
-// requestFallbacks reads per-request fallbacks from the body's "fallbacks" array or the x-weir-fallbacks header.
-func requestFallbacks(ess *reqbody.Essentials, h http.Header) []string {
-	var out []string
-	for _, f := range ess.Fallbacks.Array() {
-		if s := f.String(); s != "" {
-			out = append(out, s)
-		}
-	}
-	if v := h.Get("X-Weir-Fallbacks"); v != "" {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
-}
-
 func errorBodyForClassify(ge *Error) []byte {
 	if ge.Raw != nil {
 		return ge.Raw
@@ -180,7 +162,7 @@ func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, d
 	if dialect == dialects.Anthropic {
 		usageOf = relay.AnthropicUsage
 	}
-	buf, complete, err := ReadUpTo(resp.Body, x.Resp[:0], maxBufferedAnswer)
+	buf, complete, err := relay.ReadUpTo(resp.Body, x.Resp[:0], maxBufferedAnswer)
 	x.Resp = buf
 	if err != nil {
 		return sendError(context.Background(), context.Background(), nil, err)
@@ -215,24 +197,6 @@ func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, d
 const maxBufferedAnswer = 4 << 20
 
 var jsonContentType = []string{"application/json"}
-
-// ReadUpTo appends from r to buf until EOF or limit bytes; complete reports EOF was reached.
-func ReadUpTo(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
-	for len(buf) < limit {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, true, nil
-		}
-		if err != nil {
-			return buf, false, err
-		}
-	}
-	return buf, false, nil
-}
 
 func poolError(up *Upstream, err error) *Error {
 	switch {

@@ -6,6 +6,7 @@ package reqbody
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -85,6 +86,24 @@ func Parse(body []byte) (Essentials, error) {
 		return e, ErrModelChars
 	}
 	return e, nil
+}
+
+// Fallbacks reads per-request fallbacks from the body's "fallbacks" array or the x-weir-fallbacks header.
+func Fallbacks(ess *Essentials, h http.Header) []string {
+	var out []string
+	for _, f := range ess.Fallbacks.Array() {
+		if s := f.String(); s != "" {
+			out = append(out, s)
+		}
+	}
+	if v := h.Get("X-Weir-Fallbacks"); v != "" {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 // ValidModel reports whether a model name may be routed: valid UTF-8 without control characters. A NUL or a

@@ -107,7 +107,7 @@ func relayAnswer(_ *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 		}
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		buf, complete, err := gateway.ReadUpTo(src, x.Resp[:0], maxJSONAnswer)
+		buf, complete, err := relay.ReadUpTo(src, x.Resp[:0], maxJSONAnswer)
 		x.Resp = buf
 		if err != nil {
 			return gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "upstream_read_error", "reading the answer of provider %s: %s", t.Upstream().Config.Name, err)

@@ -90,6 +90,9 @@ type responseIDSink struct {
 	next   int64 // the sequence number after the last event relayed, for an error event should the stream break
 }
 
+// The core asks a broken stream's sink for its error event (relay.EndWithError).
+var _ relay.StreamErrorEventer = (*responseIDSink)(nil)
+
 var (
 	dataPrefix  = []byte("data:")
 	sequenceKey = []byte(`"sequence_number":`)
