@@ -57,7 +57,7 @@ func encodeCall(e *Engine, f *Flow, t *Try) error {
 		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 			"no key of provider %s is allowed to use model %q", t.up.Config.Name, t.model)
 	}
-	t.call.Header = forwardHeaders(t.req.Header, t.dialect)
+	t.call.Header = provider.ForwardHeaders(t.req.Header, t.dialect)
 	if telemetry.TracingEnabled() {
 		if t.call.Header == nil {
 			t.call.Header = http.Header{}
@@ -96,12 +96,12 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	resp, w, out := t.resp, t.w, &f.out
 	translated := t.dialect != t.req.Dialect
 	h := w.Header()
-	CopyUpstreamHeaders(h, resp.Header)
+	relay.CopyUpstreamHeaders(h, resp.Header)
 	if !(t.ess.Stream && isStream(resp)) {
 		if translated {
 			return e.relayTranslated(w, resp, f.x, t.req, t.dialect, t.model, out)
 		}
-		return e.relayBuffered(w, resp, f.x, t.dialect, out)
+		return relayBuffered(w, resp, f.x, t.dialect, out)
 	}
 
 	src := t.Answer()
@@ -202,27 +202,6 @@ func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *re
 		e.log.Warn("parameter dropped in translation", "provider", up.Config.Name, "dialect", dialect, "detail", wmsg)
 	}
 	return body, nil
-}
-
-// forwardHeaders picks the caller headers an upstream should see: trace context always, and Anthropic's
-// version and beta flags when the upstream speaks Anthropic.
-func forwardHeaders(in http.Header, dialect dialects.Dialect) http.Header {
-	var h http.Header
-	add := func(k string) {
-		if v := in[k]; len(v) > 0 {
-			if h == nil {
-				h = http.Header{}
-			}
-			h[k] = v
-		}
-	}
-	add("Traceparent")
-	add("Tracestate")
-	if dialect == dialects.Anthropic {
-		add("Anthropic-Version")
-		add("Anthropic-Beta")
-	}
-	return h
 }
 
 func isStream(resp *http.Response) bool {

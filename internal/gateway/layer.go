@@ -142,7 +142,7 @@ func (t *Try) Run() error { return t.f.e.runAttempt(t.f, t) }
 // status is the attempt's error; the answer is closed when the attempt ends.
 func (t *Try) Send(d dialects.Dialect, call provider.Call) (*http.Response, error) {
 	t.dialect = d
-	call.Header = forwardHeaders(t.req.Header, d)
+	call.Header = provider.ForwardHeaders(t.req.Header, d)
 	t.call = call
 	if err := sendCall(t.f.e, t.f, t); err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -155,43 +154,18 @@ var (
 	no                 = []string{"no"}
 )
 
-// relayBuffered reads a JSON answer (up to a bound) to find its usage, then writes it. An answer larger than the
-// bound is streamed through and its usage read from its tail.
-func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, dialect dialects.Dialect, out *Outcome) error {
+// relayBuffered writes a same-dialect JSON answer, reading its usage (relay.JSON).
+func relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, dialect dialects.Dialect, out *Outcome) error {
 	usageOf := relay.OpenAIUsage
 	if dialect == dialects.Anthropic {
 		usageOf = relay.AnthropicUsage
 	}
-	buf, complete, err := relay.ReadUpTo(resp.Body, x.Resp[:0], maxBufferedAnswer)
-	x.Resp = buf
-	if err != nil {
+	u, buf, begun, err := relay.JSON(w, resp, x.Resp[:0], maxBufferedAnswer, usageOf)
+	x.Resp, out.Usage, out.Committed = buf, u, begun
+	if err != nil && !begun {
 		return sendError(context.Background(), context.Background(), nil, err)
 	}
-	h := w.Header()
-	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
-		h["Content-Type"] = ct
-	} else {
-		h["Content-Type"] = jsonContentType
-	}
-	if complete {
-		out.Usage = usageOf(buf)
-		w.WriteHeader(resp.StatusCode)
-		out.Committed = true
-		_, err = w.Write(buf)
-		return err
-	}
-	w.WriteHeader(resp.StatusCode)
-	out.Committed = true
-	if _, err := w.Write(buf); err != nil {
-		return err
-	}
-	tail := &relay.TailWriter{W: w, Keep: 64 << 10}
-	tail.Remember(buf)
-	if _, err := io.Copy(tail, resp.Body); err != nil {
-		return AnswerCut(err) // a JSON body has no way to say it was cut
-	}
-	out.Usage = usageOf(tail.UsageObject())
-	return nil
+	return err
 }
 
 const maxBufferedAnswer = 4 << 20
@@ -211,12 +185,9 @@ func poolError(up *Upstream, err error) *Error {
 	}
 }
 
-// ErrAnswerCut marks an answer that broke after its first bytes reached the caller in a body with no in-band way
-// to say so (audio, a file's content, a provider-native stream, a large JSON answer): the caller's response must
-// be aborted, not ended, or the truncated body would look complete.
-var ErrAnswerCut = errors.New("the answer was cut")
-
-func AnswerCut(err error) error { return fmt.Errorf("%w: %w", ErrAnswerCut, err) }
+// ErrAnswerCut marks an answer that broke after its first bytes reached the caller in a body with no in-band
+// way to say so (relay.ErrCut): the caller's response must be aborted, not ended.
+var ErrAnswerCut = relay.ErrCut
 
 // cutUsage is what a chat answer that had begun and then broke (the caller went away, or the upstream did) is
 // charged: the upstream bills the prompt and the output it generated, finished or not. The usage report, when
@@ -264,15 +235,6 @@ func stripURL(err error) string {
 		}
 	}
 	return err.Error()
-}
-
-// CopyUpstreamHeaders keeps the upstream headers a caller may rely on: request ids and rate-limit state.
-func CopyUpstreamHeaders(dst, src http.Header) {
-	for k, v := range src {
-		if strings.HasPrefix(k, "X-Ratelimit-") || k == "X-Request-Id" || k == "Openai-Processing-Ms" || k == "Request-Id" {
-			dst[k] = v
-		}
-	}
 }
 
 // Resolve maps "provider/model", or a bare model that one provider lists, to the provider and its model id.

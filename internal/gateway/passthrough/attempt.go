@@ -100,7 +100,7 @@ func send(_ *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 func relayAnswer(_ *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	raw, resp, src, w, x, out := of(f), of(f).try.resp, t.Answer(), t.Sink(), f.Exchange(), f.Outcome()
 	h := w.Header()
-	gateway.CopyUpstreamHeaders(h, resp.Header)
+	relay.CopyUpstreamHeaders(h, resp.Header)
 	for _, k := range []string{"Content-Type", "Content-Disposition"} {
 		if v := resp.Header[k]; len(v) > 0 {
 			h[k] = v
@@ -182,7 +182,7 @@ func (raw *Request) copyRest(src io.Reader, w relay.Sink, x *gateway.Exchange, o
 			return nil
 		}
 		if err != nil {
-			return gateway.AnswerCut(err)
+			return relay.Cut(err)
 		}
 	}
 }

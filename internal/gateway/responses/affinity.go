@@ -207,7 +207,7 @@ func relayObject(_ *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	resp := f.State().(*objectCall).resp
 	w, out := t.Sink(), f.Outcome()
 	h := w.Header()
-	gateway.CopyUpstreamHeaders(h, resp.Header)
+	relay.CopyUpstreamHeaders(h, resp.Header)
 	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
 		h["Content-Type"] = ct
 	} else {
@@ -216,7 +216,7 @@ func relayObject(_ *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	w.WriteHeader(resp.StatusCode)
 	out.Committed = true
 	if _, err := io.Copy(w, resp.Body); err != nil {
-		return gateway.AnswerCut(err)
+		return relay.Cut(err)
 	}
 	return nil
 }

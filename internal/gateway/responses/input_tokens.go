@@ -95,7 +95,7 @@ func count(e *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	}
 	// relay: the upstream's own answer, or the translated count as a response.input_tokens object; no usage.
 	w, x := t.Sink(), f.Exchange()
-	gateway.CopyUpstreamHeaders(w.Header(), resp.Header)
+	relay.CopyUpstreamHeaders(w.Header(), resp.Header)
 	buf, complete, err := relay.ReadUpTo(resp.Body, x.Resp[:0], maxCountAnswer)
 	x.Resp = buf
 	if err != nil || !complete {
