@@ -1,7 +1,8 @@
-// Package gateway is the request pipeline as plain Go: resolve the model to a provider, take a worker slot,
-// send, and relay the answer while reading its usage; pipeline.go lists its stages in order. It has no HTTP
-// server types in its signatures beyond headers; internal/api adapts HTTP to it, so the pipeline can be tested
-// and measured alone.
+// Package gateway is the core of the request pipeline as plain Go: resolve the model to a provider, take a
+// worker slot, send, and relay the answer while reading its usage; pipeline.go lists its stages in order. What
+// needs more than the core plugs in around it (a Layer, or a Pipeline of its own: internal/gateway/responses,
+// internal/gateway/passthrough). It has no HTTP server types in its signatures beyond headers; internal/api
+// adapts HTTP to it, so the pipeline can be tested and measured alone.
 package gateway
 
 import (

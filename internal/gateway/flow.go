@@ -34,7 +34,7 @@ type Flow struct {
 	admitModel string
 	admitBody  []byte
 
-	plan     *router.Plan // nil for a call pinned to one account (pinned)
+	plan     *router.Plan // nil for a call planned on one account (pinned, Flow.PlanOne)
 	pinned   pinnedTarget
 	files    fileAccount // the account holding the files the body names (checkBodyRefs); only it may serve
 	layer    *Layer      // the operation's layer around the core; nil for none
