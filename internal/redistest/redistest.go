@@ -1,0 +1,108 @@
+// Package redistest runs a real redis-server (Debian's) for tests: on a free loopback port, in a temporary
+// directory, with no persistence, stopped when the test ends. A test skips, saying why, only when the binary
+// is not installed (`apt-get install -y redis-server`; .ci/run installs it).
+package redistest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Server is one redis-server process.
+type Server struct {
+	Addr string // 127.0.0.1:port
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// URL is the redis:// URL of the server.
+func (s *Server) URL() string { return "redis://" + s.Addr }
+
+// Start runs a redis-server for t; it is killed when t ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not installed (apt-get install -y redis-server): the Redis counter tests need a real one")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := &Server{Addr: addr, dir: t.TempDir()}
+	s.Restart(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Restart starts the server again on the same port after Stop (its data is gone: there is no persistence).
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	s.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes")
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.done = make(chan struct{})
+	ready := make(chan struct{})
+	var log strings.Builder
+	go func() {
+		sc := bufio.NewScanner(out)
+		signalled := false
+		for sc.Scan() {
+			if !signalled {
+				log.WriteString(sc.Text() + "\n")
+				if strings.Contains(sc.Text(), "Ready to accept connections") {
+					signalled = true
+					close(ready)
+				}
+			}
+		}
+		_ = s.cmd.Wait()
+		close(s.done)
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("redis-server exited on %s:\n%s", s.Addr, log.String())
+	case <-time.After(10 * time.Second):
+		s.Stop()
+		t.Fatalf("redis-server did not become ready on %s", s.Addr)
+	}
+}
+
+// Stop kills the server (SIGKILL: as abrupt as a crash) and waits for it to exit.
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
+
+// Port is the server's TCP port.
+func (s *Server) Port() int {
+	_, p, _ := net.SplitHostPort(s.Addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+func (s *Server) String() string { return fmt.Sprintf("redis-server on %s", s.Addr) }
