@@ -96,6 +96,10 @@ func serve(args []string) int {
 		clusterView = func() any { return clusterNode.Snapshot() }
 		registerClusterMetrics(obs.api.Metrics, clusterNode)
 	}
+	if pers.redis != nil {
+		clusterView = redisClusterView(pers.redis)
+		registerRedisMetrics(obs.api.Metrics, pers.redis)
+	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
 	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,

@@ -2,8 +2,8 @@ package rediscounter
 
 import (
 	"math"
-	"sync/atomic"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/weir-gateway/weir/internal/governance"
@@ -58,7 +58,7 @@ func (p *period) start(now int64) int64 {
 func (w *window) fallback() governance.Counter { return w.local }
 func (p *period) fallback() governance.Counter { return p.local }
 
-func (w *window) key(idx int64) string { return w.base + strconv.FormatInt(idx, 10) }
+func (w *window) key(idx int64) string   { return w.base + strconv.FormatInt(idx, 10) }
 func (p *period) key(start int64) string { return p.base + strconv.FormatInt(start, 10) }
 
 // ttl of window idx's key at now, in ms: it weighs until the end of the next window.

@@ -16,10 +16,17 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	Addr string // 127.0.0.1:port
+	Addr string // host:port
 	dir  string
+	wrap []string
 	cmd  *exec.Cmd
 	done chan struct{}
+}
+
+// Options place a server elsewhere than a free port on 127.0.0.1 (StartWith).
+type Options struct {
+	Addr string   // host:port to bind
+	Wrap []string // a command prefix that execs redis-server, e.g. ip netns exec NAME
 }
 
 // URL is the redis:// URL of the server.
@@ -37,7 +44,16 @@ func Start(t testing.TB) *Server {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &Server{Addr: addr, dir: t.TempDir()}
+	return StartWith(t, Options{Addr: addr})
+}
+
+// StartWith runs a redis-server as o says; it is killed when t ends.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server not installed (apt-get install -y redis-server): the Redis counter tests need a real one")
+	}
+	s := &Server{Addr: o.Addr, dir: t.TempDir(), wrap: o.Wrap}
 	s.Restart(t)
 	t.Cleanup(s.Stop)
 	return s
@@ -46,9 +62,10 @@ func Start(t testing.TB) *Server {
 // Restart starts the server again on the same port after Stop (its data is gone: there is no persistence).
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes")
+	host, port, _ := net.SplitHostPort(s.Addr)
+	args := append(append([]string{}, s.wrap...), "redis-server", "--port", port, "--bind", host, "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no")
+	s.cmd = exec.Command(args[0], args[1:]...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
