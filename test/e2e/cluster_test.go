@@ -535,3 +535,65 @@ func checkRedisView(t *testing.T, nodes []*clusterNode) {
 		}
 	}
 }
+
+// TestRedisCountersUnreachable stops the real redis-server under two gateways: the one with on_error: closed
+// answers governed requests 503 in each route's dialect (OpenAI, Anthropic), the default (open) keeps
+// admitting on its own counters; both admit through Redis again once it is back.
+func TestRedisCountersUnreachable(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := func(onError string) string {
+		return fmt.Sprintf(`
+providers:
+  - {name: mock, type: mock}
+client:
+  enforce_governance_header: true
+governance:
+  store: {dsn: ":memory:"}
+  virtual_keys:
+    - {id: k, value: %s, rate_limits: {rpm: 1000}}
+cluster:
+  counters: redis
+  redis: {url: %q, on_error: %s, retry_interval: 100ms}
+`, vk(6), srv.URL(), onError)
+	}
+	closed, open := startGateway(t, cfg("closed")), startGateway(t, cfg("open"))
+	chat := `{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}`
+	messages := `{"model":"mock/echo","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	auth := []string{"Authorization", "Bearer " + vk(6)}
+	for _, g := range []*gateway{closed, open} {
+		if code, _, body := post(t, g.URL+"/v1/chat/completions", chat, auth...); code != 200 {
+			t.Fatalf("with Redis up: %d %s", code, body)
+		}
+	}
+	srv.Stop()
+	code, h, body := post(t, closed.URL+"/v1/chat/completions", chat, auth...)
+	if code != 503 || !strings.Contains(body, `"code":"counter_store_unavailable"`) || h.Get("Retry-After") == "" {
+		t.Fatalf("closed, OpenAI route: %d %v %s", code, h, body)
+	}
+	code, _, body = post(t, closed.URL+"/v1/messages", messages, "x-api-key", vk(6), "anthropic-version", "2023-06-01")
+	if code != 503 || !strings.Contains(body, `"type":"error"`) || !strings.Contains(body, "counter store") {
+		t.Fatalf("closed, Anthropic route: %d %s", code, body)
+	}
+	for range 5 {
+		if code, _, body := post(t, open.URL+"/v1/chat/completions", chat, auth...); code != 200 {
+			t.Fatalf("open, Redis down: %d %s", code, body)
+		}
+	}
+	waitUntil(t, "the open gateway's warning", func() bool {
+		return strings.Contains(open.logs.String(), "redis counters unreachable: admitting on this replica's own counters")
+	})
+	_, _, metrics := get(t, open.URL+"/metrics")
+	if !strings.Contains(metrics, "weir_counter_store_up 0") || !strings.Contains(metrics, "weir_counter_store_local_reservations_total 5") {
+		t.Fatalf("open gateway's metrics while Redis is down:\n%s", grepLines(metrics, "weir_counter_store"))
+	}
+	srv.Restart(t)
+	waitUntil(t, "the closed gateway to admit again", func() bool {
+		code, _, _ := post(t, closed.URL+"/v1/chat/completions", chat, auth...)
+		return code == 200
+	})
+	// The open gateway's 5 local admissions are moved into the (restarted, empty) Redis.
+	waitUntil(t, "the open gateway's counts to reach Redis", func() bool {
+		u := usageOf(t, closed, "k", "")["key:k rpm"]
+		return u != nil && u["used"].(float64) >= 6
+	})
+}
