@@ -235,3 +235,74 @@ func TestRedisUnreachableFailsClosed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRedisClusterMode runs the semantics suite and a key + team + customer admission on a real three-node
+// Redis Cluster: the {weir} hash tag keeps one admission's keys in one slot (without it the script would fail
+// with CROSSSLOT).
+func TestRedisClusterMode(t *testing.T) {
+	rc := redistest.StartCluster(t, 3)
+	s, err := New(context.Background(), Config{URL: rc.URL(), Cluster: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var seq atomic.Int64
+	subject := func() string { return fmt.Sprintf("key:t%d", seq.Add(1)) }
+	countertest.Run(t, countertest.Factory{
+		Window: func(_ *testing.T, w time.Duration) governance.Counter { return s.Window(subject(), "rpm", w) },
+		Period: func(_ *testing.T, r governance.Reset) governance.Counter { return s.Period(subject(), "spend", r) },
+	})
+	now := time.Now().UnixNano()
+	items := func() []governance.BatchItem {
+		return []governance.BatchItem{
+			{Counter: s.Window("key:a", "rpm", time.Minute), N: 1, Limit: 2},
+			{Counter: s.Period("team:t", "spend/1d", governance.ResetDay), N: 5, Limit: 100},
+			{Counter: s.Window("customer:c", "tpd", 24*time.Hour), N: 50, Limit: 1000},
+		}
+	}
+	for i := range 3 {
+		refused, err := s.ReserveAll(now, items())
+		if err != nil {
+			t.Fatalf("admission %d on a Redis Cluster: %v", i, err)
+		}
+		if want := map[bool]int{true: -1, false: 0}[i < 2]; refused != want {
+			t.Fatalf("admission %d: refused %d, want %d", i, refused, want)
+		}
+	}
+	if !s.Stats().Up || s.Stats().Errors != 0 {
+		t.Fatalf("stats %+v", s.Stats())
+	}
+	// The same keys without the hash tag spread over slots, and the cluster refuses the script.
+	var logs lockedBuffer
+	bare, err := New(context.Background(), Config{URL: rc.URL(), Cluster: true, OnError: FailClosed}, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	bare.tag = "weir:"
+	_, err = bare.ReserveAll(now, []governance.BatchItem{
+		{Counter: bare.Window("key:a", "rpm", time.Minute), N: 1, Limit: 2},
+		{Counter: bare.Period("team:t", "spend/1d", governance.ResetDay), N: 5, Limit: 100},
+		{Counter: bare.Window("customer:c", "tpd", 24*time.Hour), N: 50, Limit: 1000},
+	})
+	if err == nil || !strings.Contains(logs.String(), "CROSSSLOT") {
+		t.Fatalf("keys without a hash tag in one script: err %v, logs %s", err, logs.String())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -6,6 +6,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os/exec"
 	"strconv"
@@ -16,11 +17,12 @@ import (
 
 // Server is one redis-server process.
 type Server struct {
-	Addr string // host:port
-	dir  string
-	wrap []string
-	cmd  *exec.Cmd
-	done chan struct{}
+	Addr  string // host:port
+	dir   string
+	wrap  []string
+	extra []string // more redis-server arguments
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // Options place a server elsewhere than a free port on 127.0.0.1 (StartWith).
@@ -65,6 +67,7 @@ func (s *Server) Restart(t testing.TB) {
 	host, port, _ := net.SplitHostPort(s.Addr)
 	args := append(append([]string{}, s.wrap...), "redis-server", "--port", port, "--bind", host, "--dir", s.dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no")
+	args = append(args, s.extra...)
 	s.cmd = exec.Command(args[0], args[1:]...)
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -123,3 +126,86 @@ func (s *Server) Port() int {
 }
 
 func (s *Server) String() string { return fmt.Sprintf("redis-server on %s", s.Addr) }
+
+// Cluster is a Redis Cluster of real redis-server processes on loopback, every slot assigned.
+type Cluster struct {
+	Nodes []*Server
+}
+
+// URL is a go-redis cluster URL naming every node.
+func (c *Cluster) URL() string {
+	u := "redis://" + c.Nodes[0].Addr
+	for i, n := range c.Nodes[1:] {
+		if i == 0 {
+			u += "?"
+		} else {
+			u += "&"
+		}
+		u += "addr=" + n.Addr
+	}
+	return u
+}
+
+// StartCluster runs n cluster-enabled redis-servers and joins them with redis-cli --cluster create (no
+// replicas); it returns once the cluster reports cluster_state:ok.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		t.Skip("redis-cli not installed (it comes with redis-server): the Redis Cluster test needs it")
+	}
+	c := &Cluster{}
+	args := []string{"--cluster", "create"}
+	for range n {
+		s := startNode(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")
+		c.Nodes = append(c.Nodes, s)
+		args = append(args, s.Addr)
+	}
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command("redis-cli", args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, s := range c.Nodes {
+		_, port, _ := net.SplitHostPort(s.Addr)
+		for {
+			out, _ := exec.Command("redis-cli", "-p", port, "cluster", "info").Output()
+			if strings.Contains(string(out), "cluster_state:ok") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("redis cluster not ok on %s:\n%s", s.Addr, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return c
+}
+
+func startNode(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	s := &Server{Addr: freeClusterAddr(t), dir: t.TempDir(), extra: extra}
+	s.Restart(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// freeClusterAddr finds a loopback port free along with port+10000, the node's cluster bus.
+func freeClusterAddr(t testing.TB) string {
+	t.Helper()
+	for range 100 {
+		p := 20000 + rand.IntN(25000)
+		a, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		b, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+10000))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return "127.0.0.1:" + strconv.Itoa(p)
+	}
+	t.Fatal("no free port pair for a redis cluster node")
+	return ""
+}
