@@ -25,10 +25,17 @@ type counter interface {
 // window is a sliding window kept in Redis: one key per window, "{prefix}subject|metric|index", expiring once
 // it can no longer weigh (two windows after its start).
 type window struct {
-	st    *Store
-	base  string
-	width int64
-	local *governance.SlidingWindow
+	st       *Store
+	base     string
+	width    int64
+	widthArg any // width, boxed once for the script's arguments
+	local    *governance.SlidingWindow
+	keys     atomic.Pointer[windowKeys] // the current window's keys, made once per window
+}
+
+type windowKeys struct {
+	idx       int64
+	cur, prev string
 }
 
 // period is a budget period kept in Redis: one key per period, "{prefix}subject|metric|start", expiring a
@@ -39,6 +46,8 @@ type period struct {
 	reset governance.Reset
 	local *governance.PeriodCounter
 	live  atomic.Int64 // the latest period start this replica has used: a caller with a stale clock counts in it
+
+	keyCache atomic.Pointer[periodKey]
 }
 
 // start is the period now falls in, or the live one if a caller's clock is behind another's (as PeriodCounter).
@@ -58,8 +67,42 @@ func (p *period) start(now int64) int64 {
 func (w *window) fallback() governance.Counter { return w.local }
 func (p *period) fallback() governance.Counter { return p.local }
 
-func (w *window) key(idx int64) string   { return w.base + strconv.FormatInt(idx, 10) }
-func (p *period) key(start int64) string { return p.base + strconv.FormatInt(start, 10) }
+func (w *window) key(idx int64) string {
+	if k := w.keys.Load(); k != nil {
+		switch idx {
+		case k.idx:
+			return k.cur
+		case k.idx - 1:
+			return k.prev
+		}
+	}
+	return w.base + strconv.FormatInt(idx, 10)
+}
+
+// keyPair is window idx's key and the previous window's, cached for the window's life.
+func (w *window) keyPair(idx int64) (cur, prev string) {
+	k := w.keys.Load()
+	if k == nil || k.idx != idx {
+		k = &windowKeys{idx: idx, cur: w.base + strconv.FormatInt(idx, 10), prev: w.base + strconv.FormatInt(idx-1, 10)}
+		w.keys.Store(k)
+	}
+	return k.cur, k.prev
+}
+
+// key is period start's key, cached for the period's life.
+func (p *period) key(start int64) string {
+	if k := p.keyCache.Load(); k != nil && k.start == start {
+		return k.key
+	}
+	k := &periodKey{start: start, key: p.base + strconv.FormatInt(start, 10)}
+	p.keyCache.Store(k)
+	return k.key
+}
+
+type periodKey struct {
+	start int64
+	key   string
+}
 
 // ttl of window idx's key at now, in ms: it weighs until the end of the next window.
 func (w *window) ttl(now, idx int64) int64 {

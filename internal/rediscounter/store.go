@@ -88,7 +88,7 @@ func (s *Store) Close() error {
 
 // Window implements governance.CounterStore.
 func (s *Store) Window(subject, metric string, width time.Duration) governance.Counter {
-	return &window{st: s, base: s.tag + subject + "|" + metric + "|", width: int64(width),
+	return &window{st: s, base: s.tag + subject + "|" + metric + "|", width: int64(width), widthArg: int64(width),
 		local: governance.NewSlidingWindow(width)}
 }
 
@@ -96,6 +96,9 @@ func (s *Store) Window(subject, metric string, width time.Duration) governance.C
 func (s *Store) Period(subject, metric string, r governance.Reset) governance.Counter {
 	return &period{st: s, base: s.tag + subject + "|" + metric + "|", reset: r, local: governance.NewPeriodCounter(r)}
 }
+
+// Constant script arguments, boxed once.
+var maxWindowArg, maxInt64Arg any = int64(governance.MaxWindowCount), int64(math.MaxInt64)
 
 // errForeign is a programming error: an item whose counter this store did not make.
 var errForeign = errors.New("rediscounter: counter not made by this store")
@@ -113,12 +116,13 @@ func (s *Store) ReserveAll(now int64, items []governance.BatchItem) (int, error)
 		switch c := it.Counter.(type) {
 		case *window:
 			idx := now / c.width
-			keys = append(keys, c.key(idx), c.key(idx-1))
-			args = append(args, "w", it.N, it.Limit, governance.MaxWindowCount, c.width-now%c.width, c.width, c.ttl(now, idx))
+			cur, prev := c.keyPair(idx)
+			keys = append(keys, cur, prev)
+			args = append(args, "w", it.N, it.Limit, maxWindowArg, c.width-now%c.width, c.widthArg, c.ttl(now, idx))
 		case *period:
 			start := c.start(now)
 			keys = append(keys, c.key(start))
-			args = append(args, "p", it.N, it.Limit, int64(math.MaxInt64), 0, 0, c.ttl(now, start))
+			args = append(args, "p", it.N, it.Limit, maxInt64Arg, 0, 0, c.ttl(now, start))
 		default:
 			return -1, errForeign
 		}
