@@ -200,10 +200,11 @@ func (s *Service) Admit(ctx context.Context, p *Principal, model string, est Est
 	// cost cannot be estimated; Settle corrects the unit to the actual.
 	tokens, cost := max(est.Tokens, 1), max(int64(est.Cost), 1)
 	if cs := s.opt.Counters; cs != nil {
-		if !hasProv {
-			provider = ""
+		var prov [2]*level
+		if hasProv && p.provLimits != nil {
+			prov[0] = p.provLimits[provider]
 		}
-		if d := r.reserveStored(cs, p, provider, now, tokens, cost); d != nil {
+		if d := r.reserveStored(cs, now, tokens, cost, p.levels, prov); d != nil {
 			r.finish()
 			return nil, d
 		}

@@ -46,28 +46,16 @@ func (s *Service) newPeriod(subject, metric string, r Reset) func() Counter {
 	return func() Counter { return NewPeriodCounter(r) }
 }
 
-// reserveStored is Admit's reservation against a CounterStore: every limit of p in one ReserveAll.
-func (r *Reservation) reserveStored(cs CounterStore, p *Principal, provider string, now, tokens, cost int64) *Denial {
-	add := func(lv *level) {
-		for i := range lv.limits {
-			l := &lv.limits[i]
-			amount := int64(1)
-			switch l.kind {
-			case kindTokens:
-				amount = tokens
-			case kindCost:
-				amount = cost
-			}
-			r.batch = append(r.batch, BatchItem{Counter: l.c, N: amount, Limit: l.max})
-			r.entries = append(r.entries, resEntry{c: l.c, amount: amount, kind: l.kind, lv: lv, l: l})
-		}
+// reserveStored is a reservation against a CounterStore: every limit of levels and of the non-nil more in one
+// ReserveAll (Admit: the key's, team's and customer's levels and the key's provider limits; AdmitTarget: a
+// target's key and provider levels).
+func (r *Reservation) reserveStored(cs CounterStore, now, tokens, cost int64, levels []*level, more [2]*level) *Denial {
+	for _, lv := range levels {
+		r.add(lv, tokens, cost)
 	}
-	for _, lv := range p.levels {
-		add(lv)
-	}
-	if provider != "" && p.provLimits != nil {
-		if lv := p.provLimits[provider]; lv != nil {
-			add(lv)
+	for _, lv := range more {
+		if lv != nil {
+			r.add(lv, tokens, cost)
 		}
 	}
 	refused, err := cs.ReserveAll(now, r.batch)
@@ -109,6 +97,22 @@ func (r *Reservation) reserveStored(cs CounterStore, p *Principal, provider stri
 	}
 	r.entries = r.entries[:0] // nothing was reserved
 	return d
+}
+
+// add queues lv's limits for reserveStored.
+func (r *Reservation) add(lv *level, tokens, cost int64) {
+	for i := range lv.limits {
+		l := &lv.limits[i]
+		amount := int64(1)
+		switch l.kind {
+		case kindTokens:
+			amount = tokens
+		case kindCost:
+			amount = cost
+		}
+		r.batch = append(r.batch, BatchItem{Counter: l.c, N: amount, Limit: l.max})
+		r.entries = append(r.entries, resEntry{c: l.c, amount: amount, kind: l.kind, lv: lv, l: l})
+	}
 }
 
 // adjustStored sends a Settle's or Release's deltas to the store in one AdjustAll.

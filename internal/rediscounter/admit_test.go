@@ -167,3 +167,23 @@ func BenchmarkRedisAdmitLatency(b *testing.B) {
 		})
 	}
 }
+
+// TestRedisAdmitTarget: a provider level's limits (checked per attempt) are one ReserveAll too, and refuse at
+// the limit across stores (replicas).
+func TestRedisAdmitTarget(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := hierarchy(100, 1)
+	cfg.Providers = []governance.ProviderConfig{{Name: "openai", RateLimits: &governance.RateLimits{RPM: 2}}}
+	a, b := govService(t, newStore(t, srv, nil), cfg), govService(t, newStore(t, srv, nil), cfg)
+	for i, gov := range []*governance.Service{a, b, a} {
+		tg := gov.Target(gov.Authenticate(secret), "smart", "openai")
+		r, d := gov.AdmitTarget(tg, governance.Estimate{Tokens: 1, Cost: 1})
+		if want := i < 2; (d == nil) != want {
+			t.Fatalf("attempt %d: denial %+v, want admitted=%v", i, d, want)
+		}
+		if d != nil && (d.Message != "provider openai: rpm 2" || d.RetryAfter <= 0) {
+			t.Fatalf("denial %+v", d)
+		}
+		r.Settle(schema.Usage{PromptTokens: 1}, 1)
+	}
+}
