@@ -58,6 +58,9 @@ func (r *Reservation) reserveStored(cs CounterStore, now, tokens, cost int64, le
 			r.add(lv, tokens, cost)
 		}
 	}
+	if len(r.batch) == 0 {
+		return nil // no limits: no round trip
+	}
 	refused, err := cs.ReserveAll(now, r.batch)
 	if err != nil {
 		r.entries = r.entries[:0]

@@ -96,13 +96,22 @@ func TestRedisAdmitThroughGovernance(t *testing.T) {
 // TestRedisAdmitFailsClosedWith503: on_error: closed and Redis stopped — governance refuses with 503.
 func TestRedisAdmitFailsClosedWith503(t *testing.T) {
 	srv := redistest.Start(t)
-	gov := govService(t, newStore(t, srv, func(c *Config) { c.OnError = FailClosed }), hierarchy(100, 1))
+	cfg := hierarchy(100, 1)
+	const free = "wk-FREE0123456789abcdefghijABCDEFGHIJ0123456"
+	cfg.VirtualKeys = append(cfg.VirtualKeys, governance.VirtualKeyConfig{ID: "free", Value: free})
+	gov := govService(t, newStore(t, srv, func(c *Config) { c.OnError = FailClosed }), cfg)
 	p := gov.Authenticate(secret)
 	srv.Stop()
 	_, d := gov.Admit(context.Background(), p, "openai/gpt-4o-mini", governance.Estimate{Tokens: 1, Cost: 1})
 	if d == nil || d.Status != http.StatusServiceUnavailable || d.Code != "counter_store_unavailable" {
 		t.Fatalf("denial %+v", d)
 	}
+	// A key without limits needs no counter, hence no Redis.
+	r, d := gov.Admit(context.Background(), gov.Authenticate(free), "openai/gpt-4o-mini", governance.Estimate{Tokens: 1, Cost: 1})
+	if d != nil {
+		t.Fatalf("a key without limits was refused with Redis down: %+v", d)
+	}
+	r.Release()
 }
 
 func benchGov(b *testing.B) (*governance.Service, *governance.Principal) {
