@@ -95,6 +95,10 @@ func serve(args []string) int {
 		clusterView = func() any { return clusterNode.Snapshot() }
 		registerClusterMetrics(obs.api.Metrics, clusterNode)
 	}
+	if pers.redis != nil {
+		clusterView = redisClusterView(pers.redis)
+		registerRedisMetrics(obs.api.Metrics, pers.redis)
+	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
 	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).

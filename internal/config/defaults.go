@@ -182,6 +182,13 @@ func (c *Config) Validate() Problems {
 			ps = append(ps, Problem{Path: path, Msg: msg})
 		}
 	}
+	if err := c.Cluster.Validate(); err != nil {
+		path, msg, ok := strings.Cut(err.Error(), ": ")
+		if !ok {
+			path, msg = "cluster", err.Error()
+		}
+		ps = append(ps, Problem{Path: path, Msg: msg})
+	}
 	if c.Routing.Cooldown != nil {
 		for _, err := range router.ValidateBreaker("routing.cooldown", *c.Routing.Cooldown) {
 			path, msg, _ := strings.Cut(err.Error(), ": ")

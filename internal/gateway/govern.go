@@ -27,6 +27,8 @@ func denialError(d *governance.Denial, maxOut int64) *Error {
 		typ = TypePermission
 	case http.StatusUnauthorized:
 		typ = TypeAuthentication
+	case http.StatusServiceUnavailable:
+		typ = TypeAPI // the counter store is unreachable (cluster.redis.on_error: closed)
 	}
 	msg := d.Message
 	if d.Code == "budget_exceeded" && d.Left > 0 && maxOut > 0 {
