@@ -35,11 +35,11 @@ func (e *Error) Error() string { return e.Message }
 
 // JSON-RPC error codes of Weir's own refusals (the implementation-defined server-error range).
 const (
-	CodeUnauthorized = -32001
-	CodeRateLimited  = -32029
-	CodeUnavailable  = -32003
-	CodeTimeout      = -32004
-	CodeForbidden    = -32005
+	CodeUnauthorized = -32061
+	CodeRateLimited  = -32065
+	CodeUnavailable  = -32062
+	CodeTimeout      = -32064
+	CodeForbidden    = -32063
 )
 
 // Wire is the error as a JSON-RPC error object, with Kind (and retry_after_seconds) in its data.

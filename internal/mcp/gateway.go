@@ -39,6 +39,7 @@ type Gateway struct {
 	cfg    Config
 	opts   Options
 	log    *slog.Logger
+	sdkLog *slog.Logger // the SDK's own logging, warnings only: it logs every stateless request at info
 	ups    []*upstream
 	byName map[string]*upstream
 	obs    *observer
@@ -52,7 +53,8 @@ func New(cfg Config, opts Options) *Gateway {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{cfg: cfg, opts: opts, log: opts.Log, byName: map[string]*upstream{}}
+	g := &Gateway{cfg: cfg, opts: opts, log: opts.Log, byName: map[string]*upstream{},
+		sdkLog: slog.New(minLevel{Handler: opts.Log.Handler(), min: slog.LevelWarn})}
 	g.obs = newObserver(opts)
 	for _, sc := range cfg.Servers {
 		u := newUpstream(g, sc)
@@ -173,4 +175,22 @@ func (g *Gateway) split(name string) (*upstream, string) {
 		return nil, ""
 	}
 	return g.byName[server], rest
+}
+
+// minLevel drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(as), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

@@ -37,7 +37,7 @@ func (g *Gateway) Handler() http.Handler {
 			// reverse proxy on the same host must be able to reach Weir under its public name.
 			DisableLocalhostProtection: true,
 			MaxRequestBodyBytes:        g.cfg.MaxArgumentBytes + 64<<10,
-			Logger:                     g.log,
+			Logger:                     g.sdkLog,
 		})
 	// The SDK carries the principal to the method handlers as its token info.
 	authed := auth.RequireBearerToken(func(ctx context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
@@ -105,7 +105,7 @@ func (g *Gateway) sdkServer(scope *upstream) *sdk.Server {
 		Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}, Resources: &sdk.ResourceCapabilities{},
 			Prompts: &sdk.PromptCapabilities{}},
 		SupportedProtocolVersions: ProtocolVersions,
-		Logger:                    g.log,
+		Logger:                    g.sdkLog,
 	})
 	s.AddReceivingMiddleware(func(next sdk.MethodHandler) sdk.MethodHandler {
 		return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {

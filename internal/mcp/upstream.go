@@ -135,7 +135,7 @@ func (u *upstream) run(ctx context.Context) {
 	backoff := minBackoff
 	for {
 		u.setState(StateConnecting, nil)
-		sess, err := u.connect(ctx)
+		sess, endConn, err := u.connect(ctx)
 		if err == nil {
 			if err = u.refresh(ctx, sess); err != nil {
 				_ = sess.Close()
@@ -151,6 +151,7 @@ func (u *upstream) run(ctx context.Context) {
 			u.cat.Store(nil)
 			_ = sess.Close() // a stdio server's process is ended here
 		}
+		endConn()
 		if ctx.Err() != nil {
 			u.setState(StateStopped, nil)
 			return
@@ -167,17 +168,25 @@ func (u *upstream) run(ctx context.Context) {
 	}
 }
 
-func (u *upstream) connect(ctx context.Context) (*sdk.ClientSession, error) {
+// connect opens a session. The SSE transport keeps its event stream on the context it connects with, so that
+// context lives until endConn (after the session), and only a connection not made in connectTimeout cancels it.
+func (u *upstream) connect(ctx context.Context) (sess *sdk.ClientSession, endConn context.CancelFunc, err error) {
 	client := sdk.NewClient(&sdk.Implementation{Name: "weir", Version: u.g.opts.Version}, &sdk.ClientOptions{
 		ToolListChangedHandler:     func(context.Context, *sdk.ToolListChangedRequest) { notify(u.refreshc) },
 		PromptListChangedHandler:   func(context.Context, *sdk.PromptListChangedRequest) { notify(u.refreshc) },
 		ResourceListChangedHandler: func(context.Context, *sdk.ResourceListChangedRequest) { notify(u.refreshc) },
 		KeepAlive:                  keepAlive,
-		Logger:                     u.log,
+		Logger:                     u.g.sdkLog,
 	})
-	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	defer cancel()
-	return client.Connect(cctx, u.transport(ctx), nil)
+	cctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(connectTimeout, cancel)
+	sess, err = client.Connect(cctx, u.transport(cctx), nil)
+	timer.Stop()
+	if err != nil {
+		cancel()
+		return nil, func() {}, err
+	}
+	return sess, cancel, nil
 }
 
 // serve waits for the session's end; meanwhile it refreshes the lists when they expire or change.
