@@ -40,5 +40,10 @@ bench-go:
 bench:
 	cd bench && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 -stream
 
+# MCP gateway overhead: tools/call through weir's /mcp vs directly to an SDK server at 500 calls/s
+# (results land in docs/benchmarks.md).
+bench-mcp:
+	cd bench && $(GO) run ./cmd/mcpbench -rate 500 -duration 10s -rounds 3
+
 clean:
 	rm -rf bin

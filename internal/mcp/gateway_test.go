@@ -24,7 +24,7 @@ type fixture struct {
 	calls *mcpserver.Calls
 }
 
-func newFixture(t *testing.T, keys []governance.VirtualKeyConfig, sc ServerConfig) *fixture {
+func newFixture(t testing.TB, keys []governance.VirtualKeyConfig, sc ServerConfig) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	calls := &mcpserver.Calls{}
