@@ -158,14 +158,36 @@ type mcpFixture struct {
 	gw               *gateway
 	web, legacy      *restartableServer
 	webCalls, sseCal *mcpserver.Calls
+	webHeaders       *headerLog
+}
+
+// headerLog remembers the credentials-bearing headers of every request an upstream got.
+type headerLog struct {
+	mu   sync.Mutex
+	seen []http.Header
+}
+
+func (l *headerLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.seen = append(l.seen, r.Header.Clone())
+		l.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (l *headerLog) all() []http.Header {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.seen)
 }
 
 func startMCPFixture(t *testing.T) *mcpFixture {
 	t.Helper()
-	f := &mcpFixture{webCalls: &mcpserver.Calls{}, sseCal: &mcpserver.Calls{}}
+	f := &mcpFixture{webCalls: &mcpserver.Calls{}, sseCal: &mcpserver.Calls{}, webHeaders: &headerLog{}}
 	webSrv := mcpserver.New("web", f.webCalls)
 	f.web = &restartableServer{t: t, addr: "127.0.0.1:0",
-		h: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return webSrv }, nil)}
+		h: f.webHeaders.wrap(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return webSrv }, nil))}
 	f.web.start()
 	t.Cleanup(f.web.stop)
 	sseSrv := mcpserver.New("legacy", f.sseCal)
@@ -351,6 +373,24 @@ func TestMCPGateway(t *testing.T) {
 		}
 		if _, err := mcpClient(t, mcpURL, ""); err == nil {
 			t.Error("the SDK client connected without a key")
+		}
+	})
+	t.Run("the server's configured headers upstream, never the client's key", func(t *testing.T) {
+		seen := f.webHeaders.all()
+		if len(seen) == 0 {
+			t.Fatal("the web server saw no requests")
+		}
+		for _, h := range seen {
+			if h.Get("X-Upstream-Token") != "upstream-secret" {
+				t.Fatalf("a request without the configured header: %v", h)
+			}
+			for name, vs := range h {
+				for _, v := range vs {
+					if strings.Contains(v, "wk-mcp-") {
+						t.Fatalf("the client's virtual key reached the upstream in %s", name)
+					}
+				}
+			}
 		}
 	})
 	t.Run("observability", func(t *testing.T) {

@@ -63,6 +63,7 @@ func main() {
 	warm(direct, "add")
 	warm(via, "bench__add")
 
+	loadBefore := loadavg()
 	var d50, d99, w50, w99, o50, o99 []float64
 	errs := [2]int{}
 	total := [2]int{}
@@ -77,19 +78,20 @@ func main() {
 		o50, o99 = append(o50, wp50-dp50), append(o99, wp99-dp99)
 		log.Printf("round %d: direct p50 %.0fµs p99 %.0fµs; weir p50 %.0fµs p99 %.0fµs", r+1, dp50, dp99, wp50, wp99)
 	}
+	load := fmt.Sprintf("Load average (1 min) on the machine: %s at the start, %s at the end of the measured runs.", loadBefore, loadavg())
 	section := fmt.Sprintf(`### MCP tools/call, %d calls/s
 
 %s · %d CPUs · %s  
 Command: `+"`make bench-mcp`"+` (`+"`cd bench && go run ./cmd/mcpbench -rate %d -duration %s -rounds %d`"+`)
 
-The official Go SDK client calls the tool `+"`add`"+` on an SDK server over Streamable HTTP, directly and through Weir's `+"`/mcp`"+` (Bearer virtual key with an MCP allow-list, namespaced name `+"`bench__add`"+`, a governed call with its log record and metrics), at a constant arrival rate (open loop: latency is counted from each call's scheduled time). %d rounds of %s per target after a 2s warm-up; medians over the rounds. Overhead = Weir minus the direct run just before it. Client, server and Weir share the machine.
+The official Go SDK client calls the tool `+"`add`"+` on an SDK server over Streamable HTTP, directly and through Weir's `+"`/mcp`"+` (Bearer virtual key with an MCP allow-list, namespaced name `+"`bench__add`"+`, a governed call with its log record and metrics), at a constant arrival rate (open loop: latency is counted from each call's scheduled time). %d rounds of %s per target after a 2s warm-up; medians over the rounds. Overhead = Weir minus the direct run just before it. Client, server and Weir share the machine. %s
 
 | target | p50 µs | p99 µs | overhead p50 µs | overhead p99 µs | errors / calls |
 |---|---:|---:|---:|---:|---:|
 | direct (SDK server) | %.0f | %.0f | — | — | %d / %d |
 | weir /mcp | %.0f | %.0f | **%.0f** | **%.0f** | %d / %d |
 `, *rate, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), *rate, *dur, *rounds,
-		*rounds, *dur, median(d50), median(d99), errs[0], total[0], median(w50), median(w99), median(o50), median(o99), errs[1], total[1])
+		*rounds, *dur, load, median(d50), median(d99), errs[0], total[0], median(w50), median(w99), median(o50), median(o99), errs[1], total[1])
 	fmt.Println(section)
 	if *doc != "-" {
 		path := *doc
@@ -213,6 +215,15 @@ func run(s *mcp.ClientSession, tool string, rate int, d time.Duration) ([]float6
 	}
 	wg.Wait()
 	return lat, fails
+}
+
+// loadavg is the machine's 1-minute load average: the benchmark shares it with whatever else runs.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func pct(xs []float64, p float64) float64 {
