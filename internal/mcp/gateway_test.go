@@ -19,9 +19,10 @@ import (
 
 // fixture is a Gateway over one real SDK server (Streamable HTTP, in-process) with a governance service.
 type fixture struct {
-	g     *Gateway
-	gov   *governance.Service
-	calls *mcpserver.Calls
+	g      *Gateway
+	gov    *governance.Service
+	calls  *mcpserver.Calls
+	server *sdk.Server
 }
 
 func newFixture(t testing.TB, keys []governance.VirtualKeyConfig, sc ServerConfig) *fixture {
@@ -55,7 +56,7 @@ func newFixture(t testing.TB, keys []governance.VirtualKeyConfig, sc ServerConfi
 	if st := g.Servers()[0]; st.State != StateUp || st.Tools != 5 {
 		t.Fatalf("server after Start: %+v", st)
 	}
-	return &fixture{g: g, gov: gov, calls: calls}
+	return &fixture{g: g, gov: gov, calls: calls, server: s}
 }
 
 // TestToolsAndCallTool is the agent-mode API: Tools lists what the principal may call, narrowed by the filter;
@@ -207,5 +208,30 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("%s: problem %d at %s, want %s (%v)", c.name, i, got[i], c.want[i], ps)
 			}
 		}
+	}
+}
+
+// TestListChangedRefreshes: a tool the server adds reaches Tools at once through its list_changed notification,
+// long before tool_list_ttl (5m) would fetch the list again.
+func TestListChangedRefreshes(t *testing.T) {
+	f := newFixture(t, []governance.VirtualKeyConfig{{ID: "k", MCP: &governance.MCPAccessConfig{Servers: []string{"tools"}}}}, ServerConfig{})
+	p := f.gov.Principal("k")
+	sdk.AddTool(f.server, &sdk.Tool{Name: "late", Description: "Added after the gateway connected."},
+		func(context.Context, *sdk.CallToolRequest, struct{}) (*sdk.CallToolResult, any, error) {
+			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "here"}}}, nil, nil
+		})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tools, _ := f.g.Tools(context.Background(), p, Filter{Tools: []string{"late"}})
+		if len(tools) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the added tool was not listed after the server's list_changed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if res, err := f.g.CallTool(context.Background(), p, "tools__late", nil); err != nil || res.Content[0].(*sdk.TextContent).Text != "here" {
+		t.Fatalf("calling the added tool: %v %v", res, err)
 	}
 }

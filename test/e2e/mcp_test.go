@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,6 +162,7 @@ type mcpFixture struct {
 	web, legacy      *restartableServer
 	webCalls, sseCal *mcpserver.Calls
 	webHeaders       *headerLog
+	pidFile          string // the stdio server's pid
 }
 
 // headerLog remembers the credentials-bearing headers of every request an upstream got.
@@ -196,6 +200,7 @@ func startMCPFixture(t *testing.T) *mcpFixture {
 	f.legacy.start()
 	t.Cleanup(f.legacy.stop)
 	stdio := buildStdioServer(t)
+	f.pidFile = filepath.Join(t.TempDir(), "mcpstdio.pid")
 	cfg := fmt.Sprintf(`
 mcp:
   call_timeout: 30s
@@ -204,7 +209,7 @@ mcp:
   servers:
     - { name: web, transport: streamable-http, url: "http://%s/mcp", call_timeout: 1s, headers: { X-Upstream-Token: "${MCP_UPSTREAM_TOKEN}" } }
     - { name: legacy, transport: sse, url: "http://%s/sse" }
-    - { name: local, transport: stdio, command: [%q, "local"], env: { MCP_TEST: "1" } }
+    - { name: local, transport: stdio, command: [%q, "local"], env: { MCP_PIDFILE: %q } }
 governance:
   teams:
     - { id: tools-team, mcp: { servers: [web, legacy, local] } }
@@ -216,7 +221,7 @@ governance:
     - { id: narrow, value: %s, mcp: { servers: [web], tools: [web__add] } }
     - { id: none, value: %s }
     - { id: limited, value: %s, rate_limits: { rpm: 2 }, mcp: { servers: [web] } }
-`, f.web.addr, f.legacy.addr, stdio, mcpFullKey, mcpNarrowKey, mcpNoneKey, mcpLimitedKey)
+`, f.web.addr, f.legacy.addr, stdio, f.pidFile, mcpFullKey, mcpNarrowKey, mcpNoneKey, mcpLimitedKey)
 	f.gw = startGateway(t, cfg, "MCP_UPSTREAM_TOKEN=upstream-secret")
 	return f
 }
@@ -465,5 +470,19 @@ func TestMCPServerDownAndBack(t *testing.T) {
 	_, _, body := get(t, f.gw.URL+"/api/mcp/servers")
 	if !strings.Contains(body, `"restarts":1`) {
 		t.Errorf("/api/mcp/servers does not count the restarts: %s", body)
+	}
+
+	// Shutting the gateway down ends the stdio server's process.
+	b, err := os.ReadFile(f.pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		t.Fatalf("the stdio server (pid %q) is not running before shutdown", b)
+	}
+	f.gw.stop()
+	if syscall.Kill(pid, 0) != syscall.ESRCH {
+		t.Fatalf("the stdio server (pid %d) outlived the gateway", pid)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -17,6 +18,12 @@ func main() {
 		name = os.Args[1]
 	}
 	fmt.Fprintln(os.Stderr, "mcpstdio starting as", name) // the gateway logs a stdio server's stderr
+	if path := os.Getenv("MCP_PIDFILE"); path != "" {     // so a test can check the gateway ends the process
+		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	if err := mcpserver.New(name, &mcpserver.Calls{}).Run(context.Background(), &mcp.StdioTransport{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
