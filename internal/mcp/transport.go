@@ -12,6 +12,8 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // transport builds the SDK client transport of one server. A stdio server's process is started by Connect;
@@ -57,19 +59,23 @@ func (u *upstream) httpClient(ctx context.Context) *http.Client {
 	return &http.Client{Transport: rt}
 }
 
-// headerTransport adds fixed headers to each request.
+// headerTransport adds fixed headers, and the trace context when tracing is on, to each request.
 type headerTransport struct {
 	base    http.RoundTripper
 	headers map[string]string
 }
 
 func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if len(t.headers) == 0 {
+	tracing := telemetry.TracingEnabled()
+	if len(t.headers) == 0 && !tracing {
 		return t.base.RoundTrip(r)
 	}
 	r = r.Clone(r.Context())
 	for k, v := range t.headers {
 		r.Header.Set(k, v)
+	}
+	if tracing {
+		telemetry.InjectHeaders(r.Context(), r.Header) // the tool call's span, when the SDK sends with the call's context
 	}
 	return t.base.RoundTrip(r)
 }

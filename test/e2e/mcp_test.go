@@ -486,3 +486,40 @@ func TestMCPServerDownAndBack(t *testing.T) {
 		t.Fatalf("the stdio server (pid %d) outlived the gateway", pid)
 	}
 }
+
+// TestMCPToolCallSpan: a tool call is an execute_tool span in the caller's trace.
+func TestMCPToolCallSpan(t *testing.T) {
+	collectorURL, collected := startCollector(t)
+	webSrv := mcpserver.New("web", &mcpserver.Calls{})
+	headers := &headerLog{}
+	web := &restartableServer{t: t, addr: "127.0.0.1:0",
+		h: headers.wrap(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return webSrv }, nil))}
+	web.start()
+	t.Cleanup(web.stop)
+	g := startGateway(t, fmt.Sprintf(`
+mcp:
+  servers: [{ name: web, transport: streamable-http, url: "http://%s/mcp" }]
+governance:
+  virtual_keys: [{ id: k, value: %s, mcp: { servers: [web] } }]
+telemetry:
+  tracing: {enabled: true, exporter: otlp-http, endpoint: "%s/v1/traces", insecure: true}
+`, web.addr, mcpFullKey, collectorURL))
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	code, _, body := post(t, g.URL+"/mcp", `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"web__add","arguments":{"a":1,"b":2}}}`,
+		"Authorization", "Bearer "+mcpFullKey, "Accept", "application/json, text/event-stream", "MCP-Protocol-Version", "2025-06-18",
+		"traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	if code != 200 || !strings.Contains(body, `"text":"3"`) {
+		t.Fatalf("tools/call without a session: %d %s", code, body)
+	}
+	if h := headers.all(); !strings.Contains(h[len(h)-1].Get("Traceparent"), traceID) {
+		t.Errorf("the upstream's tools/call does not continue the caller's trace: traceparent %q", h[len(h)-1].Get("Traceparent"))
+	}
+	g.stop() // flushes the exporter
+	for _, s := range collected() {
+		if strings.HasPrefix(s, traceID+" execute_tool web__add") && strings.Contains(s, "gen_ai.tool.name") &&
+			strings.Contains(s, "weir.virtual_key") {
+			return
+		}
+	}
+	t.Fatalf("no execute_tool span in the caller's trace:\n%s", strings.Join(collected(), "\n"))
+}
