@@ -2,6 +2,7 @@
 // whose render(main, params) draws it and may return a function that stops what it started (a live tail).
 import { api, auth, url } from './api.js';
 import { h, mount, errorBox } from './dom.js';
+import { setRouter } from './nav.js';
 
 // New entries (Cache, Guardrails, SSO/Users, MCP) get a module here and a link in index.html's nav.
 const pages = {
@@ -24,6 +25,7 @@ async function route() {
   }
   document.getElementById('nav')?.classList.remove('open');
   if (stop) { stop(); stop = null; }
+  document.body.dataset.ready = ''; // set when the page is drawn (tests and screen readers wait for it)
   try {
     const mod = await pages[page]();
     mount(main, h('p', { class: 'loading' }, 'Loading…'));
@@ -32,6 +34,7 @@ async function route() {
   } catch (e) {
     mount(main, errorBox('This page failed: ' + e.message));
   }
+  document.body.dataset.ready = page;
 }
 
 function setupLogin() {
@@ -57,6 +60,7 @@ function setupNav() {
     location.reload();
   });
   window.addEventListener('hashchange', route);
+  setRouter(route);
 }
 
 if (document.body.dataset.loggedIn === 'true') {

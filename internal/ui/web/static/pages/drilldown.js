@@ -5,6 +5,9 @@ import { h, mount, fmt, status, table, errorBox } from '../dom.js';
 
 let panel = null;
 
+// Escape closes the panel wherever the focus is.
+document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && panel && !document.querySelector('dialog[open]')) close(); });
+
 export async function openDrilldown(id, row) {
   close();
   document.querySelectorAll('tr.selected').forEach((tr) => tr.classList.remove('selected'));
@@ -12,7 +15,6 @@ export async function openDrilldown(id, row) {
   const heading = h('h2', { tabindex: '-1' }, 'Request');
   panel = h('aside', { class: 'panel', role: 'dialog', 'aria-label': 'Request details', id: 'drilldown' },
     h('div', { class: 'row spread' }, heading, h('button', { type: 'button', onclick: close }, 'Close')), h('p', { class: 'loading' }, 'Loading…'));
-  panel.addEventListener('keydown', (e) => { if (e.key === 'Escape') close(); });
   panel.returnFocus = row;
   document.body.append(panel);
   heading.focus();

@@ -2,6 +2,7 @@
 // create (a key's secret is shown once), edit, disable/enable, rotate, delete. Each tab makes at most three
 // calls: its entities, /api/usage, and the parents its form offers.
 import { api } from '../api.js';
+import { redraw } from '../nav.js';
 import { h, mount, fmt, table, empty, errorBox, meter, toast } from '../dom.js';
 import { editEntity, showSecret } from './entityform.js';
 
@@ -18,7 +19,7 @@ export async function render(main, params) {
     k.parents ? api(k.parents) : Promise.resolve({ ok: true, data: { data: [] } })]);
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Governance entities' }, Object.entries(kinds).map(([id, x]) =>
     h('a', { href: '#/keys?tab=' + id, 'aria-current': id === tab ? 'page' : null }, x.title)));
-  const reload = () => render(main, params);
+  const reload = redraw;
   const add = h('button', { class: 'primary', type: 'button', id: 'create-' + k.one,
     onclick: () => editEntity(k, null, parents.data?.data || [], reload) }, 'New ' + k.one);
   mount(main, h('div', { class: 'row spread' }, h('h1', {}, 'Keys & budgets'), add), tabs);

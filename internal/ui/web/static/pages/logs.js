@@ -3,6 +3,7 @@
 import { api, qs, url } from '../api.js';
 import { h, mount, fmt, table, status, empty, errorBox } from '../dom.js';
 import { openDrilldown } from './drilldown.js';
+import { redraw } from '../nav.js';
 
 const PAGE = 50;
 
@@ -118,7 +119,7 @@ function columnChooser(cols) {
     h('button', { type: 'button', onclick: () => {
       const chosen = boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.name);
       localStorage.setItem('weir.logColumns', JSON.stringify(chosen.length ? chosen : defaultColumns));
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
+      redraw();
     } }, 'Show these columns'));
   return d;
 }

@@ -2,12 +2,13 @@
 // edit and remove stored providers live; aliases with their targets; the price table. Three calls:
 // /api/providers, /api/models and /api/pricing.
 import { api } from '../api.js';
+import { redraw } from '../nav.js';
 import { h, mount, fmt, table, empty, errorBox, toast } from '../dom.js';
 import { editProvider } from './providerform.js';
 
 export async function render(main) {
   const [prov, models, prices] = await Promise.all([api('/api/providers'), api('/api/models'), api('/api/pricing')]);
-  const reload = () => render(main);
+  const reload = redraw;
   mount(main, h('div', { class: 'row spread' }, h('h1', {}, 'Providers & models'),
     h('button', { type: 'button', class: 'primary', id: 'add-provider', onclick: () => editProvider(null, reload) }, 'Add provider')),
   providersCard(prov, reload), aliasesCard(models, prices), pricesCard(prices));
