@@ -92,7 +92,7 @@ func (a *admin) sessionRefusal(r *http.Request) *gateway.Error {
 		}
 	}
 	return &gateway.Error{Status: http.StatusUnauthorized, Type: gateway.TypeAuthentication, Code: "invalid_admin_token",
-		Header: http.Header{"WWW-Authenticate": {`Bearer realm="weir-admin"`}},
+		Header:  http.Header{"WWW-Authenticate": {`Bearer realm="weir-admin"`}},
 		Message: "the admin API needs Authorization: Bearer <admin token> (WEIR_ADMIN_TOKEN), or a web UI session"}
 }
 
