@@ -48,13 +48,14 @@ export function empty(title, ...next) {
 // errorBox shows a failed call's message.
 export function errorBox(msg) { return h('p', { class: 'error', role: 'alert' }, msg); }
 
-// table renders rows with columns [{label, value(row) -> node|text, num}]; onRow makes rows clickable.
-export function table(columns, rows, { onRow, caption } = {}) {
-  return h('div', { class: 'scroll' }, h('table', {},
+// table renders rows with columns [{label, value(row) -> node|text, num}]; onRow makes rows clickable. On a
+// phone a table's rows become stacked cards, unless dense (kept as rows that scroll sideways).
+export function table(columns, rows, { onRow, caption, dense } = {}) {
+  return h('div', { class: 'scroll' }, h('table', { class: dense ? null : 'stack' },
     caption ? h('caption', { class: 'muted' }, caption) : null,
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null, scope: 'col' }, c.label)))),
     h('tbody', {}, rows.map((r) => {
-      const tr = h('tr', {}, columns.map((c) => h('td', { class: [c.num && 'num', c.wrap && 'wrap'].filter(Boolean).join(' ') || null }, c.value(r))));
+      const tr = h('tr', {}, columns.map((c) => h('td', { class: [c.num && 'num', c.wrap && 'wrap'].filter(Boolean).join(' ') || null, 'data-label': c.label }, c.value(r))));
       if (onRow) {
         tr.className = 'clickable';
         tr.tabIndex = 0;

@@ -75,7 +75,7 @@ function actions(k, r, parents, reload) {
     toast(`${label}: ${r.id}`);
     reload();
   };
-  return h('div', { class: 'row' },
+  return h('div', { class: 'row actions' },
     h('button', { type: 'button', onclick: () => editEntity(k, r, parents, reload), 'aria-label': 'Edit ' + r.id }, 'Edit'),
     r.disabled ? h('button', { type: 'button', onclick: () => act('Enabled', 'POST', '/enable') }, 'Enable')
       : h('button', { type: 'button', onclick: () => act('Disabled', 'POST', '/disable') }, 'Disable'),

@@ -7,12 +7,13 @@ import { redraw } from '../nav.js';
 
 const PAGE = 50;
 
-// filters are the explorer's inputs: [param, label, type, options].
+// filters are the explorer's inputs: [param, label, type, options]; the first FIRST always show.
+const FIRST = 6;
 const filters = [
   ['from', 'From', 'datetime-local'], ['to', 'To', 'datetime-local'],
   ['status', 'Status', 'select', ['', 'ok', 'error', '2xx', '4xx', '5xx', '429']],
-  ['provider', 'Provider'], ['model', 'Model'], ['alias', 'Alias'], ['route', 'Route'],
-  ['key', 'Virtual key'], ['team', 'Team'], ['customer', 'Customer'],
+  ['provider', 'Provider'], ['model', 'Model'], ['key', 'Virtual key'],
+  ['alias', 'Alias'], ['route', 'Route'], ['team', 'Team'], ['customer', 'Customer'],
   ['stream', 'Stream', 'select', ['', 'true', 'false']],
   ['min_cost_usd', 'Min cost $', 'number'], ['max_cost_usd', 'Max cost $', 'number'],
   ['min_latency_ms', 'Min latency ms', 'number'], ['max_latency_ms', 'Max latency ms', 'number'],
@@ -73,7 +74,7 @@ export async function render(main, params) {
   if (!res.ok) { mount(body, errorBox(res.error)); return tail.stop; }
   const rows = res.data.data || [];
   const filtered = filters.some(([n]) => params.get(n));
-  mount(body, rows.length ? rowsTable(rows, cols) : empty(filtered ? 'No request matches these filters.' : 'No requests logged yet.',
+  mount(body, rows.length ? h('div', { class: 'card' }, rowsTable(rows, cols)) : empty(filtered ? 'No request matches these filters.' : 'No requests logged yet.',
     h('p', {}, filtered ? 'Widen the filters, or clear them.' : 'Requests through the gateway appear here within a second — try the ', filtered ? null : h('a', { href: '#/playground' }, 'Playground'), filtered ? null : '.')),
   pager(params, res.data));
   tail.setTable(body.querySelector('tbody'));
@@ -83,7 +84,7 @@ export async function render(main, params) {
 
 function rowsTable(rows, cols) {
   const spec = cols.map((c) => columns.find((k) => k[0] === c)).map(([, label, value, num]) => ({ label, value, num, wrap: label === 'Error' }));
-  return table(spec, rows, { onRow: (r, tr) => openDrilldown(r.id, tr) });
+  return table(spec, rows, { dense: true, onRow: (r, tr) => openDrilldown(r.id, tr) });
 }
 
 function pager(params, data) {
@@ -98,10 +99,13 @@ function pager(params, data) {
 }
 
 function filterForm(params) {
+  const field = ([name, label, type = 'text', opts]) => h('label', {}, label,
+    type === 'select' ? h('select', { name }, opts.map((o) => h('option', { value: o, selected: params.get(name) === o }, o || 'any')))
+      : h('input', { name, type, value: params.get(name) || '', step: type === 'number' ? 'any' : null }));
+  const more = filters.slice(FIRST);
   const form = h('form', { class: 'card', id: 'log-filters', 'aria-label': 'Filters' },
-    h('div', { class: 'fields' }, filters.map(([name, label, type = 'text', opts]) => h('label', {}, label,
-      type === 'select' ? h('select', { name }, opts.map((o) => h('option', { value: o, selected: params.get(name) === o }, o || 'any')))
-        : h('input', { name, type, value: params.get(name) || '', step: type === 'number' ? 'any' : null })))),
+    h('div', { class: 'fields' }, filters.slice(0, FIRST).map(field)),
+    h('details', { open: more.some(([n]) => params.get(n)) }, h('summary', {}, 'More filters'), h('div', { class: 'fields' }, more.map(field))),
     h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Apply filters'), h('a', { class: 'button', href: '#/logs' }, 'Clear')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -113,7 +117,7 @@ function filterForm(params) {
 }
 
 function columnChooser(cols) {
-  const boxes = columns.map(([field, label]) => h('label', { class: 'row' },
+  const boxes = columns.map(([field, label]) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', name: field, checked: cols.includes(field) }), label));
   const d = h('details', { class: 'card' }, h('summary', {}, 'Columns'), h('div', { class: 'fields' }, boxes),
     h('button', { type: 'button', onclick: () => {
@@ -137,7 +141,7 @@ function liveTail(f, cols, body) {
     es.addEventListener('ready', () => { note.textContent = 'live'; });
     es.addEventListener('log', (e) => {
       const row = JSON.parse(e.data);
-      if (!tbody) { mount(body, rowsTable([row], cols)); tbody = body.querySelector('tbody'); return; }
+      if (!tbody) { mount(body, h('div', { class: 'card' }, rowsTable([row], cols))); tbody = body.querySelector('tbody'); return; }
       const tr = rowsTable([row], cols).querySelector('tbody tr');
       tbody.prepend(tr);
       while (tbody.rows.length > PAGE) tbody.lastElementChild.remove();
@@ -147,6 +151,6 @@ function liveTail(f, cols, body) {
       if (es && es.readyState === EventSource.CLOSED) { stop(); box.checked = false; note.textContent = 'Live tail is not available on this gateway.'; }
     };
   });
-  return { toggle: h('div', { class: 'row' }, h('label', { class: 'row', for: 'live-tail' }, box, 'Live tail'), note),
+  return { toggle: h('div', { class: 'row' }, h('label', { class: 'check', for: 'live-tail' }, box, 'Live tail'), note),
     stop, setTable: (t) => { tbody = t; } };
 }

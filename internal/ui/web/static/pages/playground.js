@@ -27,7 +27,7 @@ export async function render(main) {
     h('div', { class: 'fields' },
       h('label', { for: 'pg-key' }, 'Virtual key', keySel), h('label', { for: 'pg-secret' }, 'Its secret', secret),
       h('label', { for: 'pg-model' }, 'Model or alias', model), h('datalist', { id: 'pg-models' }, modelIds.map((m) => h('option', { value: m }))),
-      h('label', { class: 'row', for: 'pg-stream' }, stream, 'Stream')),
+      h('label', { class: 'check', for: 'pg-stream' }, stream, 'Stream')),
     chat, h('label', { for: 'pg-prompt' }, 'Message', prompt),
     h('div', { class: 'row' }, h('button', { type: 'submit', id: 'pg-send' }, 'Send'),
       h('button', { type: 'button', onclick: () => { history.length = 0; redraw(); mount(entry); } }, 'Clear chat')));
