@@ -88,6 +88,14 @@ func (b *browser) scheme(s string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// redraws runs actions that make the current page draw itself again, and waits until it has.
+func (b *browser) redraws(page string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	evalJS[bool](b, `(document.body.dataset.ready = '', true)`)
+	b.run(actions...)
+	b.waitReady(page)
+}
+
 // submitDialog submits the open dialog's form and waits until it closes, failing with the error it shows.
 func (b *browser) submitDialog() {
 	b.t.Helper()

@@ -7,30 +7,47 @@ import { lineChart } from '../chart.js';
 
 const ranges = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 
+// dims are the overview's filters: a breakdown's row narrows every figure to it.
+const dims = ['provider', 'model', 'key', 'team'];
+
 export async function render(main, params) {
   const range = ranges[params.get('range')] ? params.get('range') : '24h';
-  let ov = await api('/api/stats/overview' + qs({ range }));
+  const filter = Object.fromEntries(dims.map((d) => [d, params.get(d) || '']));
+  let ov = await api('/api/stats/overview' + qs({ range, ...filter }));
   if (ov.status === 404) ov = await fallback(range);
-  if (!ov.ok) { mount(main, header(range), errorBox(ov.error)); return; }
+  const head = header(range, filter);
+  if (!ov.ok) { mount(main, head, errorBox(ov.error)); return; }
   const o = ov.data;
   if (!o.totals.requests) {
-    mount(main, header(range), await noRequests());
+    mount(main, head, Object.values(filter).some(Boolean) ? empty('No requests match this filter in this range.') : await noRequests());
     return;
   }
-  const recent = await api('/api/logs' + qs({ limit: 8, total: 'false', columns: 'time,status,provider,model,key_id,duration_ms,cost_usd' }));
-  mount(main, header(range), tiles(o.totals),
+  const logFilter = { provider: filter.provider, model: filter.model, key: filter.key, team: filter.team };
+  const recent = await api('/api/logs' + qs({ ...logFilter, limit: 8, total: 'false', columns: 'time,status,provider,model,key_id,duration_ms,cost_usd' }));
+  const by = (dim, title, rows, none) => breakdown(title, rows, none, (r) => link(range, filter, dim, r.name));
+  mount(main, head, tiles(o.totals),
     h('div', { class: 'grid' }, charts(o.series)),
     o.by_provider ? h('div', { class: 'grid' },
-      breakdown('By provider', o.by_provider), breakdown('By model', o.by_model),
-      breakdown('By virtual key', o.by_key, '(no key)'), breakdown('By team', o.by_team, '(no team)')) : null,
+      by('provider', 'By provider', o.by_provider, '(none)'), by('model', 'By model', o.by_model, '(none)'),
+      by('key', 'By virtual key', o.by_key, '(no key)'), by('team', 'By team', o.by_team, '(no team)'),
+      o.by_route?.length ? breakdown('By route', o.by_route) : null) : null,
     h('div', { class: 'grid' }, spenders(o.top_spenders), budgets(o.budgets)),
     latest(recent));
 }
 
-function header(range) {
-  return h('div', { class: 'row spread' }, h('h1', {}, 'Overview'),
-    h('div', { class: 'row', role: 'group', 'aria-label': 'Time range' }, Object.keys(ranges).map((r) =>
-      h('a', { class: 'button', href: '#/overview?range=' + r, 'aria-current': r === range ? 'page' : null }, r === range ? h('strong', {}, r) : r))));
+// link is the overview narrowed to one more dimension (requests without a key or team are "(none)").
+function link(range, filter, dim, name) {
+  return '#/overview' + qs({ range, ...filter, [dim]: name || '(none)' });
+}
+
+function header(range, filter) {
+  const active = dims.filter((d) => filter[d]);
+  return h('div', {},
+    h('div', { class: 'row spread' }, h('h1', {}, 'Overview'),
+      h('div', { class: 'row', role: 'group', 'aria-label': 'Time range' }, Object.keys(ranges).map((r) =>
+        h('a', { class: 'button', href: '#/overview' + qs({ ...filter, range: r }), 'aria-current': r === range ? 'page' : null }, r)))),
+    active.length ? h('div', { class: 'row' }, 'Only ', active.map((d) =>
+      h('a', { class: 'button', href: '#/overview' + qs({ range, ...filter, [d]: '' }), 'aria-label': `Remove the ${d} filter` }, `${d}: ${filter[d]} ✕`))) : null);
 }
 
 function tiles(t) {
@@ -38,8 +55,14 @@ function tiles(t) {
   const tokens = t.tokens ?? (t.input_tokens || 0) + (t.output_tokens || 0);
   return h('div', { class: 'tiles' }, tile('Requests', fmt.num(t.requests)), tile('Tokens', fmt.num(tokens)),
     tile('Cost', fmt.usd(t.cost_usd)), tile('Error rate', fmt.pct(t.error_rate ?? (t.requests ? t.errors / t.requests : 0))),
-    tile('Latency p50 / p99', t.latency_ms ? fmt.ms(t.latency_ms.p50) + ' / ' + fmt.ms(t.latency_ms.p99) : '–'),
+    tile('Latency p50 / p99', t.latency_ms ? pair(t.latency_ms.p50, t.latency_ms.p99) : '–'),
     tile('Gateway overhead p50', t.overhead_ms ? fmt.ms(t.overhead_ms.p50) : '–'));
+}
+
+// pair is two durations as "1.2 / 3.4 ms", one unit when they share it.
+function pair(a, b) {
+  const x = fmt.ms(a), y = fmt.ms(b);
+  return x.endsWith(' ms') && y.endsWith(' ms') ? x.slice(0, -3) + ' / ' + y : x + ' / ' + y;
 }
 
 function charts(series) {
@@ -57,22 +80,23 @@ function charts(series) {
   return out;
 }
 
-function breakdown(title, rows, none = '–') {
+function breakdown(title, rows, none = '(none)', href) {
   if (!rows || !rows.length) return h('div', { class: 'card' }, h('h2', {}, title), h('p', { class: 'muted' }, 'Nothing in this range.'));
-  return h('div', { class: 'card' }, h('h2', {}, title), table([
-    { label: 'Name', value: (r) => r.name || h('span', { class: 'muted' }, none) },
+  const name = (r) => (r.name ? (r.label ? `${r.label} (${r.name})` : r.name) : none);
+  const cols = [
+    { label: 'Name', wrap: true, value: (r) => (href ? h('a', { href: href(r), title: 'Show only this' }, name(r)) : name(r)) },
     { label: 'Requests', num: true, value: (r) => fmt.num(r.requests) },
     { label: 'Errors', num: true, value: (r) => fmt.pct(r.error_rate ?? 0) },
-    { label: 'Tokens', num: true, value: (r) => fmt.num((r.input_tokens || 0) + (r.output_tokens || 0)) },
     { label: 'Cost', num: true, value: (r) => fmt.usd(r.cost_usd) },
-    { label: 'Latency', num: true, value: (r) => fmt.ms(r.latency_p50_ms ?? r.latency_avg_ms) },
-  ], rows));
+  ];
+  if (rows.some((r) => r.latency_p50_ms != null)) cols.push({ label: 'p50', num: true, value: (r) => fmt.ms(r.latency_p50_ms) });
+  return h('div', { class: 'card compact' }, h('h2', {}, title), table(cols, rows));
 }
 
 function spenders(rows) {
   if (!rows) return null;
   return h('div', { class: 'card' }, h('h2', {}, 'Top spenders'), rows.length ? table([
-    { label: 'Who', value: (r) => h('a', { href: '#/keys?tab=' + (r.kind === 'team' ? 'teams' : 'keys') }, r.subject) },
+    { label: 'Who', value: (r) => h('a', { href: '#/keys?tab=' + (r.kind === 'team' ? 'teams' : 'keys') }, r.kind + ' ' + (r.label ? `${r.label} (${r.id})` : r.id)) },
     { label: 'Requests', num: true, value: (r) => fmt.num(r.requests) },
     { label: 'Cost', num: true, value: (r) => fmt.usd(r.cost_usd) },
   ], rows) : h('p', { class: 'muted' }, 'No spend by keys or teams in this range.'));
