@@ -67,7 +67,7 @@ func (s *Sessions) Check(r *http.Request) (ok, csrfOK bool, csrf string) {
 		return false, false, ""
 	}
 	want := s.mac("csrf", payload)
-	got, err := base64.RawURLEncoding.DecodeString(r.Header.Get(CSRFHeader))
+	got, err := b64.DecodeString(r.Header.Get(CSRFHeader))
 	return true, err == nil && hmac.Equal(got, want), enc(want)
 }
 
@@ -100,8 +100,8 @@ func (s *Sessions) payload(r *http.Request) ([]byte, bool) {
 	if !found {
 		return nil, false
 	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p)
-	mac, err2 := base64.RawURLEncoding.DecodeString(sig)
+	payload, err1 := b64.DecodeString(p)
+	mac, err2 := b64.DecodeString(sig)
 	if err1 != nil || err2 != nil || len(payload) != 24 || !hmac.Equal(mac, s.mac("session", payload)) {
 		return nil, false
 	}
@@ -122,3 +122,6 @@ func (s *Sessions) mac(purpose string, payload []byte) []byte {
 }
 
 func enc(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// b64 decodes what enc encodes, with one spelling per value (no stray trailing bits).
+var b64 = base64.RawURLEncoding.Strict()
