@@ -1,7 +1,7 @@
 // A small hand-written SVG line chart: series of [time, value] points on one time axis.
 import { h } from './dom.js';
 
-const W = 440, H = 170, L = 58, R = 8, T = 10, B = 22;
+const W = 440, H = 170, L = 66, R = 8, T = 10, B = 22;
 const colours = ['var(--c1)', 'var(--c2)', 'var(--c3)', 'var(--c4)', 'var(--c5)', 'var(--c6)'];
 
 // lineChart renders series [{name, points: [[Date|string, number]]}] with a y-axis formatted by format (keep its

@@ -27,7 +27,7 @@ export const fmt = {
     const v = Number(n);
     return '$' + (v === 0 ? '0' : v < 0.01 ? v.toPrecision(3) : v.toLocaleString('en-US', { maximumFractionDigits: 4 }));
   },
-  usdShort: (n) => (n >= 1 ? '$' + Number(n).toFixed(n >= 100 ? 0 : 2) : n > 0 ? '$' + Number(n).toPrecision(2) : '$0'),
+  usdShort: (n) => (n >= 1 ? '$' + Number(n).toFixed(n >= 100 ? 0 : 2) : n > 0 ? '$' + Number(Number(n).toPrecision(2)) : '$0'),
   ms: (n) => (n == null ? '–' : n < 10 ? n.toFixed(2) + ' ms' : n < 1000 ? Math.round(n) + ' ms' : (n / 1000).toFixed(2) + ' s'),
   pct: (n) => (n == null ? '–' : (n * 100).toFixed(n < 0.1 ? 2 : 1) + '%'),
   time: (t) => (t ? new Date(t).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' }) : '–'),

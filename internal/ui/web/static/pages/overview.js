@@ -87,7 +87,7 @@ function breakdown(title, rows, none = '(none)', href) {
     { label: 'Name', wrap: true, value: (r) => (href ? h('a', { href: href(r), title: 'Show only this' }, name(r)) : name(r)) },
     { label: 'Requests', num: true, value: (r) => fmt.num(r.requests) },
     { label: 'Errors', num: true, value: (r) => fmt.pct(r.error_rate ?? 0) },
-    { label: 'Cost', num: true, value: (r) => fmt.usd(r.cost_usd) },
+    { label: 'Cost', num: true, value: (r) => fmt.usdShort(r.cost_usd) },
   ];
   if (rows.some((r) => r.latency_p50_ms != null)) cols.push({ label: 'p50', num: true, value: (r) => fmt.ms(r.latency_p50_ms) });
   return h('div', { class: 'card compact' }, h('h2', {}, title), table(cols, rows));

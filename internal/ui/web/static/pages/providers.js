@@ -39,7 +39,7 @@ function health(p) {
   if (!hl) return '–';
   const cls = hl.state === 'closed' ? 'ok' : hl.state === 'open' ? 'bad' : 'warn';
   return h('div', {}, h('span', { class: 'pill ' + cls }, 'breaker ' + hl.state),
-    hl.recent ? h('div', { class: 'muted' }, `${hl.recent.requests} recent · ${hl.recent.errors} errors · p50 ${fmt.ms(hl.recent.latency_p50_ms)}`) : null,
+    hl.recent ? h('div', { class: 'muted' }, hl.recent.requests ? `${hl.recent.requests} recent · ${hl.recent.errors} errors · p50 ${fmt.ms(hl.recent.latency_p50_ms)}` : 'no recent requests') : null,
     hl.last_error ? h('div', { class: 'error' }, `${fmt.short(hl.last_error.at)} ${hl.last_error.status}: ${hl.last_error.message}`) : null);
 }
 
