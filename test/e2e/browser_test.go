@@ -109,9 +109,15 @@ func (b *browser) submitDialog() {
 // page opens a page of the UI by its hash route (#/logs?...) and waits until it is drawn.
 func (b *browser) page(route string) {
 	b.t.Helper()
-	evalJS[bool](b, fmt.Sprintf(`(() => { document.body.dataset.ready = '';
+	evalJS[bool](b, fmt.Sprintf(`(() => { document.body.dataset.ready = ''; performance.clearResourceTimings();
 		if (location.hash === %[1]q) dispatchEvent(new HashChangeEvent('hashchange')); else location.hash = %[1]q; return true })()`, route))
 	b.waitReady(strings.SplitN(strings.TrimPrefix(route, "#/"), "?", 2)[0])
+	// No page view makes more than three API calls (LiteLLM's logs page fired an N+1 storm).
+	calls := evalJS[[]string](b, `performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+		.filter((p) => /\/(api|v1)\//.test(p))`)
+	if len(calls) > 3 {
+		b.t.Fatalf("%s made %d API calls: %v", route, len(calls), calls)
+	}
 }
 
 // waitReady waits until the router has drawn the named page.

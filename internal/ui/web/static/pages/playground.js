@@ -89,10 +89,11 @@ async function send(req, secret, onText) {
   return '';
 }
 
-// logEntry finds the request's row in the log (written within about a second of the answer).
+// logEntry finds the request's row in the log (written within about a second of the answer): at most two
+// calls, so a send makes no more than three.
 async function logEntry(key, started) {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 700));
+  for (let i = 0; i < 2; i++) {
+    await new Promise((r) => setTimeout(r, 1100));
     const res = await api('/api/logs?limit=1&total=false' + (key ? '&key=' + encodeURIComponent(key) : ''));
     if (!res.ok) return errorBox(res.error);
     const r = res.data.data[0];
