@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test test-short lint fuzz bench bench-go clean
+.PHONY: run build test test-short lint fuzz bench bench-go bench-mcp clean
 
 run:
 	$(GO) run ./cmd/weir
@@ -28,8 +28,10 @@ lint:
 # Each fuzz target for a while (FUZZTIME=30s by default).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzRequestBody -fuzztime $(FUZZTIME) ./internal/gateway/
+	$(GO) test -run XXX -fuzz FuzzRequestBody -fuzztime $(FUZZTIME) ./internal/reqbody/
 	$(GO) test -run XXX -fuzz FuzzOpenAIStream -fuzztime $(FUZZTIME) ./internal/relay/
+	$(GO) test -run XXX -fuzz FuzzGlob -fuzztime $(FUZZTIME) ./internal/governance/
+	$(GO) test -run XXX -fuzz FuzzLogWriter -fuzztime $(FUZZTIME) ./internal/mcp/
 
 # Hot-path micro-benchmarks.
 bench-go:
@@ -39,6 +41,11 @@ bench-go:
 # (bench/ is its own module; results land in docs/benchmarks.md).
 bench:
 	cd bench && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 -stream
+
+# MCP gateway overhead: tools/call through weir's /mcp vs directly to an SDK server at 500 calls/s
+# (results land in docs/benchmarks.md).
+bench-mcp:
+	cd bench && $(GO) run ./cmd/mcpbench -rate 500 -duration 10s -rounds 3
 
 clean:
 	rm -rf bin

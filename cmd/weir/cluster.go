@@ -3,19 +3,22 @@ package main
 import (
 	"context"
 	"errors"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/weir-gateway/weir/internal/telemetry"
 	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/weir-gateway/weir/internal/cluster"
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/rediscounter"
+	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // startCluster joins the gossip cluster when cluster.enabled is set, so every replica's admissions count
-// against the same limits. It is a no-op otherwise (nil node). The returned stop leaves the cluster.
+// against the same limits. It is a no-op otherwise (nil node), and with counters: redis, where the counters are
+// shared through Redis (openPersistence). The returned stop leaves the cluster.
 func startCluster(ctx context.Context, cfg *config.Config, gov *governance.Service, log *slog.Logger) (node *cluster.Node, stop func(), err error) {
-	if !cfg.Cluster.Enabled {
+	if !cfg.Cluster.UsesGossip() {
 		return nil, func() {}, nil
 	}
 	if gov == nil {
@@ -50,5 +53,45 @@ func registerClusterMetrics(m *telemetry.Metrics, n *cluster.Node) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_cluster_counters",
 			Help: "Counter windows held in the cluster state."},
 			func() float64 { return float64(n.Stats().Entries) }),
+	)
+}
+
+// redisView is GET /api/cluster with counters: redis.
+type redisView struct {
+	Counters          string `json:"counters"` // "redis"
+	Up                bool   `json:"up"`
+	Errors            uint64 `json:"errors"`
+	LocalReservations uint64 `json:"local_reservations"`
+	Moved             uint64 `json:"moved"`
+}
+
+func redisClusterView(s *rediscounter.Store) func() any {
+	return func() any {
+		st := s.Stats()
+		return redisView{Counters: cluster.CountersRedis, Up: st.Up, Errors: st.Errors,
+			LocalReservations: st.LocalReservations, Moved: st.Moved}
+	}
+}
+
+// registerRedisMetrics exposes the Redis counter store's health on /metrics, read on scrape.
+func registerRedisMetrics(m *telemetry.Metrics, s *rediscounter.Store) {
+	m.Registry().MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_counter_store_up",
+			Help: "1 while the Redis counter store answers, 0 while admission runs on this replica's own counters (or refuses, with on_error: closed)."},
+			func() float64 {
+				if s.Stats().Up {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_counter_store_errors_total",
+			Help: "Redis counter store calls that failed."},
+			func() float64 { return float64(s.Stats().Errors) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_counter_store_local_reservations_total",
+			Help: "Admissions decided on this replica's own counters because Redis was unreachable (on_error: open)."},
+			func() float64 { return float64(s.Stats().LocalReservations) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_counter_store_moved_total",
+			Help: "Units counted while Redis was unreachable, moved into it once it was back."},
+			func() float64 { return float64(s.Stats().Moved) }),
 	)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/pricing"
+	"github.com/weir-gateway/weir/internal/rediscounter"
 	"github.com/weir-gateway/weir/internal/secret"
 	"github.com/weir-gateway/weir/internal/sqldb"
 	"github.com/weir-gateway/weir/internal/store"
@@ -23,6 +24,7 @@ type persistence struct {
 	store  store.Store
 	gov    *governance.Service
 	cipher *secret.Cipher
+	redis  *rediscounter.Store // the counter store with cluster.counters: redis, else nil
 }
 
 // openPersistence migrates the store in db (see openDatabase), checks the encryption key against it, loads
@@ -55,14 +57,25 @@ func openPersistence(ctx context.Context, cfg *config.Config, db *sqldb.DB, log 
 			return nil, fmt.Errorf("governance.price_file: %w", err)
 		}
 	}
-	p.gov, err = governance.New(ctx, st, governance.Options{Prices: prices, Logger: log,
-		FlushInterval: gc.FlushInterval, ConcurrencyWait: gc.ConcurrencyWait})
+	opt := governance.Options{Prices: prices, Logger: log, FlushInterval: gc.FlushInterval, ConcurrencyWait: gc.ConcurrencyWait}
+	if cfg.Cluster.UsesRedis() {
+		if p.redis, err = rediscounter.New(ctx, cfg.Cluster.Redis, log); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("cluster.counters: redis: %w", err)
+		}
+		opt.Counters = p.redis
+		log.Info("cluster: counters in redis", "prefix", cfg.Cluster.Redis.WithDefaults().Prefix,
+			"on_error", cfg.Cluster.Redis.WithDefaults().OnError)
+	}
+	p.gov, err = governance.New(ctx, st, opt)
 	if err != nil {
+		p.closeRedis(log)
 		st.Close()
 		return nil, err
 	}
 	generated, err := p.gov.Seed(ctx, &gc)
 	if err != nil {
+		p.closeRedis(log)
 		st.Close()
 		return nil, err
 	}
@@ -81,7 +94,17 @@ func (p *persistence) close(log *slog.Logger) {
 	if err := p.gov.Close(ctx); err != nil {
 		log.Error("flushing governance counters", "err", err)
 	}
+	p.closeRedis(log)
 	if err := p.store.Close(); err != nil {
 		log.Error("closing the store", "err", err)
+	}
+}
+
+func (p *persistence) closeRedis(log *slog.Logger) {
+	if p.redis == nil {
+		return
+	}
+	if err := p.redis.Close(); err != nil {
+		log.Warn("closing the redis counter store", "err", err)
 	}
 }

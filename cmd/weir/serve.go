@@ -76,7 +76,6 @@ func serve(args []string) int {
 		return 1
 	}
 	defer stopCluster()
-	eng.Start(ctx)
 
 	adminToken := os.Getenv("WEIR_ADMIN_TOKEN")
 	if adminToken == "" {
@@ -97,10 +96,17 @@ func serve(args []string) int {
 		clusterView = func() any { return clusterNode.Snapshot() }
 		registerClusterMetrics(obs.api.Metrics, clusterNode)
 	}
+	if pers.redis != nil {
+		clusterView = redisClusterView(pers.redis)
+		registerRedisMetrics(obs.api.Metrics, pers.redis)
+	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
+	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
+	mcpGateway := startMCP(ctx, cfg, pers, obs, handler.Mount(api.RouteInference), log)
 	// The admin API and the web UI share the data plane's listener and mux, on their own routes (/api/..., /ui/...).
 	ac := admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
-		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: eng.Models, Log: log}
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log,
+		MCPServers: func() any { return mcpGateway.Servers() }}
 	sessions := ui.NewSessions(adminToken, cfg.Server.UISessionTTL.D())
 	if sessions != nil {
 		ac.Sessions = sessions
@@ -148,6 +154,7 @@ func serve(args []string) int {
 		log.Warn("shutdown timeout passed with requests still in flight; closing them", "err", err)
 		_ = srv.Close()
 	}
+	mcpGateway.Close() // stdio servers' processes end here
 	obs.close(log)
 	stop()
 	log.Info("stopped")

@@ -67,3 +67,23 @@ type Store interface {
 type Locator interface {
 	Locate(ctx context.Context, kind Kind, id string) (Record, error)
 }
+
+// ErrForeign is returned by Lookup for an object that belongs to another owner.
+var ErrForeign = errors.New("affinity: object owned by another key")
+
+// Lookup finds the object kind/id of owner in s. It returns ErrNotFound for an id the store has never seen and
+// ErrForeign for one another owner holds (when the store can tell, see Locator): the first may be passed
+// through to an upstream, the second must never be.
+func Lookup(ctx context.Context, s Store, kind Kind, id, owner string) (Record, error) {
+	if loc, ok := s.(Locator); ok {
+		rec, err := loc.Locate(ctx, kind, id)
+		if err != nil {
+			return Record{}, err
+		}
+		if rec.Owner != owner {
+			return Record{}, ErrForeign
+		}
+		return rec, nil
+	}
+	return s.Get(ctx, kind, id, owner)
+}

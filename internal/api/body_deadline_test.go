@@ -64,9 +64,10 @@ func newTestAPI(t *testing.T, governed bool) *Server {
 		t.Cleanup(func() { g.Close(ctx) })
 		eng.SetGovernance(g)
 		gov = Governance{Service: g, Enforce: true}
-		ac = admin.Config{Gov: g, Token: "admin-token", Store: st, Models: eng.Models, Log: log}
+		ac = admin.Config{Gov: g, Token: "admin-token", Store: st, Log: log}
 	}
 	s := New(eng, gov, Observability{}, log)
+	ac.Models = s.Catalog().List
 	admin.Mount(s.Mount(RouteAdmin), ac) // as cmd/weir does
 	return s
 }

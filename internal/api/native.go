@@ -8,10 +8,12 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/passthrough"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/reqbody"
 )
 
 // Provider-native routes serve callers that use a provider's own SDK pointed at Weir: /openai/..., /anthropic/...,
@@ -33,10 +35,10 @@ func (s *Server) mountNative() {
 }
 
 // nativeTarget fills a native request's upstream path and model from the caller's request.
-type nativeTarget func(r *http.Request, raw *gateway.RawRequest) *gateway.Error
+type nativeTarget func(r *http.Request, raw *passthrough.Request) *gateway.Error
 
 // geminiCall reads /gemini/{version}/models/{model}:{method}; the model may carry a provider prefix.
-func geminiCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
+func geminiCall(r *http.Request, raw *passthrough.Request) *gateway.Error {
 	call := r.PathValue("call")
 	model, method, ok := strings.Cut(call, ":")
 	if !ok || model == "" {
@@ -59,7 +61,7 @@ func geminiCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
 }
 
 // bedrockCall reads /bedrock/model/{modelId}/{converse|converse-stream|invoke|invoke-with-response-stream}.
-func bedrockCall(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
+func bedrockCall(r *http.Request, raw *passthrough.Request) *gateway.Error {
 	switch a := r.PathValue("action"); a {
 	case "converse", "converse-stream", "invoke", "invoke-with-response-stream":
 		raw.Path = "/model/{model}/" + a
@@ -98,17 +100,17 @@ func (s *Server) native(dialect dialects.Dialect, writeError func(http.ResponseW
 		if gerr := target(r, raw); gerr != nil {
 			return gateway.Outcome{}, gerr
 		}
-		if !gateway.ValidModel(raw.Model) { // a model in the path: its segment check lets invalid UTF-8 by
+		if !reqbody.ValidModel(raw.Model) { // a model in the path: its segment check lets invalid UTF-8 by
 			return gateway.Outcome{}, gateway.BadModel()
 		}
 		raw.Header = nativeHeaders(r.Header, raw.Header)
 		if raw.Model == "" {
 			if name := r.Header.Get("X-Weir-Provider"); name != "" {
-				raw.Pin = &gateway.Pin{Provider: name}
+				raw.Pin = &passthrough.Pin{Provider: name}
 			}
 		}
-		req := gateway.Request{Op: provider.OpNative, Dialect: dialect, Header: r.Header, Principal: p, Raw: raw}
-		return s.eng.ServeRaw(ctx, x, &req, w)
+		req := gateway.Request{Op: provider.OpNative, Dialect: dialect, Header: r.Header, Principal: p}
+		return passthrough.Serve(ctx, s.eng, x, &req, raw, w)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/passthrough"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 )
@@ -81,7 +82,7 @@ func (s *Server) nativeCatchAll(c catchAll) http.Handler {
 
 // target is the upstream path of a passed-through call: the checked segments, escaped again, below the part of
 // the prefix the provider's base URL already holds (/openai/v1: OpenAI's base URL ends in /v1).
-func (c catchAll) target(r *http.Request, raw *gateway.RawRequest) *gateway.Error {
+func (c catchAll) target(r *http.Request, raw *passthrough.Request) *gateway.Error {
 	segs, ok := nativeSegments(strings.TrimPrefix(r.URL.EscapedPath(), c.prefix), false)
 	if !ok {
 		return badPath()

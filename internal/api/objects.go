@@ -14,9 +14,11 @@ import (
 	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/passthrough"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/reqbody"
 )
 
 // Files and batches live in the upstream account that created them. Weir remembers, per object, the provider,
@@ -101,7 +103,7 @@ func (s *Server) objectCreate(o objectAPI) http.Handler {
 		}
 		raw.Method, raw.Path, raw.Model = http.MethodPost, o.basePath, ""
 		if name := r.Header.Get("X-Weir-Provider"); name != "" {
-			raw.Pin = &gateway.Pin{Provider: name}
+			raw.Pin = &passthrough.Pin{Provider: name}
 		}
 		switch o.kind {
 		case affinity.KindBatch:
@@ -113,7 +115,7 @@ func (s *Server) objectCreate(o objectAPI) http.Handler {
 			if err != nil {
 				return gateway.Outcome{}, objectNotFound(affinity.KindFile, fileID)
 			}
-			raw.Pin = &gateway.Pin{Provider: rec.Provider, KeyID: rec.KeyID}
+			raw.Pin = &passthrough.Pin{Provider: rec.Provider, KeyID: rec.KeyID}
 		case affinity.KindMessageBatch:
 			body, pin, gerr := s.messageBatchTarget(raw.Body)
 			if gerr != nil {
@@ -135,15 +137,15 @@ func (s *Server) objectCreate(o objectAPI) http.Handler {
 				s.log.Error("remembering an upstream object", "kind", o.kind, "id", id, "err", err)
 			}
 		}
-		req := gateway.Request{Op: o.op, Dialect: o.dialect, Header: r.Header, Principal: p, Raw: raw}
-		return s.eng.ServeRaw(ctx, x, &req, w)
+		req := gateway.Request{Op: o.op, Dialect: o.dialect, Header: r.Header, Principal: p}
+		return passthrough.Serve(ctx, s.eng, x, &req, raw, w)
 	})
 }
 
 // messageBatchTarget finds the provider of a message batch from its requests' models ("provider/model" or a
 // bare model one provider lists) and strips the provider prefix from each. Every request must name the same
 // provider.
-func (s *Server) messageBatchTarget(body []byte) ([]byte, *gateway.Pin, *gateway.Error) {
+func (s *Server) messageBatchTarget(body []byte) ([]byte, *passthrough.Pin, *gateway.Error) {
 	reqs := gjson.GetBytes(body, "requests")
 	if !reqs.IsArray() || len(reqs.Array()) == 0 {
 		return nil, nil, badRequest("missing_requests", `"requests" must be a non-empty array`)
@@ -151,7 +153,7 @@ func (s *Server) messageBatchTarget(body []byte) ([]byte, *gateway.Pin, *gateway
 	var prov string
 	for i, rq := range reqs.Array() {
 		m := rq.Get("params.model").Str
-		if !gateway.ValidModel(m) {
+		if !reqbody.ValidModel(m) {
 			return nil, nil, gateway.BadModel()
 		}
 		up, bare, gerr := s.eng.Resolve(m)
@@ -166,7 +168,7 @@ func (s *Server) messageBatchTarget(body []byte) ([]byte, *gateway.Pin, *gateway
 			body, _ = sjson.SetBytes(body, "requests."+strconv.Itoa(i)+".params.model", bare)
 		}
 	}
-	return body, &gateway.Pin{Provider: prov}, nil
+	return body, &passthrough.Pin{Provider: prov}, nil
 }
 
 // objectList lists the caller's own objects from the store, in the provider's list shape.
@@ -236,8 +238,8 @@ func (s *Server) objectCall(o objectAPI, method, suffix string) http.Handler {
 		if err != nil {
 			return gateway.Outcome{}, objectNotFound(o.kind, id)
 		}
-		raw := &gateway.RawRequest{Method: method, Path: o.basePath + "/" + id + suffix, RawQuery: r.URL.RawQuery,
-			Pin: &gateway.Pin{Provider: rec.Provider, KeyID: rec.KeyID}}
+		raw := &passthrough.Request{Method: method, Path: o.basePath + "/" + id + suffix, RawQuery: r.URL.RawQuery,
+			Pin: &passthrough.Pin{Provider: rec.Provider, KeyID: rec.KeyID}}
 		if v := r.Header["Anthropic-Version"]; len(v) > 0 {
 			raw.Header = http.Header{"Anthropic-Version": v}
 		}
@@ -259,7 +261,7 @@ func (s *Server) objectCall(o objectAPI, method, suffix string) http.Handler {
 				}
 			}
 		}
-		req := gateway.Request{Op: o.op, Dialect: o.dialect, Header: r.Header, Principal: p, Raw: raw}
-		return s.eng.ServeRaw(ctx, x, &req, w)
+		req := gateway.Request{Op: o.op, Dialect: o.dialect, Header: r.Header, Principal: p}
+		return passthrough.Serve(ctx, s.eng, x, &req, raw, w)
 	})
 }

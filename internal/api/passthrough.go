@@ -8,10 +8,12 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/passthrough"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/upload"
 )
@@ -47,15 +49,15 @@ func (s *Server) passThrough(rt rawRoute) http.Handler {
 		if (rt.op == provider.OpTranscriptions || rt.op == provider.OpTranslations) && raw.Form != nil {
 			meterTranscript(raw)
 		}
-		req := gateway.Request{Op: rt.op, Dialect: dialects.OpenAI, Header: r.Header, Principal: p, Raw: raw}
-		return s.eng.ServeRaw(ctx, x, &req, w)
+		req := gateway.Request{Op: rt.op, Dialect: dialects.OpenAI, Header: r.Header, Principal: p}
+		return passthrough.Serve(ctx, s.eng, x, &req, raw, w)
 	})
 }
 
 // readRaw reads a raw route's body: a multipart upload is spooled (see internal/upload), a JSON body read
 // whole (up to the body limit). Its "model" is found either way.
-func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (*gateway.RawRequest, *gateway.Error) {
-	raw := &gateway.RawRequest{RawQuery: r.URL.RawQuery}
+func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (*passthrough.Request, *gateway.Error) {
+	raw := &passthrough.Request{RawQuery: r.URL.RawQuery}
 	if boundary, ok := upload.IsMultipart(r.Header.Get("Content-Type")); ok {
 		if r.ContentLength > s.eng.MaxUpload() {
 			return nil, uploadTooLarge(s.eng.MaxUpload())
@@ -71,7 +73,7 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 			return nil, badRequest("invalid_multipart", err.Error())
 		}
 		raw.Form, raw.Model = form, form.Value("model")
-		if !gateway.ValidModel(raw.Model) {
+		if !reqbody.ValidModel(raw.Model) {
 			form.Close()
 			return nil, gateway.BadModel()
 		}
@@ -106,7 +108,7 @@ func badRequest(code, msg string) *gateway.Error {
 // model serves GET /v1/models/{id} from the gateway's own listing (providers' models and aliases).
 func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	for _, m := range s.eng.Models() {
+	for _, m := range s.catalog.List() {
 		if m.ID == id {
 			httpx.WriteJSON(w, http.StatusOK, m)
 			return
@@ -119,7 +121,7 @@ func (s *Server) model(w http.ResponseWriter, r *http.Request) {
 // meterTranscript makes sure a transcription's duration can be read whatever format the caller asked for: "text"
 // is asked of the upstream as JSON (whose usage has the seconds) and given back as text; SRT and WebVTT are read
 // from their last cue. Otherwise a caller could have audio transcribed for free by choosing a format.
-func meterTranscript(raw *gateway.RawRequest) {
+func meterTranscript(raw *passthrough.Request) {
 	switch raw.Form.Value("response_format") {
 	case "text":
 		raw.Form.Set("response_format", "json")

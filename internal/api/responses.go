@@ -22,7 +22,7 @@ import (
 // through. A response is visible only to the virtual key that made it. The routes are traced, metered and logged
 // like inference, and nothing is charged.
 func (s *Server) storedResponses(action string) http.Handler {
-	return s.governed(httpx.WriteOpenAIError, func(ctx context.Context, r *http.Request, _ *gateway.Exchange, p *governance.Principal,
+	return s.governed(httpx.WriteOpenAIError, func(ctx context.Context, r *http.Request, x *gateway.Exchange, p *governance.Principal,
 		f *finished, w *sink) (gateway.Outcome, error) {
 		keyID := gateway.OwnerOf(p)
 		id := r.PathValue("id")
@@ -73,7 +73,7 @@ func (s *Server) storedResponses(action string) http.Handler {
 			case "input_items":
 				suffix = "/input_items"
 			}
-			return responses.Object(ctx, s.eng, rec, method, suffix, r.URL.RawQuery, w)
+			return responses.Object(ctx, s.eng, x, rec, method, suffix, r.URL.RawQuery, w)
 		}
 		if err != nil {
 			return gateway.Outcome{}, responseNotFound(id)

@@ -89,7 +89,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	}
 	eng.SetObjects(objs)
 	s := New(eng, Governance{Service: gov, Enforce: true}, Observability{}, log)
-	admin.Mount(s.Mount(RouteAdmin), admin.Config{Gov: gov, Token: "admin-token", Store: st, Models: eng.Models, Log: log}) // as cmd/weir does
+	admin.Mount(s.Mount(RouteAdmin), admin.Config{Gov: gov, Token: "admin-token", Store: st, Models: s.Catalog().List, Log: log}) // as cmd/weir does
 
 	seen := map[RouteKind]int{}
 	for _, rt := range s.Routes() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/catalog"
 	"github.com/weir-gateway/weir/internal/gateway/responses"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
@@ -20,6 +21,7 @@ import (
 // Server serves the gateway's HTTP API.
 type Server struct {
 	eng      *gateway.Engine
+	catalog  *catalog.Catalog // the models eng serves (GET /v1/models)
 	log      *slog.Logger
 	mux      *http.ServeMux
 	gov      Governance
@@ -31,10 +33,13 @@ type Server struct {
 	readTimeout, uploadTimeout time.Duration
 }
 
+// Catalog is the listing of the models the server's engine serves; Run it to list what upstreams offer.
+func (s *Server) Catalog() *catalog.Catalog { return s.catalog }
+
 // New builds the routes, and gives eng the Responses API's layers: the routes it mounts need them.
 func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logger) *Server {
 	responses.Use(eng)
-	s := &Server{eng: eng, gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
+	s := &Server{eng: eng, catalog: catalog.New(eng), gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", ""} {
 		s.mountOpenAI(prefix)
 		s.handle(RoutePublic, "GET "+prefix+"/models", http.HandlerFunc(s.models))
@@ -156,9 +161,9 @@ func (s *Server) pools(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) models(w http.ResponseWriter, _ *http.Request) {
-	ms := s.eng.Models()
+	ms := s.catalog.List()
 	if ms == nil {
-		ms = []gateway.Model{}
+		ms = []catalog.Model{}
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": ms})
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/weir-gateway/weir/internal/rediscounter"
 )
 
 // KeyEnv names the environment variable holding the gossip key: base64 of 16, 24 or 32 bytes (AES-128/192/256).
@@ -22,6 +24,11 @@ const KeyEnv = "WEIR_CLUSTER_KEY"
 // Config is the `cluster:` section.
 type Config struct {
 	Enabled bool `yaml:"enabled"`
+	// Counters is where the replicas share their counters: "gossip" (the default: memberlist, below) or
+	// "redis" (a Redis every replica uses, cluster.redis; no gossip, and enabled is implied).
+	Counters string `yaml:"counters"`
+	// Redis is the counter store of counters: redis.
+	Redis rediscounter.Config `yaml:"redis"`
 	// Name identifies this node among its peers (unique per node; default hostname:port). Keeping it across a
 	// restart lets the node take its own earlier counts back from its peers.
 	Name string `yaml:"name"`
@@ -46,6 +53,18 @@ type Config struct {
 	Insecure bool `yaml:"insecure"`
 }
 
+// Counter modes (cluster.counters).
+const (
+	CountersGossip = "gossip"
+	CountersRedis  = "redis"
+)
+
+// UsesRedis reports whether the counters live in Redis (counters: redis).
+func (c Config) UsesRedis() bool { return c.Counters == CountersRedis }
+
+// UsesGossip reports whether this replica joins a memberlist cluster to share its counters.
+func (c Config) UsesGossip() bool { return c.Enabled && !c.UsesRedis() }
+
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
 	if c.Bind == "" {
@@ -65,6 +84,13 @@ func (c Config) WithDefaults() Config {
 
 // Validate checks addresses (it does not read the key; see LoadKey).
 func (c Config) Validate() error {
+	switch c.Counters {
+	case "", CountersGossip:
+	case CountersRedis:
+		return c.Redis.Validate()
+	default:
+		return fmt.Errorf("cluster.counters: %q: want gossip or redis", c.Counters)
+	}
 	if !c.Enabled {
 		return nil
 	}

@@ -48,6 +48,7 @@ func DefaultDataDir() string {
 
 // ApplyDefaults fills every unset field.
 func (c *Config) ApplyDefaults() {
+	c.MCP.ApplyDefaults()
 	if c.Server.Addr == "" {
 		c.Server.Addr = DefaultAddr
 	}
@@ -194,6 +195,14 @@ func (c *Config) Validate() Problems {
 			ps = append(ps, Problem{Path: path, Msg: msg})
 		}
 	}
+	if err := c.Cluster.Validate(); err != nil {
+		path, msg, ok := strings.Cut(err.Error(), ": ")
+		if !ok {
+			path, msg = "cluster", err.Error()
+		}
+		ps = append(ps, Problem{Path: path, Msg: msg})
+	}
+	ps = append(ps, c.MCP.Validate()...)
 	if c.Routing.Cooldown != nil {
 		for _, err := range router.ValidateBreaker("routing.cooldown", *c.Routing.Cooldown) {
 			path, msg, _ := strings.Cut(err.Error(), ": ")

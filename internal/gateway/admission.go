@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -83,7 +84,7 @@ func (a *admission) reserveTarget(req *Request, body []byte, requested string, u
 		return nil
 	}
 	if a.maxOut == 0 {
-		a.prompt, a.maxOut = tokenEstimate(body)
+		a.prompt, a.maxOut = reqbody.TokenEstimate(body)
 	}
 	// Clamped per target: each model has its own output limit and price.
 	maxOut, cost := a.gov.Prices().Estimate(up.Config.Name+"/"+model, a.prompt, a.maxOut)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -13,11 +12,12 @@ import (
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/telemetry"
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
-// The core attempt stages (coreAttemptStages in pipeline.go). When the upstream speaks the caller's dialect the
+// The core attempt stages (chatPipeline.Attempt in pipeline.go). When the upstream speaks the caller's dialect the
 // body goes through untouched but for the model; otherwise it is translated both ways.
 
 // routeCall picks the upstream's dialect and operation for the request, refusing what the target cannot serve.
@@ -52,12 +52,12 @@ func encodeCall(e *Engine, f *Flow, t *Try) error {
 	if t.key == nil {
 		t.key = t.up.Keys.Pick(t.model)
 	}
-	t.call = provider.Call{Op: t.call.Op, Model: t.model, Body: body, Stream: t.ess.stream, Key: t.key}
+	t.call = provider.Call{Op: t.call.Op, Model: t.model, Body: body, Stream: t.ess.Stream, Key: t.key}
 	if t.up.Keys.Len() > 0 && t.key == nil {
 		return errorf(http.StatusForbidden, TypePermission, "model_not_allowed",
 			"no key of provider %s is allowed to use model %q", t.up.Config.Name, t.model)
 	}
-	t.call.Header = forwardHeaders(t.req.Header, t.dialect)
+	t.call.Header = provider.ForwardHeaders(t.req.Header, t.dialect)
 	if telemetry.TracingEnabled() {
 		if t.call.Header == nil {
 			t.call.Header = http.Header{}
@@ -67,34 +67,25 @@ func encodeCall(e *Engine, f *Flow, t *Try) error {
 	return nil
 }
 
-// startClock derives the upstream call's context, cancelled when the attempt's timeout (or else the provider's)
-// runs out. It sets t.upCtx, t.cancel and t.timer.
-func (t *Try) startClock() {
-	upCtx, cancel := context.WithCancelCause(t.ctx)
-	t.upCtx, t.cancel = upCtx, cancel
-	timeout := t.timeout
-	if timeout <= 0 {
-		timeout = t.up.Config.Timeout.D()
-	}
-	if timeout > 0 {
-		t.timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
-	}
-}
-
 // sendCall sends the call and takes the answer's status; an error status becomes the attempt's error in the
 // caller's dialect. It sets t.resp, f.out.Status and f.out.TTFB.
-func sendCall(e *Engine, f *Flow, t *Try) error {
+func sendCall(_ *Engine, _ *Flow, t *Try) error {
 	t.startClock()
 	start := time.Now()
 	resp, err := t.up.Provider.Send(t.upCtx, &t.call)
+	return t.received(resp, err, start, t.call.Key)
+}
+
+// received keeps an upstream answer for the attempt (closed when it ends) with its status and time to first
+// byte; a failure or an error status becomes the attempt's error, in the caller's dialect.
+func (t *Try) received(resp *http.Response, err error, start time.Time, key *provider.Key) error {
 	if err != nil {
 		return sendError(t.ctx, t.upCtx, t.up, err)
 	}
 	t.resp = resp
-	f.out.Status = resp.StatusCode
-	f.out.TTFB = time.Since(start)
+	t.f.out.Status, t.f.out.TTFB = resp.StatusCode, time.Since(start)
 	if resp.StatusCode >= 400 {
-		return e.upstreamError(t.up, t.req.Dialect, t.dialect, &t.call, resp)
+		return t.f.e.upstreamError(t.up, t.req.Dialect, t.dialect, key, resp)
 	}
 	return nil
 }
@@ -105,24 +96,15 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	resp, w, out := t.resp, t.w, &f.out
 	translated := t.dialect != t.req.Dialect
 	h := w.Header()
-	copyUpstreamHeaders(h, resp.Header)
-	if !(t.ess.stream && isStream(resp)) {
+	relay.CopyUpstreamHeaders(h, resp.Header)
+	if !(t.ess.Stream && isStream(resp)) {
 		if translated {
 			return e.relayTranslated(w, resp, f.x, t.req, t.dialect, t.model, out)
 		}
-		return e.relayBuffered(w, resp, f.x, t.dialect, out)
+		return relayBuffered(w, resp, f.x, t.dialect, out)
 	}
 
-	// From here the total timeout no longer applies: a stream may last as long as it keeps moving.
-	if t.timer != nil {
-		t.timer.Stop()
-	}
-	src := io.Reader(resp.Body)
-	if idle := t.up.Config.StreamIdleTimeout.D(); idle > 0 {
-		cancel := t.cancel
-		t.idle = newIdleReader(resp.Body, idle, func() { cancel(errStreamIdle) })
-		src = t.idle
-	}
+	src := t.Answer()
 	h["Content-Type"] = sseContentType
 	h["Cache-Control"] = noCache
 	h["X-Accel-Buffering"] = no
@@ -131,7 +113,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 		err error
 	)
 	if translated {
-		if st, err = translate.NewStream(t.req.Dialect, t.dialect, t.model, t.ess.includeUsage); err != nil {
+		if st, err = translate.NewStream(t.req.Dialect, t.dialect, t.model, t.ess.IncludeUsage); err != nil {
 			return errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_dialect", "%s", err.Error())
 		}
 	}
@@ -140,12 +122,12 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 	var got relay.Streamed
 	switch {
 	case translated:
-		err = e.feedStream(st, src, w, f.x)
+		f.x.Resp, err = translate.Pump(st, src, w, f.x.Resp)
 		got = relay.Streamed{Usage: st.Usage(), Text: st.Text()}
 	case t.dialect == dialects.Anthropic:
 		got, err = relay.AnthropicStream(w, src)
 	default:
-		got, err = relay.OpenAIStream(w, src, t.ess.includeUsage)
+		got, err = relay.OpenAIStream(w, src, t.ess.IncludeUsage)
 	}
 	out.Usage, out.Text = got.Usage, got.Text
 	if err != nil && t.ctx.Err() == nil {
@@ -155,7 +137,7 @@ func relayAnswer(e *Engine, f *Flow, t *Try) error {
 		}
 		e.log.Warn("upstream stream broke", "provider", t.up.Config.Name, "model", t.model, "err", cause)
 		if !translated { // a translator already ended the stream with an error event in the caller's dialect
-			writeStreamError(w, t.req, cause)
+			relay.EndWithError(w, t.req.Dialect, cause)
 		}
 		return fmt.Errorf("stream from %s broke: %w", t.up.Config.Name, cause)
 	}
@@ -188,13 +170,13 @@ func upstreamOp(req *Request, up *Upstream, dialect dialects.Dialect) (provider.
 
 // upstreamBody builds the body sent upstream: the caller's with the model rewritten when the dialects match
 // (plus a request for stream usage), else a translation.
-func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *essentials, up *Upstream,
+func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *reqbody.Essentials, up *Upstream,
 	dialect dialects.Dialect, model string) ([]byte, *Error) {
 	if dialect == req.Dialect {
-		body := rewriteModel(x.out[:0], reqBody, ess, model)
-		x.out = body
-		if ess.stream && dialect == dialects.OpenAI && (req.Op == provider.OpChat || req.Op == provider.OpCompletions) {
-			body = askForUsage(body, ess)
+		body := reqbody.RewriteModel(x.Out[:0], reqBody, ess, model)
+		x.Out = body
+		if ess.Stream && dialect == dialects.OpenAI && (req.Op == provider.OpChat || req.Op == provider.OpCompletions) {
+			body = reqbody.AskForUsage(body, ess)
 		}
 		return body, nil
 	}
@@ -206,7 +188,7 @@ func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *es
 	if req.Op == provider.OpEmbeddings {
 		body, err = translate.EmbeddingsRequest(dialect, reqBody, model)
 	} else {
-		body, warns, err = translate.ChatRequest(req.Dialect, dialect, reqBody, model, ess.stream)
+		body, warns, err = translate.ChatRequest(req.Dialect, dialect, reqBody, model, ess.Stream)
 	}
 	if err != nil {
 		var re *translate.RequestError
@@ -222,62 +204,16 @@ func (e *Engine) upstreamBody(x *Exchange, req *Request, reqBody []byte, ess *es
 	return body, nil
 }
 
-// forwardHeaders picks the caller headers an upstream should see: trace context always, and Anthropic's
-// version and beta flags when the upstream speaks Anthropic.
-func forwardHeaders(in http.Header, dialect dialects.Dialect) http.Header {
-	var h http.Header
-	add := func(k string) {
-		if v := in[k]; len(v) > 0 {
-			if h == nil {
-				h = http.Header{}
-			}
-			h[k] = v
-		}
-	}
-	add("Traceparent")
-	add("Tracestate")
-	if dialect == dialects.Anthropic {
-		add("Anthropic-Version")
-		add("Anthropic-Beta")
-	}
-	return h
-}
-
 func isStream(resp *http.Response) bool {
 	ct := resp.Header.Get("Content-Type")
 	return len(ct) >= 17 && (ct[:17] == "text/event-stream" || ct[:17] == "application/vnd.a")
 }
 
-// feedStream runs an upstream stream through a translator into the caller's stream.
-func (e *Engine) feedStream(st translate.StreamTranslator, src io.Reader, w relay.Sink, x *Exchange) error {
-	buf := x.resp[:cap(x.resp)]
-	if len(buf) < 16<<10 {
-		buf = make([]byte, 16<<10)
-		x.resp = buf[:0]
-	}
-	for {
-		n, rerr := src.Read(buf)
-		if n > 0 {
-			if ferr := st.Feed(buf[:n], w); ferr != nil {
-				_ = st.End(w, ferr)
-				return ferr
-			}
-		}
-		if rerr == io.EOF {
-			return st.End(w, nil)
-		}
-		if rerr != nil {
-			_ = st.End(w, rerr)
-			return rerr
-		}
-	}
-}
-
 // relayTranslated reads a whole non-streaming answer, translates it to the caller's dialect, and writes it.
 func (e *Engine) relayTranslated(w relay.Sink, resp *http.Response, x *Exchange, req *Request, dialect dialects.Dialect,
 	model string, out *Outcome) error {
-	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxTranslatedAnswer)
-	x.resp = buf
+	buf, complete, err := relay.ReadUpTo(resp.Body, x.Resp[:0], maxTranslatedAnswer)
+	x.Resp = buf
 	if err != nil || !complete {
 		if err == nil {
 			err = fmt.Errorf("answer larger than %d bytes", maxTranslatedAnswer)

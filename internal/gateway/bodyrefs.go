@@ -1,36 +1,31 @@
 package gateway
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/bodyrefs"
 	"github.com/weir-gateway/weir/internal/provider"
 )
 
 // An inference body may name uploaded files (a chat "file" part, a Responses input_file or input_image, a code
 // interpreter container's file_ids). The upstream reads them with Weir's provider key, so without a check any
 // virtual key could make a model read another key's file. checkBodyRefs lets a governed key name only files
-// it made through Weir, and only on the provider and key that hold them.
-
-// maxBodyRefs bounds the ids looked up for one request: each is a store query.
-const maxBodyRefs = 64
+// it made through Weir, and only on the provider and key that hold them; internal/bodyrefs finds the ids.
 
 // checkBodyRefs refuses a governed request whose body names a file that is not its key's (404, like the files
 // routes: a foreign id is not revealed), and pins its targets to the account holding the files it names
 // (f.files). It changes nothing else.
 func checkBodyRefs(e *Engine, f *Flow) *Error {
 	p := f.req.Principal
-	if p == nil || e.objects == nil || !mayNameFiles(f.body) {
+	if p == nil || e.objects == nil || !bodyrefs.MayNameFiles(f.body) {
 		return nil
 	}
-	ids, ok := bodyFileRefs(f.body, nil)
+	ids, ok := bodyrefs.FileIDs(f.body, nil)
 	if !ok {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "too_many_file_ids",
-			"the request names more than %d files", maxBodyRefs)
+			"the request names more than %d files", bodyrefs.Max)
 	}
 	owner := OwnerOf(p)
 	for _, id := range ids {
@@ -86,101 +81,4 @@ func (a *fileAccount) onTarget(up *Upstream, model string) *Error {
 	return errorf(http.StatusBadRequest, TypeInvalidRequest, "file_on_another_provider",
 		"file %s was uploaded to provider %s, but model %q is served by provider %s: name a model of %s",
 		a.first, a.up.Config.Name, model, up.Config.Name, a.up.Config.Name)
-}
-
-// mayNameFiles is the cheap test that lets a body naming no file skip the scan: a key spelled with a JSON
-// escape (file\u005fid) still reaches the scanner, which unescapes keys.
-func mayNameFiles(body []byte) bool {
-	return bytes.Contains(body, []byte("file_id")) || bytes.Contains(body, []byte(`\u`))
-}
-
-// bodyFileRefs appends to dst the file ids an OpenAI chat or Responses body names: messages[].content[].file.
-// file_id; input[].file_id, input[].content[].file_id and input[].output[].file_id (any part type: input_file
-// and input_image both take one); tools[].container.file_ids[]; an image edit's images[].file_id and mask.file_id. Every key of each object is visited, so a
-// duplicate key (which an upstream may read last) or an escaped one is not missed. ok is false past maxBodyRefs.
-func bodyFileRefs(body []byte, dst []string) (ids []string, ok bool) {
-	ok = true
-	add := func(v gjson.Result) {
-		if v.Type != gjson.String {
-			return
-		}
-		if len(dst) == maxBodyRefs {
-			ok = false
-			return
-		}
-		dst = append(dst, v.String())
-	}
-	// fileIDs adds the "file_id" of part, and of its "file" object when chat is set.
-	var fileIDs func(part gjson.Result, chat bool)
-	fileIDs = func(part gjson.Result, chat bool) {
-		eachKey(part, func(k string, v gjson.Result) {
-			switch {
-			case k == "file_id":
-				add(v)
-			case chat && k == "file":
-				fileIDs(v, false)
-			}
-		})
-	}
-	eachKey(gjson.ParseBytes(body), func(k string, v gjson.Result) {
-		switch k {
-		case "messages":
-			eachElem(v, func(msg gjson.Result) {
-				eachKey(msg, func(k string, v gjson.Result) {
-					if k == "content" {
-						eachElem(v, func(part gjson.Result) { fileIDs(part, true) })
-					}
-				})
-			})
-		case "input":
-			eachElem(v, func(item gjson.Result) {
-				fileIDs(item, false)
-				eachKey(item, func(k string, v gjson.Result) {
-					if k == "content" || k == "output" {
-						eachElem(v, func(part gjson.Result) { fileIDs(part, false) })
-					}
-				})
-			})
-		case "images": // an image edit's JSON body
-			eachElem(v, func(img gjson.Result) { fileIDs(img, false) })
-		case "mask":
-			fileIDs(v, false)
-		case "tools":
-			eachElem(v, func(tool gjson.Result) {
-				eachKey(tool, func(k string, v gjson.Result) {
-					if k == "container" {
-						eachKey(v, func(k string, v gjson.Result) {
-							if k == "file_ids" {
-								eachElem(v, add)
-							}
-						})
-					}
-				})
-			})
-		}
-	})
-	return dst, ok
-}
-
-// eachKey calls fn with every key (unescaped) and value of an object, duplicates included; nothing for another
-// value.
-func eachKey(obj gjson.Result, fn func(k string, v gjson.Result)) {
-	if !obj.IsObject() {
-		return
-	}
-	obj.ForEach(func(k, v gjson.Result) bool {
-		fn(k.String(), v)
-		return true
-	})
-}
-
-// eachElem calls fn with every element of an array; nothing for another value.
-func eachElem(arr gjson.Result, fn func(v gjson.Result)) {
-	if !arr.IsArray() {
-		return
-	}
-	arr.ForEach(func(_, v gjson.Result) bool {
-		fn(v)
-		return true
-	})
 }

@@ -49,7 +49,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 			continue
 		}
 		// Over one of the target's own limits, it is skipped and the 429 kept in case no other target serves.
-		if gerr := f.adm.reserveTarget(&f.req, f.body, f.ess.model.Str, up, model); gerr != nil {
+		if gerr := f.adm.reserveTarget(&f.req, f.body, f.ess.Model.Str, up, model); gerr != nil {
 			last = gerr
 			a.Cancel()
 			a, ok = f.plan.Next(router.Outcome{Decision: router.NextTarget})
@@ -87,7 +87,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 		a, ok = f.plan.Next(router.Outcome{Decision: nextDecision(ge), RetryAfter: ge.RetryAfter})
 	}
 	if last == nil {
-		last = errorf(http.StatusServiceUnavailable, TypeAPI, "no_target", "no target of model %q could be tried", f.ess.model.Str)
+		last = errorf(http.StatusServiceUnavailable, TypeAPI, "no_target", "no target of model %q could be tried", f.ess.Model.Str)
 	}
 	return last
 }
@@ -120,14 +120,19 @@ func meter(f *Flow, up *Upstream, err error) {
 	up.usage.completion.Add(f.out.Usage.CompletionTokens)
 }
 
-// meterCut charges an answer cut after it began what it consumed (cutUsage): never nothing.
+// meterCut charges an answer cut after it began what it consumed (the pipeline's CutUsage, else cutUsage):
+// never nothing.
 func meterCut(f *Flow, err error) {
-	if err != nil && f.out.Committed {
-		f.out.Usage = cutUsage(&f.req, f.body, &f.out)
+	switch {
+	case err == nil || !f.out.Committed:
+	case f.pipe.CutUsage != nil:
+		f.out.Usage = f.pipe.CutUsage(f)
+	default:
+		f.out.Usage = cutUsage(f.body, &f.out)
 	}
 }
 
-// attemptPinned is the one attempt of a call pinned to an account (f.pinned): no plan, no retry.
+// attemptPinned is the one attempt of a call pinned to an account (Flow.PlanOne): no plan, no retry.
 func (e *Engine) attemptPinned(f *Flow) error {
 	p := f.pinned
 	f.out.Provider, f.out.Model = p.up.Config.Name, p.model
@@ -141,7 +146,7 @@ func (e *Engine) attemptPinned(f *Flow) error {
 		t.key = p.key
 	}
 	err := e.attempt(f, t)
-	meterCut(f, err)
+	meter(f, p.up, err)
 	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start)}
 	if err != nil {
 		info.Err = err.Error()

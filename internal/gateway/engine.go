@@ -1,11 +1,11 @@
-// Package gateway is the request pipeline as plain Go: resolve the model to a provider, take a worker slot,
-// send, and relay the answer while reading its usage; pipeline.go lists its stages in order. It has no HTTP
-// server types in its signatures beyond headers; internal/api adapts HTTP to it, so the pipeline can be tested
-// and measured alone.
+// Package gateway is the core of the request pipeline as plain Go: resolve the model to a provider, take a
+// worker slot, send, and relay the answer while reading its usage; pipeline.go lists its stages in order. What
+// needs more than the core plugs in around it (a Layer, or a Pipeline of its own: internal/gateway/responses,
+// internal/gateway/passthrough). It has no HTTP server types in its signatures beyond headers; internal/api
+// adapts HTTP to it, so the pipeline can be tested and measured alone.
 package gateway
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -42,7 +42,6 @@ type Engine struct {
 	upstreams map[string]*Upstream
 	names     []string // sorted, for stable listings
 	exchanges *exchangePool
-	models    *modelCache
 	router    *router.Router
 	gov       *governance.Service // nil: ungoverned
 	convs     conversation.Store  // nil: no stored responses
@@ -105,7 +104,6 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 		return nil, probs
 	}
 	sort.Strings(e.names)
-	e.models = newModelCache(e)
 	r, err := router.New(cfg.Models, router.Options{
 		Retries:        cfg.Routing.Retries,
 		Breaker:        cfg.Routing.Cooldown,
@@ -118,8 +116,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-// Start begins background work (refreshing upstream model lists) until ctx ends.
-func (e *Engine) Start(ctx context.Context) { go e.models.run(ctx) }
+// Providers names every configured provider, sorted.
+func (e *Engine) Providers() []string { return e.names }
+
+// Aliases lists the model aliases of the routing config.
+func (e *Engine) Aliases() []string { return e.router.Aliases() }
+
+// IsAlias reports whether name is a model alias of the routing config.
+func (e *Engine) IsAlias(name string) bool { return e.router.Has(name) }
 
 // Upstream returns the named provider, or nil.
 func (e *Engine) Upstream(name string) *Upstream { return e.upstreams[name] }
@@ -153,6 +157,4 @@ type Request struct {
 	Header  http.Header      // the caller's headers
 	// Principal is the caller's virtual key, resolved by the api layer; nil for an ungoverned request.
 	Principal *governance.Principal
-	// Raw, when set, makes this a pass-through request (ServeRaw): Body is then unused.
-	Raw *RawRequest
 }

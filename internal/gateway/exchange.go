@@ -4,8 +4,8 @@ package gateway
 // path takes a warm one instead of allocating.
 type Exchange struct {
 	In   []byte // the caller's body
-	out  []byte // the body sent upstream
-	resp []byte // a buffered upstream answer
+	Out  []byte // the body sent upstream
+	Resp []byte // a buffered upstream answer, or a copy buffer
 
 	attempts [4]AttemptInfo // backing store for Outcome.Attempts
 	flow     Flow           // the request's state through the pipeline
@@ -32,7 +32,7 @@ func newExchangePool(n int) *exchangePool {
 }
 
 func newExchange() *Exchange {
-	return &Exchange{In: make([]byte, 0, inCap), out: make([]byte, 0, outCap), resp: make([]byte, 0, respCap)}
+	return &Exchange{In: make([]byte, 0, inCap), Out: make([]byte, 0, outCap), Resp: make([]byte, 0, respCap)}
 }
 
 func (p *exchangePool) get() *Exchange {
@@ -48,13 +48,13 @@ func (p *exchangePool) put(x *Exchange) {
 	if cap(x.In) > keepCap {
 		x.In = make([]byte, 0, inCap)
 	}
-	if cap(x.out) > keepCap {
-		x.out = make([]byte, 0, outCap)
+	if cap(x.Out) > keepCap {
+		x.Out = make([]byte, 0, outCap)
 	}
-	if cap(x.resp) > keepCap {
-		x.resp = make([]byte, 0, respCap)
+	if cap(x.Resp) > keepCap {
+		x.Resp = make([]byte, 0, respCap)
 	}
-	x.In, x.out, x.resp = x.In[:0], x.out[:0], x.resp[:0]
+	x.In, x.Out, x.Resp = x.In[:0], x.Out[:0], x.Resp[:0]
 	x.flow = Flow{} // drop the request's references (context, sink, body) while the buffers wait
 	select {
 	case p.free <- x:

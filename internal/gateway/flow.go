@@ -9,7 +9,9 @@ import (
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/router"
+	"github.com/weir-gateway/weir/internal/upload"
 )
 
 // Flow is one request's state as it moves through the stages of pipeline.go. It lives in the pooled Exchange,
@@ -22,7 +24,7 @@ type Flow struct {
 	w   relay.Sink
 	out Outcome
 
-	ess       essentials
+	ess       reqbody.Essentials
 	body      []byte   // the body sent on: the caller's, less Weir's own "fallbacks"
 	fallbacks []string // per-request fallbacks, after the plan's own targets
 	target    string   // what plan resolves: the model as named, or the account a layer pinned the request to
@@ -32,7 +34,7 @@ type Flow struct {
 	admitModel string
 	admitBody  []byte
 
-	plan     *router.Plan // nil for a call pinned to one account (pinned)
+	plan     *router.Plan // nil for a call planned on one account (pinned, Flow.PlanOne)
 	pinned   pinnedTarget
 	files    fileAccount // the account holding the files the body names (checkBodyRefs); only it may serve
 	layer    *Layer      // the operation's layer around the core; nil for none
@@ -40,13 +42,14 @@ type Flow struct {
 	adm      admission
 	answered bool // set by a pre-attempt stage that answered the request itself: no attempt is made
 
-	tries  []attemptStage // the per-attempt stages: coreAttemptStages or rawAttemptStages
+	pipe   *Pipeline // the entry point's stages: chatPipeline, or another package's (Engine.Run)
+	state  any       // that pipeline's own (Flow.State)
 	try    Try
-	altReq Request    // a request a layer sends in place of the caller's (Try.SendAs)
-	altEss essentials // and its essentials
+	altReq Request            // a request a layer sends in place of the caller's (Try.SendAs)
+	altEss reqbody.Essentials // and its essentials
 }
 
-// pinnedTarget is the one provider (and key) a raw call that names no model, or is about a stored object, goes to.
+// pinnedTarget is the one provider (and key) a call goes to when its pipeline plans no targets (Flow.PlanOne).
 type pinnedTarget struct {
 	up    *Upstream
 	key   *provider.Key
@@ -67,20 +70,18 @@ type Try struct {
 	// them (a translated Responses request goes as chat, its answer into a translator).
 	req  *Request
 	body []byte
-	ess  *essentials
+	ess  *reqbody.Essentials
 	w    relay.Sink
 
-	call    provider.Call
-	rawCall provider.RawCall
-	raw     provider.RawSender // set when the call goes through the provider's pass-through sender
+	call provider.Call
 
 	pool   *dispatch.Pool // the worker slot held, nil for none
 	cancel context.CancelCauseFunc
 	upCtx  context.Context
 	timer  *time.Timer
-	upload *uploadClock
+	upload *upload.Clock
 	resp   *http.Response
-	idle   *idleReader
+	idle   *relay.IdleReader
 }
 
 // start makes the flow of a new request in x.
@@ -102,7 +103,7 @@ func (f *Flow) newTry(ctx context.Context, up *Upstream, model string, timeout t
 // Each is let go once, so a layer's attempt may release after the core stages did.
 func (t *Try) release() {
 	if t.idle != nil {
-		t.idle.stop()
+		t.idle.Stop()
 		t.idle = nil
 	}
 	if t.resp != nil {
@@ -110,7 +111,7 @@ func (t *Try) release() {
 		t.resp = nil
 	}
 	if t.upload != nil {
-		t.upload.stop()
+		t.upload.Stop()
 		t.upload = nil
 	}
 	if t.timer != nil {

@@ -2,16 +2,17 @@ package gateway
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
-	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/tidwall/gjson"
+
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
-	"github.com/weir-gateway/weir/internal/telemetry"
+	"github.com/weir-gateway/weir/internal/reqbody"
+	"github.com/weir-gateway/weir/internal/schema"
 )
 
 // The layer API: what an operation that needs more than the core (the Responses API, internal/gateway/responses)
@@ -55,95 +56,6 @@ type Account struct {
 	Model string
 }
 
-// ErrForeignObject is returned by LookupObject for an object another virtual key owns: a layer must not reveal it.
-var ErrForeignObject = errForeignObject
-
-// LookupObject finds a layer's remembered object of owner (see lookupObject).
-func LookupObject(ctx context.Context, s affinity.Store, kind affinity.Kind, id, owner string) (affinity.Record, error) {
-	return lookupObject(ctx, s, kind, id, owner)
-}
-
-// ObjectUpstream is the provider and key a remembered object lives in, or a 409 saying which is gone; what names
-// the object in it. A layer sends a request about the object there.
-func (e *Engine) ObjectUpstream(rec affinity.Record, what string) (*Upstream, *provider.Key, *Error) {
-	up := e.upstreams[rec.Provider]
-	if up == nil {
-		return nil, nil, errorf(http.StatusConflict, TypeInvalidRequest, "provider_gone",
-			"%s was made by provider %q, which is no longer configured: it cannot be reached", what, rec.Provider)
-	}
-	if rec.KeyID == "" {
-		return up, nil, nil
-	}
-	key := up.Keys.ByID(rec.KeyID)
-	if key == nil {
-		return nil, nil, errorf(http.StatusConflict, TypeInvalidRequest, "key_gone",
-			"%s was made with an API key of provider %s that is no longer configured: it cannot be reached", what, up.Config.Name)
-	}
-	return up, key, nil
-}
-
-// ForwardObject sends call (about an object a layer remembered) to up through rs and relays the answer as the
-// upstream wrote it (an error answer as an *Error carrying its body). answered, when set, sees the upstream's
-// status before anything is relayed, so a layer can forget a deleted object.
-func (e *Engine) ForwardObject(ctx context.Context, up *Upstream, rs provider.RawSender, call *provider.RawCall,
-	w relay.Sink, answered func(status int)) (Outcome, error) {
-	out := Outcome{Provider: up.Config.Name, Model: call.Model}
-	if err := up.Pool.Acquire(ctx); err != nil {
-		return out, poolError(up, err)
-	}
-	defer up.Pool.Release()
-	upCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if t := up.Config.Timeout.D(); t > 0 {
-		timer := time.AfterFunc(t, func() { cancel(errUpstreamTimeout) })
-		defer timer.Stop()
-	}
-	if telemetry.TracingEnabled() {
-		telemetry.InjectHeaders(ctx, call.Header) // the upstream call continues the request's span
-	}
-	start := time.Now()
-	up.usage.requests.Add(1)
-	resp, err := rs.SendRaw(upCtx, call)
-	info := AttemptInfo{Provider: up.Config.Name, Model: call.Model, Latency: time.Since(start)}
-	if err != nil {
-		up.usage.errors.Add(1)
-		ge := sendError(ctx, upCtx, up, err)
-		info.Err = ge.Error()
-		out.Attempts = append(out.Attempts, info)
-		return out, ge
-	}
-	defer resp.Body.Close()
-	out.Status, out.TTFB, info.Status = resp.StatusCode, time.Since(start), resp.StatusCode
-	if answered != nil {
-		answered(resp.StatusCode)
-	}
-	h := w.Header()
-	h["X-Weir-Provider"] = up.nameHeader
-	if resp.StatusCode >= 400 {
-		up.usage.errors.Add(1)
-		ge := e.upstreamError(up, dialects.OpenAI, dialects.OpenAI, &provider.Call{Key: call.Key}, resp)
-		info.Err = ge.Error()
-		out.Attempts = append(out.Attempts, info)
-		return out, ge // the upstream's own error body, passed through
-	}
-	copyUpstreamHeaders(h, resp.Header)
-	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
-		h["Content-Type"] = ct
-	} else {
-		h["Content-Type"] = jsonContentType
-	}
-	w.WriteHeader(resp.StatusCode)
-	out.Committed = true
-	_, err = io.Copy(w, resp.Body)
-	info.Latency = time.Since(start)
-	if err != nil {
-		err = cut(err)
-		info.Err = err.Error()
-	}
-	out.Attempts = append(out.Attempts, info)
-	return out, err
-}
-
 // Ctx is the request's context, for a layer's lookups before any attempt.
 func (f *Flow) Ctx() context.Context { return f.ctx }
 
@@ -167,7 +79,7 @@ func (f *Flow) Pin() Account { return f.pin }
 
 // CountOnly makes the request a count: answered unstreamed, and admitted without tokens or cost.
 func (f *Flow) CountOnly() {
-	f.ess.stream, f.ess.includeUsage = false, false
+	f.ess.Stream, f.ess.IncludeUsage = false, false
 	f.out.Stream = false
 	f.adm.countOnly = true
 }
@@ -212,7 +124,7 @@ func (t *Try) MoveTo(up *Upstream, model string) {
 // SendAs makes the core stages send body as an op request of dialect in place of the caller's (a translation).
 func (t *Try) SendAs(op provider.Op, dialect dialects.Dialect, body []byte) *Error {
 	f := t.f
-	ess, err := parseEssentials(body)
+	ess, err := reqbody.Parse(body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
@@ -225,63 +137,66 @@ func (t *Try) SendAs(op provider.Op, dialect dialects.Dialect, body []byte) *Err
 // Run runs the core attempt stages on t.
 func (t *Try) Run() error { return t.f.e.runAttempt(t.f, t) }
 
-// BodyWithModel is the attempt's body with its model replaced by the attempt's, for a layer's own call.
-func (t *Try) BodyWithModel() []byte {
-	x := t.f.x
-	x.out = rewriteModel(x.out[:0], t.body, t.ess, t.model)
-	return x.out
-}
-
-// Send is a layer's own upstream call in place of the core stages: it takes a worker slot, starts the attempt's
-// clock and sends call (or raw, when set, through the provider's pass-through sender), with the caller's headers
-// a dialect upstream should see. A failure or an error status is the attempt's error; the answer is closed
-// when the attempt ends.
-func (t *Try) Send(dialect dialects.Dialect, call provider.Call, raw *provider.RawCall) (*http.Response, error) {
-	f := t.f
-	t.dialect = dialect
-	call.Header = forwardHeaders(t.req.Header, dialect)
+// Send is a layer's own upstream call in place of the core's encode and send stages, after Acquire: call, with
+// the caller headers an upstream of dialect d should see, under the attempt's clock. A failure or an error
+// status is the attempt's error; the answer is closed when the attempt ends.
+func (t *Try) Send(d dialects.Dialect, call provider.Call) (*http.Response, error) {
+	t.dialect = d
+	call.Header = provider.ForwardHeaders(t.req.Header, d)
 	t.call = call
-	if err := acquireWorker(f.e, f, t); err != nil {
+	if err := sendCall(t.f.e, t.f, t); err != nil {
 		return nil, err
 	}
-	t.startClock()
-	start := time.Now()
-	var (
-		resp *http.Response
-		err  error
-	)
-	if raw != nil {
-		rs, ok := t.up.Provider.(provider.RawSender)
-		if !ok {
-			return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
-				"provider %s (type %s) has no pass-through sender", t.up.Config.Name, t.up.Config.Type)
-		}
-		resp, err = rs.SendRaw(t.upCtx, raw)
+	return t.resp, nil
+}
+
+// SendRaw is Send through the provider's pass-through sender: call goes as it is. An upload's clock starts once
+// its last byte is sent.
+func (t *Try) SendRaw(d dialects.Dialect, call *provider.RawCall, upload bool) (*http.Response, error) {
+	rs, ok := t.up.Provider.(provider.RawSender)
+	if !ok {
+		return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "unsupported_endpoint",
+			"provider %s (type %s) has no pass-through sender", t.up.Config.Name, t.up.Config.Type)
+	}
+	t.dialect = d
+	if upload {
+		t.startUploadClock(call)
 	} else {
-		resp, err = t.up.Provider.Send(t.upCtx, &t.call)
+		t.startClock()
 	}
-	if err != nil {
-		return nil, sendError(t.ctx, t.upCtx, t.up, err)
-	}
-	t.resp = resp
-	f.out.Status, f.out.TTFB = resp.StatusCode, time.Since(start)
-	if resp.StatusCode >= 400 {
-		return nil, f.e.upstreamError(t.up, dialects.OpenAI, t.dialect, &t.call, resp)
+	start := time.Now()
+	resp, err := rs.SendRaw(t.upCtx, call)
+	if err := t.received(resp, err, start, call.Key); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
 
-// Relay writes an OpenAI JSON answer of Send as the upstream wrote it, with its headers, reading its usage.
-func (t *Try) Relay(resp *http.Response) error {
-	copyUpstreamHeaders(t.w.Header(), resp.Header)
-	return t.f.e.relayBuffered(t.w, resp, t.f.x, dialects.OpenAI, &t.f.out)
+// State is what the flow's pipeline keeps of its own: the value given to Engine.Run.
+func (f *Flow) State() any { return f.state }
+
+// Exchange holds the request's reusable buffers.
+func (f *Flow) Exchange() *Exchange { return f.x }
+
+// SetParsed is a pipeline's own parse: the model as the caller named it (what Plan resolves, the allow-list and
+// admission see), the body sent on, and the body that sizes the reservation (nil: a request and no tokens).
+func (f *Flow) SetParsed(model string, body, admitBody []byte) {
+	f.ess.Model = gjson.Result{Type: gjson.String, Str: model}
+	f.body, f.target, f.admitModel, f.admitBody = body, model, model, admitBody
 }
 
-// ReadAnswer reads an answer of Send, up to limit bytes, into the request's buffer, and keeps the upstream's
-// headers; complete reports the whole answer was read.
-func (t *Try) ReadAnswer(resp *http.Response, limit int) (buf []byte, complete bool, err error) {
-	copyUpstreamHeaders(t.w.Header(), resp.Header)
-	buf, complete, err = readUpTo(resp.Body, t.f.x.resp[:0], limit)
-	t.f.x.resp = buf
-	return buf, complete, err
+// PlanOne plans the request on one account, in place of Plan: one attempt there, no fallback, no retry. key nil
+// lets the attempt pick one; model "" is a call that names none.
+func (f *Flow) PlanOne(up *Upstream, key *provider.Key, model string) {
+	f.pinned = pinnedTarget{up: up, key: key, model: model}
+	f.admitModel = ""
+	if model != "" {
+		f.admitModel = up.Config.Name + "/" + model
+	}
+}
+
+// Estimate is the usage the request's reservation was sized for: its prompt and its most output.
+func (f *Flow) Estimate() schema.Usage {
+	prompt, maxOut := reqbody.TokenEstimate(f.admitBody)
+	return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/schema"
 )
@@ -52,30 +52,28 @@ type AttemptInfo struct {
 // the answer began (the stream was cut) and has already been reported to the caller in-stream where the dialect
 // allows.
 func (e *Engine) Serve(ctx context.Context, x *Exchange, req *Request, w relay.Sink) (Outcome, error) {
-	f := x.start(ctx, e, req, w)
-	f.tries = coreAttemptStages[:]
-	return e.run(f, requestStages[:])
+	return e.Run(ctx, x, req, w, &chatPipeline, nil)
 }
 
 // parseRequest reads what routing needs of the body (model, stream, fallbacks) and strips Weir's own fields. It
 // sets f.ess, f.body, f.fallbacks, f.target, f.admitModel, f.admitBody and f.out.Stream.
 func parseRequest(_ *Engine, f *Flow) *Error {
-	ess, err := parseEssentials(f.req.Body)
+	ess, err := reqbody.Parse(f.req.Body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 	}
-	f.out.Stream = ess.stream
+	f.out.Stream = ess.Stream
 	body := f.req.Body
-	f.fallbacks = requestFallbacks(&ess, f.req.Header)
-	if ess.fallbacks.Exists() {
+	f.fallbacks = reqbody.Fallbacks(&ess, f.req.Header)
+	if ess.Fallbacks.Exists() {
 		// "fallbacks" is Weir's own field: upstreams reject fields they do not know.
 		body, _ = sjson.DeleteBytes(body, "fallbacks")
-		if ess, err = parseEssentials(body); err != nil {
+		if ess, err = reqbody.Parse(body); err != nil {
 			return errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_request", "%s", err.Error())
 		}
 	}
 	f.ess, f.body = ess, body
-	f.target, f.admitModel, f.admitBody = ess.model.Str, ess.model.Str, body
+	f.target, f.admitModel, f.admitBody = ess.Model.Str, ess.Model.Str, body
 	return nil
 }
 
@@ -97,8 +95,8 @@ func planTargets(e *Engine, f *Flow) *Error {
 		return gerr
 	}
 	f.plan = plan
-	if e.router.Has(f.ess.model.Str) {
-		f.out.Alias = strings.Clone(f.ess.model.Str) // outlives the request buffer (logs, metrics)
+	if e.router.Has(f.ess.Model.Str) {
+		f.out.Alias = strings.Clone(f.ess.Model.Str) // outlives the request buffer (logs, metrics)
 	}
 	return nil
 }
@@ -109,7 +107,7 @@ func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
 	name := model
 	if !e.router.Has(name) {
 		if prov, m, ok := strings.Cut(name, "/"); !ok || e.upstreams[prov] == nil || m == "" {
-			up, bare, gerr := e.resolve(name)
+			up, bare, gerr := e.Resolve(name)
 			if gerr != nil {
 				return nil, gerr
 			}
@@ -124,24 +122,6 @@ func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
 		return nil, errorf(http.StatusBadRequest, TypeInvalidRequest, "invalid_fallbacks", "%s", err.Error())
 	}
 	return p, nil
-}
-
-// requestFallbacks reads per-request fallbacks from the body's "fallbacks" array or the x-weir-fallbacks header.
-func requestFallbacks(ess *essentials, h http.Header) []string {
-	var out []string
-	for _, f := range ess.fallbacks.Array() {
-		if s := f.String(); s != "" {
-			out = append(out, s)
-		}
-	}
-	if v := h.Get("X-Weir-Fallbacks"); v != "" {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, f)
-			}
-		}
-	}
-	return out
 }
 
 func errorBodyForClassify(ge *Error) []byte {
@@ -174,66 +154,23 @@ var (
 	no                 = []string{"no"}
 )
 
-// relayBuffered reads a JSON answer (up to a bound) to find its usage, then writes it. An answer larger than the
-// bound is streamed through and its usage read from its tail.
-func (e *Engine) relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, dialect dialects.Dialect, out *Outcome) error {
+// relayBuffered writes a same-dialect JSON answer, reading its usage (relay.JSON).
+func relayBuffered(w relay.Sink, resp *http.Response, x *Exchange, dialect dialects.Dialect, out *Outcome) error {
 	usageOf := relay.OpenAIUsage
 	if dialect == dialects.Anthropic {
 		usageOf = relay.AnthropicUsage
 	}
-	buf, complete, err := readUpTo(resp.Body, x.resp[:0], maxBufferedAnswer)
-	x.resp = buf
-	if err != nil {
+	u, buf, begun, err := relay.JSON(w, resp, x.Resp[:0], maxBufferedAnswer, usageOf)
+	x.Resp, out.Usage, out.Committed = buf, u, begun
+	if err != nil && !begun {
 		return sendError(context.Background(), context.Background(), nil, err)
 	}
-	h := w.Header()
-	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
-		h["Content-Type"] = ct
-	} else {
-		h["Content-Type"] = jsonContentType
-	}
-	if complete {
-		out.Usage = usageOf(buf)
-		w.WriteHeader(resp.StatusCode)
-		out.Committed = true
-		_, err = w.Write(buf)
-		return err
-	}
-	w.WriteHeader(resp.StatusCode)
-	out.Committed = true
-	if _, err := w.Write(buf); err != nil {
-		return err
-	}
-	tail := &tailWriter{w: w, keep: 64 << 10}
-	tail.remember(buf)
-	if _, err := io.Copy(tail, resp.Body); err != nil {
-		return cut(err) // a JSON body has no way to say it was cut
-	}
-	out.Usage = usageOf(tail.usageObject())
-	return nil
+	return err
 }
 
 const maxBufferedAnswer = 4 << 20
 
 var jsonContentType = []string{"application/json"}
-
-// readUpTo appends from r to buf until EOF or limit bytes; complete reports EOF was reached.
-func readUpTo(r io.Reader, buf []byte, limit int) ([]byte, bool, error) {
-	for len(buf) < limit {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, true, nil
-		}
-		if err != nil {
-			return buf, false, err
-		}
-	}
-	return buf, false, nil
-}
 
 func poolError(up *Upstream, err error) *Error {
 	switch {
@@ -248,32 +185,18 @@ func poolError(up *Upstream, err error) *Error {
 	}
 }
 
-// ErrAnswerCut marks an answer that broke after its first bytes reached the caller in a body with no in-band way
-// to say so (audio, a file's content, a provider-native stream, a large JSON answer): the caller's response must
-// be aborted, not ended, or the truncated body would look complete.
-var ErrAnswerCut = errors.New("the answer was cut")
+// ErrAnswerCut marks an answer that broke after its first bytes reached the caller in a body with no in-band
+// way to say so (relay.ErrCut): the caller's response must be aborted, not ended.
+var ErrAnswerCut = relay.ErrCut
 
-func cut(err error) error { return fmt.Errorf("%w: %w", ErrAnswerCut, err) }
-
-// cutUsage is what an answer that had begun and then broke (the caller went away, or the upstream did) is
-// charged: the upstream bills the prompt and the output it generated, finished or not. A chat stream's usage
-// report, when it came, is completed with the prompt estimate and with the output counted from the text relayed
-// (about four bytes a token); a pass-through answer whose usage could not be read is charged its reservation.
-// Never zero: a cut stream would otherwise cost nothing.
-func cutUsage(req *Request, body []byte, out *Outcome) schema.Usage {
+// cutUsage is what a chat answer that had begun and then broke (the caller went away, or the upstream did) is
+// charged: the upstream bills the prompt and the output it generated, finished or not. The usage report, when
+// it came, is completed with the prompt estimate and with the output counted from the text relayed (about four
+// bytes a token). Never zero: a cut stream would otherwise cost nothing.
+func cutUsage(body []byte, out *Outcome) schema.Usage {
 	u := out.Usage
-	if req.Raw != nil {
-		if !u.IsZero() {
-			return u
-		}
-		if req.Raw.Form != nil {
-			body = nil // as parseRaw sized the reservation (admitBody)
-		}
-		prompt, maxOut := tokenEstimate(body)
-		return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
-	}
 	if u.PromptTokens == 0 {
-		u.PromptTokens, _ = tokenEstimate(body)
+		u.PromptTokens, _ = reqbody.TokenEstimate(body)
 	}
 	if est := (out.Text + 3) / 4; est > u.CompletionTokens {
 		u.CompletionTokens = est
@@ -314,17 +237,8 @@ func stripURL(err error) string {
 	return err.Error()
 }
 
-// copyUpstreamHeaders keeps the upstream headers a caller may rely on: request ids and rate-limit state.
-func copyUpstreamHeaders(dst, src http.Header) {
-	for k, v := range src {
-		if strings.HasPrefix(k, "X-Ratelimit-") || k == "X-Request-Id" || k == "Openai-Processing-Ms" || k == "Request-Id" {
-			dst[k] = v
-		}
-	}
-}
-
-// resolve maps "provider/model" to an upstream and the upstream's model id.
-func (e *Engine) resolve(name string) (*Upstream, string, *Error) {
+// Resolve maps "provider/model", or a bare model that one provider lists, to the provider and its model id.
+func (e *Engine) Resolve(name string) (*Upstream, string, *Error) {
 	prov, model, ok := strings.Cut(name, "/")
 	if ok {
 		if up := e.upstreams[prov]; up != nil && model != "" {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,13 +11,14 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
 // upstreamError turns an upstream error answer into an *Error that keeps its status, message and Retry-After.
-func (e *Engine) upstreamError(up *Upstream, caller, dialect dialects.Dialect, call *provider.Call, resp *http.Response) *Error {
+func (e *Engine) upstreamError(up *Upstream, caller, dialect dialects.Dialect, key *provider.Key, resp *http.Response) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: retryAfter(resp.Header), upstream: true}
+	ge := &Error{Status: resp.StatusCode, Type: typeForStatus(resp.StatusCode), RetryAfter: router.ParseRetryAfter(resp.Header, time.Now()), upstream: true}
 	msg := gjson.GetBytes(body, "error.message")
 	if !msg.Exists() {
 		msg = gjson.GetBytes(body, "message") // Bedrock, Cohere
@@ -49,9 +49,9 @@ func (e *Engine) upstreamError(up *Upstream, caller, dialect dialects.Dialect, c
 			ge.Header[k] = v
 		}
 	}
-	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && call.Key != nil {
+	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && key != nil {
 		e.log.Error("provider rejected an API key", "provider", up.Config.Name, "status", resp.StatusCode,
-			"key", call.Key.Hint, "message", ge.Message)
+			"key", key.Hint, "message", ge.Message)
 	} else {
 		e.log.Debug("upstream error", "provider", up.Config.Name, "status", resp.StatusCode, "message", ge.Message)
 	}
@@ -75,22 +75,4 @@ func typeForStatus(s int) string {
 	default:
 		return TypeAPI
 	}
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date.
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		if ms, err := strconv.Atoi(h.Get("Retry-After-Ms")); err == nil {
-			return time.Duration(ms) * time.Millisecond
-		}
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }

@@ -79,6 +79,8 @@ type resEntry struct {
 	window int64
 	amount int64
 	kind   amountKind
+	lv     *level // the limit's level and the limit, for a CounterStore's denial (reserveStored)
+	l      *limit
 }
 
 // Reservation is an admitted request's hold on every counter of its key, team and customer: one request, the
@@ -87,6 +89,7 @@ type resEntry struct {
 type Reservation struct {
 	s        *Service
 	entries  []resEntry
+	batch    []BatchItem // a CounterStore's ReserveAll / AdjustAll items (reused)
 	sem      chan struct{}
 	Requests RateInfo // for the x-ratelimit-*-requests headers of the response
 	Tokens   RateInfo // for the x-ratelimit-*-tokens headers
@@ -106,14 +109,24 @@ func (r *Reservation) Settle(u schema.Usage, cost pricing.Money) {
 	if tokens < u.PromptTokens+u.CompletionTokens {
 		tokens = u.PromptTokens + u.CompletionTokens
 	}
-	now := r.s.now()
-	for i := range r.entries {
-		e := &r.entries[i]
+	delta := func(e *resEntry) int64 {
 		switch e.kind {
 		case kindTokens:
-			e.c.Adjust(now, e.window, tokens-e.amount)
+			return tokens - e.amount
 		case kindCost:
-			e.c.Adjust(now, e.window, int64(cost)-e.amount)
+			return int64(cost) - e.amount
+		}
+		return 0
+	}
+	now := r.s.now()
+	if cs := r.s.opt.Counters; cs != nil {
+		r.adjustStored(cs, now, delta)
+	} else {
+		for i := range r.entries {
+			e := &r.entries[i]
+			if d := delta(e); d != 0 {
+				e.c.Adjust(now, e.window, d)
+			}
 		}
 	}
 	r.finish()
@@ -125,9 +138,13 @@ func (r *Reservation) Release() {
 		return
 	}
 	now := r.s.now()
-	for i := range r.entries {
-		e := &r.entries[i]
-		e.c.Adjust(now, e.window, -e.amount)
+	if cs := r.s.opt.Counters; cs != nil {
+		r.adjustStored(cs, now, func(e *resEntry) int64 { return -e.amount })
+	} else {
+		for i := range r.entries {
+			e := &r.entries[i]
+			e.c.Adjust(now, e.window, -e.amount)
+		}
 	}
 	r.finish()
 }
@@ -139,6 +156,8 @@ func (r *Reservation) finish() {
 	r.s, r.sem = nil, nil
 	clear(r.entries) // drop Counter references before pooling
 	r.entries = r.entries[:0]
+	clear(r.batch)
+	r.batch = r.batch[:0]
 	r.Requests, r.Tokens = RateInfo{}, RateInfo{}
 	resPool.Put(r)
 }
@@ -180,6 +199,17 @@ func (s *Service) Admit(ctx context.Context, p *Principal, model string, est Est
 	// A zero estimate still reserves one unit, so an exhausted budget or token limit refuses requests whose
 	// cost cannot be estimated; Settle corrects the unit to the actual.
 	tokens, cost := max(est.Tokens, 1), max(int64(est.Cost), 1)
+	if cs := s.opt.Counters; cs != nil {
+		var prov [2]*level
+		if hasProv && p.provLimits != nil {
+			prov[0] = p.provLimits[provider]
+		}
+		if d := r.reserveStored(cs, now, tokens, cost, p.levels, prov); d != nil {
+			r.finish()
+			return nil, d
+		}
+		return r, nil
+	}
 	for _, lv := range p.levels {
 		if d := r.reserve(lv, now, tokens, cost); d != nil {
 			return nil, completeInfo(d, p, provider, now)
@@ -307,4 +337,33 @@ type LimitStatus struct {
 	Limit   string // "rpm 10"
 	Metric  string // "rpm"
 	Status  Status
+}
+
+// AdmitCall admits a call that is not a model request (an MCP tool call): the key must be usable, and one
+// request plus est is reserved against every limit and budget of its key, team and customer, as Admit does,
+// without the model and provider allow-lists (the caller checks its own). Settle or Release it the same way.
+func (s *Service) AdmitCall(ctx context.Context, p *Principal, est Estimate) (*Reservation, *Denial) {
+	if p == nil {
+		return nil, &Denial{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: "missing or unknown virtual key"}
+	}
+	if !p.usable(s.now) {
+		return nil, &Denial{Status: http.StatusUnauthorized, Code: "key_disabled", Message: "virtual key " + p.rec.ID + ": disabled or expired"}
+	}
+	var sem chan struct{}
+	if p.sem != nil {
+		if d := s.acquire(ctx, p); d != nil {
+			return nil, d
+		}
+		sem = p.sem
+	}
+	now := s.now()
+	r := resPool.Get().(*Reservation)
+	r.s, r.sem = s, sem
+	tokens, cost := max(est.Tokens, 1), max(int64(est.Cost), 1)
+	for _, lv := range p.levels {
+		if d := r.reserve(lv, now, tokens, cost); d != nil {
+			return nil, completeInfo(d, p, "", now)
+		}
+	}
+	return r, nil
 }

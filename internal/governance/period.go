@@ -32,8 +32,8 @@ func ParseReset(s string) (Reset, error) {
 	return "", fmt.Errorf("reset %q: want 1m, 1h, 1d, 1w, 1M or never", s)
 }
 
-// bounds returns the [start, end) of the period containing now, in Unix nanoseconds.
-func (r Reset) bounds(now int64) (int64, int64) {
+// Bounds returns the [start, end) of the period containing now, in Unix nanoseconds ([0, MaxInt64) for never).
+func (r Reset) Bounds(now int64) (int64, int64) {
 	t := time.Unix(0, now).UTC()
 	var start, end time.Time
 	switch r {
@@ -92,7 +92,7 @@ func (c *PeriodCounter) period(now int64) int64 {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s, e := c.reset.bounds(now)
+	s, e := c.reset.Bounds(now)
 	if cur := c.start.Load(); s > cur {
 		// Publish end first; a reader that sees the new start also sees a matching end.
 		c.value.Store(0)
@@ -144,6 +144,22 @@ func (c *PeriodCounter) status(now, limit, used int64) Status {
 	st := Status{Limit: limit, Used: used, Remaining: max(limit-used, 0)}
 	if e := c.end.Load(); e != math.MaxInt64 {
 		st.Reset = time.Duration(e - now)
+	}
+	return st
+}
+
+// PeriodStatus is the Status of a budget period of r at now holding used before a reservation of n that was
+// admitted (ok) or refused — for counters kept outside the process, so they answer exactly as PeriodCounter does.
+func PeriodStatus(r Reset, now, n, limit, used int64, ok bool) Status {
+	if ok {
+		used = addSat(used, n)
+	}
+	st := Status{Limit: limit, Used: used, Remaining: max(limit-used, 0)}
+	if _, e := r.Bounds(now); e != math.MaxInt64 {
+		st.Reset = time.Duration(e - now)
+	}
+	if !ok && n <= limit {
+		st.RetryAfter = st.Reset
 	}
 	return st
 }

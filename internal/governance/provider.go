@@ -136,6 +136,13 @@ func (s *Service) AdmitTarget(t Target, est Estimate) (*Reservation, *Denial) {
 	r := resPool.Get().(*Reservation)
 	r.s = s
 	tokens, cost := max(est.Tokens, 1), max(int64(est.Cost), 1)
+	if cs := s.opt.Counters; cs != nil {
+		if d := r.reserveStored(cs, now, tokens, cost, nil, [2]*level{t.key, t.prov}); d != nil {
+			r.finish()
+			return nil, d
+		}
+		return r, nil
+	}
 	for _, lv := range [2]*level{t.key, t.prov} {
 		if lv == nil {
 			continue

@@ -28,6 +28,8 @@ type Options struct {
 	FlushInterval time.Duration
 	// ConcurrencyWait bounds the wait for a max_concurrent slot (default 100ms).
 	ConcurrencyWait time.Duration
+	// Counters keeps the counters outside the process (Redis: cluster.counters: redis). Default: in memory.
+	Counters CounterStore
 }
 
 // Service is the governance engine. Safe for concurrent use.
@@ -163,7 +165,7 @@ func (s *Service) rebuildLocked() {
 	sn.provs = s.buildProvidersLocked(now)
 	old := s.snap.Load()
 	for id, k := range s.keys {
-		p := &Principal{rec: k, disabled: k.Disabled, models: k.Models}
+		p := &Principal{rec: k, disabled: k.Disabled, models: k.Models, mcp: mcpAccess{key: newMCPRule(k.MCP)}}
 		if !k.ExpiresAt.IsZero() {
 			p.expiresAt = k.ExpiresAt.UnixNano()
 		}
@@ -174,6 +176,7 @@ func (s *Service) rebuildLocked() {
 			if t, ok := s.teams[k.TeamID]; ok {
 				p.levels = append(p.levels, sn.teams[k.TeamID])
 				p.disabled = p.disabled || t.Disabled
+				p.mcp.team = newMCPRule(t.MCP)
 				custID = t.CustomerID
 			} else {
 				p.disabled = true // dangling team reference: refuse rather than bypass the team's limits
@@ -250,7 +253,7 @@ func (s *Service) buildLevel(subject, label string, ls store.Limits, b *store.Bu
 			name = string(r)
 		}
 		metric := "spend/" + name
-		c := s.reg.get(subject, metric, int64(b.MaxUSD), func() Counter { return NewPeriodCounter(r) }, now)
+		c := s.reg.get(subject, metric, int64(b.MaxUSD), s.newPeriod(subject, metric, r), now)
 		lbl := "budget " + b.MaxUSD.String()
 		if r != ResetNever {
 			lbl += "/" + string(r)
@@ -274,7 +277,7 @@ func (s *Service) appendRateLimits(lv *level, subject, metricSuffix, labelPrefix
 		}
 		metric := d.metric + metricSuffix
 		w := windowOf(d.metric)
-		c := s.reg.get(subject, metric, v, func() Counter { return NewSlidingWindow(w) }, now)
+		c := s.reg.get(subject, metric, v, s.newWindow(subject, metric, w), now)
 		lv.limits = append(lv.limits, limit{c: c, max: v, kind: d.kind, metric: metric,
 			label: fmt.Sprintf("%s%s %d", labelPrefix, d.metric, v)})
 	}

@@ -76,7 +76,7 @@ func (w *SlidingWindow) Reserve(now int64, n, limit int64) (bool, int64, Status)
 		// Compared as room left, not used+n: a huge n (a max_tokens of 1e20) would wrap the sum and pass.
 		if n > limit-used || n > countMask-cur {
 			st := Status{Limit: limit, Used: used, Remaining: max(limit-used, 0), Reset: time.Duration(remaining)}
-			st.RetryAfter = w.retryAfter(n, limit, prev, cur+remoteCur, elapsed)
+			st.RetryAfter = windowRetryAfter(w.width, n, limit, prev, cur+remoteCur, elapsed)
 			return false, idx, st
 		}
 		if slot.CompareAndSwap(old, pack(idx, cur+n)) {
@@ -91,7 +91,7 @@ func (w *SlidingWindow) Reserve(now int64, n, limit int64) (bool, int64, Status)
 // retryAfter is how long until n fits, assuming nothing else is added meanwhile: first while the previous
 // window's share decays through the current window, then, if the current count alone is too high, while the
 // current window decays through the next. Returns 0 if n exceeds the limit outright (it never fits).
-func (w *SlidingWindow) retryAfter(n, limit, prev, cur, elapsed int64) time.Duration {
+func windowRetryAfter(width, n, limit, prev, cur, elapsed int64) time.Duration {
 	if n > limit {
 		return 0
 	}
@@ -101,13 +101,13 @@ func (w *SlidingWindow) retryAfter(n, limit, prev, cur, elapsed int64) time.Dura
 		if prev == 0 {
 			return time.Nanosecond
 		}
-		need := w.width - mulDiv(room, w.width, prev)
+		need := width - mulDiv(room, width, prev)
 		return time.Duration(max(need-elapsed, 1))
 	}
 	// Wait for the next window, then for cur (then "previous") to decay to limit−n.
 	room = limit - n
-	need := w.width - mulDiv(room, w.width, cur)
-	return time.Duration(w.width - elapsed + max(need, 1))
+	need := width - mulDiv(room, width, cur)
+	return time.Duration(width - elapsed + max(need, 1))
 }
 
 func mulDiv(a, b, c int64) int64 {
@@ -117,6 +117,23 @@ func mulDiv(a, b, c int64) int64 {
 	}
 	q, _ := bits.Div64(hi, lo, uint64(c))
 	return int64(q)
+}
+
+// WindowStatus is the Status of a sliding window of width (ns) at now whose previous and current windows hold
+// prev and cur before a reservation of n that was admitted (ok) or refused — for counters kept outside the
+// process (Redis), so they answer exactly as SlidingWindow does. Peek is n = 0, ok.
+func WindowStatus(width, now, n, limit, prev, cur int64, ok bool) Status {
+	elapsed := now % width
+	remaining := width - elapsed
+	used := weighted(prev, remaining, width) + cur
+	st := Status{Limit: limit, Reset: time.Duration(remaining)}
+	if ok {
+		used = addSat(used, n)
+	} else {
+		st.RetryAfter = windowRetryAfter(width, n, limit, prev, cur, elapsed)
+	}
+	st.Used, st.Remaining = used, max(limit-used, 0)
+	return st
 }
 
 // Adjust implements Counter.

@@ -15,8 +15,8 @@ import (
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
-// Meters (gateway.RawRequest.Meter) are handed the request body and the buffered JSON answer (nil when the
-// answer was not JSON, such as audio bytes). Tail meters (RawRequest.TailMeter) read the last bytes of an
+// Meters (passthrough.Request.Meter) are handed the request body and the buffered JSON answer (nil when the
+// answer was not JSON, such as audio bytes). Tail meters (passthrough.Request.TailMeter) read the last bytes of an
 // answer that was streamed rather than buffered.
 
 // Images counts the images generated, plus the tokens of models billed by the token (gpt-image-1).

@@ -176,3 +176,29 @@ func causeMessage(cause error) string {
 	}
 	return fmt.Sprintf("upstream stream failed: %v", cause)
 }
+
+// Pump runs an upstream stream through st into w as it arrives, reading into buf (grown to 16 KiB when
+// smaller; returned for reuse). The stream ends with st.End: an error event in the caller's dialect when the
+// upstream broke or w failed.
+func Pump(st StreamTranslator, src io.Reader, w io.Writer, buf []byte) ([]byte, error) {
+	buf = buf[:cap(buf)]
+	if len(buf) < 16<<10 {
+		buf = make([]byte, 16<<10)
+	}
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if ferr := st.Feed(buf[:n], w); ferr != nil {
+				_ = st.End(w, ferr)
+				return buf[:0], ferr
+			}
+		}
+		if rerr == io.EOF {
+			return buf[:0], st.End(w, nil)
+		}
+		if rerr != nil {
+			_ = st.End(w, rerr)
+			return buf[:0], rerr
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weir-gateway/weir/internal/redistest"
 )
 
 var clusterKey = base64.StdEncoding.EncodeToString([]byte("weir-e2e-cluster-key-32-bytes!!!"))
@@ -31,7 +33,44 @@ func freeGossipAddr(t *testing.T) string {
 	return ""
 }
 
-func clusterConfig(name, bind string, join []string, key string) string {
+// clusterMode is how a test cluster shares its counters: gossip (memberlist) or redis (a real redis-server).
+type clusterMode struct {
+	name     string
+	redisURL string // redis mode
+}
+
+func (m clusterMode) redis() bool { return m.name == "redis" }
+
+// section is the node's cluster: config section.
+func (m clusterMode) section(name, bind string, join []string) string {
+	if m.redis() {
+		return fmt.Sprintf(`
+cluster:
+  counters: redis
+  redis: {url: %q, retry_interval: 200ms}
+`, m.redisURL)
+	}
+	return fmt.Sprintf(`
+cluster:
+  enabled: true
+  name: %s
+  bind: %q
+  join: [%s]
+  gossip_interval: 100ms
+`, name, bind, `"`+strings.Join(join, `", "`)+`"`)
+}
+
+// forEachClusterMode runs test once per counter mode; the redis run gets its own redis-server (and skips, saying
+// so, where none is installed).
+func forEachClusterMode(t *testing.T, test func(t *testing.T, m clusterMode)) {
+	t.Run("gossip", func(t *testing.T) { test(t, clusterMode{name: "gossip"}) })
+	t.Run("redis", func(t *testing.T) {
+		srv := redistest.Start(t)
+		test(t, clusterMode{name: "redis", redisURL: srv.URL()})
+	})
+}
+
+func clusterConfig(m clusterMode, name, bind string, join []string, key string) string {
 	return fmt.Sprintf(`
 providers:
   - {name: mock, type: mock}
@@ -41,13 +80,7 @@ governance:
   store: {dsn: ":memory:"}
   virtual_keys:
     - {id: k, value: %s, rate_limits: {rpm: 100}}
-cluster:
-  enabled: true
-  name: %s
-  bind: %q
-  join: [%s]
-  gossip_interval: 100ms
-`, key, name, bind, `"`+strings.Join(join, `", "`)+`"`)
+`, key) + m.section(name, bind, join)
 }
 
 // waitForWindowRoom avoids starting a rate test in the last seconds of a minute: the sliding window would
@@ -59,13 +92,22 @@ func waitForWindowRoom(t *testing.T, need time.Duration) {
 	}
 }
 
+// TestClusterSharesRateLimitAcrossThreeProcesses: three replicas with rpm 100 under 1,000 requests round-robin
+// admit about 100 with gossip (95..110) and exactly 100 with redis.
 func TestClusterSharesRateLimitAcrossThreeProcesses(t *testing.T) {
+	forEachClusterMode(t, testClusterSharesRateLimit)
+}
+
+func testClusterSharesRateLimit(t *testing.T, m clusterMode) {
 	addrs := []string{freeGossipAddr(t), freeGossipAddr(t), freeGossipAddr(t)}
 	var gs []*gateway
 	for i, a := range addrs {
-		gs = append(gs, startGateway(t, clusterConfig(fmt.Sprintf("node%d", i), a, addrs, vk(1)), "WEIR_CLUSTER_KEY="+clusterKey))
+		gs = append(gs, startGateway(t, clusterConfig(m, fmt.Sprintf("node%d", i), a, addrs, vk(1)), "WEIR_CLUSTER_KEY="+clusterKey))
 	}
 	for i, g := range gs {
+		if m.redis() {
+			break
+		}
 		waitUntil(t, fmt.Sprintf("node%d to see 2 peers", i), func() bool {
 			return strings.Count(g.logs.String(), "cluster: member joined") >= 2
 		})
@@ -102,15 +144,21 @@ func TestClusterSharesRateLimitAcrossThreeProcesses(t *testing.T) {
 			t.Fatalf("request %d: status %d", i, resp.StatusCode)
 		}
 	}
-	t.Logf("cluster of 3 admitted %d of %d requests for rpm 100 in %v (per node %v; refused %d; without cluster mode: 300)",
-		admitted, total, time.Since(start).Round(time.Millisecond), perNode, refused)
+	t.Logf("%s cluster of 3 admitted %d of %d requests for rpm 100 in %v (per node %v; refused %d; without cluster mode: 300)",
+		m.name, admitted, total, time.Since(start).Round(time.Millisecond), perNode, refused)
+	if m.redis() {
+		if admitted != 100 {
+			t.Fatalf("admitted %d; the redis counter store is exact: want 100", admitted)
+		}
+		return
+	}
 	if admitted < 95 || admitted > 110 {
 		t.Fatalf("admitted %d, want 95..110", admitted)
 	}
 
 	// A node with another key does not join, and says why.
 	bad := base64.StdEncoding.EncodeToString([]byte("another-key-16by"))
-	g4 := startGateway(t, clusterConfig("intruder", freeGossipAddr(t), addrs, vk(1)), "WEIR_CLUSTER_KEY="+bad)
+	g4 := startGateway(t, clusterConfig(m, "intruder", freeGossipAddr(t), addrs, vk(1)), "WEIR_CLUSTER_KEY="+bad)
 	waitUntil(t, "the intruder's key-mismatch log line", func() bool {
 		return strings.Contains(g4.logs.String(), "peers use a different cluster key")
 	})
@@ -127,7 +175,7 @@ func TestClusterSharesRateLimitAcrossThreeProcesses(t *testing.T) {
 
 func TestClusterNeedsKey(t *testing.T) {
 	a := freeGossipAddr(t)
-	cfg := clusterConfig("lonely", a, []string{a}, vk(2))
+	cfg := clusterConfig(clusterMode{name: "gossip"}, "lonely", a, []string{a}, vk(2))
 	// startGateway fails the test when the process exits; run the binary directly instead.
 	out := runWeirExpectFailure(t, cfg)
 	if !strings.Contains(out, "WEIR_CLUSTER_KEY") || !strings.Contains(out, "could not start cluster mode") {
@@ -169,7 +217,7 @@ func runWeirExpectFailure(t *testing.T, config string) string {
 
 // clusterNodeConfig is one cluster node with its own data dir (its own SQLite store) and the given virtual key
 // lines (YAML, indented for governance.virtual_keys).
-func clusterNodeConfig(name, bind string, join []string, dataDir, keys string) string {
+func clusterNodeConfig(m clusterMode, name, bind string, join []string, dataDir, keys string) string {
 	return fmt.Sprintf(`
 server:
   data_dir: %s
@@ -180,43 +228,41 @@ client:
 governance:
   virtual_keys:
 %s
-cluster:
-  enabled: true
-  name: %s
-  bind: %q
-  join: [%s]
-  gossip_interval: 100ms
-`, dataDir, keys, name, bind, `"`+strings.Join(join, `", "`)+`"`)
+`, dataDir, keys) + m.section(name, bind, join)
 }
 
-// gossipNode is one weir process of a test cluster, with what it takes to restart it under the same identity.
-type gossipNode struct {
+// clusterNode is one weir process of a test cluster, with what it takes to restart it under the same identity.
+type clusterNode struct {
 	*gateway
+	mode                clusterMode
 	name, bind, dataDir string
 }
 
-// startGossipCluster starts n weir processes on loopback forming one cluster and waits until every node sees
-// every other.
-func startGossipCluster(t *testing.T, n int, keys string) ([]*gossipNode, []string) {
+// startTestCluster starts n weir processes on loopback forming one cluster and, with gossip, waits until every
+// node sees every other.
+func startTestCluster(t *testing.T, m clusterMode, n int, keys string) ([]*clusterNode, []string) {
 	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
 		addrs[i] = freeGossipAddr(t)
 	}
-	nodes := make([]*gossipNode, n)
+	nodes := make([]*clusterNode, n)
 	for i := range nodes {
-		nodes[i] = &gossipNode{name: fmt.Sprintf("node%d", i), bind: addrs[i], dataDir: t.TempDir()}
+		nodes[i] = &clusterNode{mode: m, name: fmt.Sprintf("node%d", i), bind: addrs[i], dataDir: t.TempDir()}
 		nodes[i].start(t, addrs, keys)
 	}
 	for _, nd := range nodes {
+		if m.redis() {
+			break
+		}
 		waitUntil(t, nd.name+" to see every peer alive", func() bool { return aliveMembers(t, nd.gateway) == n })
 	}
 	return nodes, addrs
 }
 
-func (nd *gossipNode) start(t *testing.T, join []string, keys string) {
+func (nd *clusterNode) start(t *testing.T, join []string, keys string) {
 	t.Helper()
-	nd.gateway = startGateway(t, clusterNodeConfig(nd.name, nd.bind, join, nd.dataDir, keys), "WEIR_CLUSTER_KEY="+clusterKey)
+	nd.gateway = startGateway(t, clusterNodeConfig(nd.mode, nd.name, nd.bind, join, nd.dataDir, keys), "WEIR_CLUSTER_KEY="+clusterKey)
 }
 
 // kill9 ends the process with SIGKILL: no graceful leave, no final flush.
@@ -310,8 +356,14 @@ func spentUSD(t *testing.T, g *gateway, key string) float64 {
 	return u["spent_usd"].(float64)
 }
 
+// TestClusterBudgetAcrossThreeProcesses: a $1 budget spent through three replicas stops within a request per
+// node of $1, and every replica reports the same spend.
 func TestClusterBudgetAcrossThreeProcesses(t *testing.T) {
-	nodes, _ := startGossipCluster(t, 3, `    - {id: payer, value: `+vk(3)+`, budget: {max_usd: 1, reset: 1d}}`)
+	forEachClusterMode(t, testClusterBudget)
+}
+
+func testClusterBudget(t *testing.T, m clusterMode) {
+	nodes, _ := startTestCluster(t, m, 3, `    - {id: payer, value: `+vk(3)+`, budget: {max_usd: 1, reset: 1d}}`)
 	// A ~20 KB prompt is ~5,000 mock tokens: about $0.005 a request, so $1 takes about 200 requests.
 	body := `{"model":"mock/mock-model","max_tokens":30,"messages":[{"role":"user","content":"` +
 		strings.Repeat("spend ", 3400) + `"}]}`
@@ -344,8 +396,11 @@ func TestClusterBudgetAcrossThreeProcesses(t *testing.T) {
 		}
 	}
 	total := float64(admitted) * cost
-	t.Logf("budget $1 across 3 nodes: admitted %d requests at $%.6f each = $%.4f (per node %v) in %v",
-		admitted, cost, total, perNode, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s: budget $1 across 3 nodes: admitted %d requests at $%.6f each = $%.4f (per node %v) in %v",
+		m.name, admitted, cost, total, perNode, time.Since(start).Round(time.Millisecond))
+	if m.redis() && total > 1 {
+		t.Fatalf("total spend $%v: the redis counter store reserves exactly, so the $1 budget may not be passed", total)
+	}
 	if total > 1+3*cost || total < 1-3*cost {
 		t.Fatalf("total spend $%v; want within $%v (one request per node) of the $1 budget", total, 3*cost)
 	}
@@ -364,10 +419,16 @@ func TestClusterBudgetAcrossThreeProcesses(t *testing.T) {
 	}
 }
 
+// TestClusterNodeLossAndRestartKeepCounts: kill -9 of one of three replicas loses none of its admissions, and
+// the replica restarted under the same name admits only what is left.
 func TestClusterNodeLossAndRestartKeepCounts(t *testing.T) {
+	forEachClusterMode(t, testClusterNodeLossAndRestart)
+}
+
+func testClusterNodeLossAndRestart(t *testing.T, m clusterMode) {
 	const n = 3
 	keys := `    - {id: k, value: ` + vk(4) + `, rate_limits: {rpm: 100}}`
-	nodes, addrs := startGossipCluster(t, n, keys)
+	nodes, addrs := startTestCluster(t, m, n, keys)
 	waitForWindowRoom(t, 30*time.Second)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	body := `{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}`
@@ -396,29 +457,40 @@ func TestClusterNodeLossAndRestartKeepCounts(t *testing.T) {
 	for i := range 200 {
 		after += send(nodes[i%2].gateway, 1)
 	}
-	t.Logf("after kill -9 of node2: the other two admitted %d more (60 before; rpm 100)", after)
+	t.Logf("%s: after kill -9 of node2: the other two admitted %d more (60 before; rpm 100)", m.name, after)
+	if m.redis() && after != 40 {
+		t.Fatalf("survivors admitted %d after the kill; the counts are in Redis: want exactly 40", after)
+	}
 	if after < 35 || after > 50 {
 		t.Fatalf("survivors admitted %d after the kill; want about 40 (they must keep counting node2's 20)", after)
 	}
-	waitUntil(t, "node0 to see node2 gone", func() bool {
-		s := memberState(getClusterView(t, nodes[0].gateway), "node2")
-		return s == "dead" || s == "suspect"
-	})
+	if !m.redis() {
+		waitUntil(t, "node0 to see node2 gone", func() bool {
+			s := memberState(getClusterView(t, nodes[0].gateway), "node2")
+			return s == "dead" || s == "suspect"
+		})
+	}
 
 	// Phase 3: restart node2 under the same name and gossip port: it learns the current counts at once.
 	nodes[2].start(t, addrs, keys)
-	waitUntil(t, "the restarted node2 to see its peers", func() bool { return aliveMembers(t, nodes[2].gateway) == n })
-	waitUntil(t, "node0 to see node2 alive again", func() bool {
-		return memberState(getClusterView(t, nodes[0].gateway), "node2") == "alive"
-	})
-	time.Sleep(200 * time.Millisecond)
+	if !m.redis() {
+		waitUntil(t, "the restarted node2 to see its peers", func() bool { return aliveMembers(t, nodes[2].gateway) == n })
+		waitUntil(t, "node0 to see node2 alive again", func() bool {
+			return memberState(getClusterView(t, nodes[0].gateway), "node2") == "alive"
+		})
+		time.Sleep(200 * time.Millisecond)
+	}
 	fresh := send(nodes[2].gateway, 50)
-	t.Logf("restarted node2 admitted %d of 50 (a node with a fresh window would admit 50)", fresh)
-	if fresh > 10 {
+	t.Logf("%s: restarted node2 admitted %d of 50 (a node with a fresh window would admit 50)", m.name, fresh)
+	if fresh > 10 || m.redis() && fresh != 0 {
 		t.Fatalf("restarted node2 admitted %d: it did not learn the current counts", fresh)
 	}
-	if total := before + after + fresh; total > 110 {
+	if total := before + after + fresh; total > 110 || m.redis() && total != 100 {
 		t.Fatalf("cluster admitted %d for rpm 100", total)
+	}
+	if m.redis() {
+		checkRedisView(t, nodes)
+		return
 	}
 
 	// GET /api/cluster on every node: three members, all alive, state received from each peer, gossip figures.
@@ -445,4 +517,83 @@ func TestClusterNodeLossAndRestartKeepCounts(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkRedisView: with counters: redis, GET /api/cluster and /metrics report the store up on every node.
+func checkRedisView(t *testing.T, nodes []*clusterNode) {
+	t.Helper()
+	for _, nd := range nodes {
+		code, m := adminCall(t, nd.gateway, "GET", "/api/cluster", "", "")
+		if code != 200 || m["counters"] != "redis" || m["up"] != true {
+			t.Fatalf("%s: /api/cluster %d %v", nd.name, code, m)
+		}
+		_, _, metrics := get(t, nd.gateway.URL+"/metrics")
+		for _, want := range []string{"weir_counter_store_up 1", "weir_counter_store_errors_total", "weir_counter_store_local_reservations_total"} {
+			if !strings.Contains(metrics, want) {
+				t.Fatalf("%s: /metrics lacks %s", nd.name, want)
+			}
+		}
+	}
+}
+
+// TestRedisCountersUnreachable stops the real redis-server under two gateways: the one with on_error: closed
+// answers governed requests 503 in each route's dialect (OpenAI, Anthropic), the default (open) keeps
+// admitting on its own counters; both admit through Redis again once it is back.
+func TestRedisCountersUnreachable(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := func(onError string) string {
+		return fmt.Sprintf(`
+providers:
+  - {name: mock, type: mock}
+client:
+  enforce_governance_header: true
+governance:
+  store: {dsn: ":memory:"}
+  virtual_keys:
+    - {id: k, value: %s, rate_limits: {rpm: 1000}}
+cluster:
+  counters: redis
+  redis: {url: %q, on_error: %s, retry_interval: 100ms}
+`, vk(6), srv.URL(), onError)
+	}
+	closed, open := startGateway(t, cfg("closed")), startGateway(t, cfg("open"))
+	chat := `{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}`
+	messages := `{"model":"mock/echo","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	auth := []string{"Authorization", "Bearer " + vk(6)}
+	for _, g := range []*gateway{closed, open} {
+		if code, _, body := post(t, g.URL+"/v1/chat/completions", chat, auth...); code != 200 {
+			t.Fatalf("with Redis up: %d %s", code, body)
+		}
+	}
+	srv.Stop()
+	code, h, body := post(t, closed.URL+"/v1/chat/completions", chat, auth...)
+	if code != 503 || !strings.Contains(body, `"code":"counter_store_unavailable"`) || h.Get("Retry-After") == "" {
+		t.Fatalf("closed, OpenAI route: %d %v %s", code, h, body)
+	}
+	code, _, body = post(t, closed.URL+"/v1/messages", messages, "x-api-key", vk(6), "anthropic-version", "2023-06-01")
+	if code != 503 || !strings.Contains(body, `"type":"error"`) || !strings.Contains(body, "counter store") {
+		t.Fatalf("closed, Anthropic route: %d %s", code, body)
+	}
+	for range 5 {
+		if code, _, body := post(t, open.URL+"/v1/chat/completions", chat, auth...); code != 200 {
+			t.Fatalf("open, Redis down: %d %s", code, body)
+		}
+	}
+	waitUntil(t, "the open gateway's warning", func() bool {
+		return strings.Contains(open.logs.String(), "redis counters unreachable: admitting on this replica's own counters")
+	})
+	_, _, metrics := get(t, open.URL+"/metrics")
+	if !strings.Contains(metrics, "weir_counter_store_up 0") || !strings.Contains(metrics, "weir_counter_store_local_reservations_total 5") {
+		t.Fatalf("open gateway's metrics while Redis is down:\n%s", grepLines(metrics, "weir_counter_store"))
+	}
+	srv.Restart(t)
+	waitUntil(t, "the closed gateway to admit again", func() bool {
+		code, _, _ := post(t, closed.URL+"/v1/chat/completions", chat, auth...)
+		return code == 200
+	})
+	// The open gateway's 5 local admissions are moved into the (restarted, empty) Redis.
+	waitUntil(t, "the open gateway's counts to reach Redis", func() bool {
+		u := usageOf(t, closed, "k", "")["key:k rpm"]
+		return u != nil && u["used"].(float64) >= 6
+	})
 }

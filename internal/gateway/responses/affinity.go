@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,9 +14,12 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/affinity"
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
+	"github.com/weir-gateway/weir/internal/schema"
+	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
 // A Responses API response that Weir passes through lives in the upstream account that made it: a later
@@ -34,11 +38,11 @@ func pinResponse(ctx context.Context, e *gateway.Engine, req *gateway.Request, b
 	if prev.Type != gjson.String || prev.Str == "" {
 		return gateway.Account{}, nil
 	}
-	rec, err := gateway.LookupObject(ctx, objs, affinity.KindResponse, prev.Str, gateway.OwnerOf(req.Principal))
+	rec, err := affinity.Lookup(ctx, objs, affinity.KindResponse, prev.Str, gateway.OwnerOf(req.Principal))
 	switch {
 	case errors.Is(err, affinity.ErrNotFound):
 		return gateway.Account{}, nil
-	case errors.Is(err, gateway.ErrForeignObject):
+	case errors.Is(err, affinity.ErrForeign):
 		return gateway.Account{}, previousNotFound(prev.Str)
 	case err != nil:
 		e.Logger().Error("looking up a previous response", "previous_response_id", prev.Str, "err", err)
@@ -85,6 +89,9 @@ type responseIDSink struct {
 	looked bool
 	next   int64 // the sequence number after the last event relayed, for an error event should the stream break
 }
+
+// The core asks a broken stream's sink for its error event (relay.EndWithError).
+var _ relay.StreamErrorEventer = (*responseIDSink)(nil)
 
 var (
 	dataPrefix  = []byte("data:")
@@ -137,33 +144,92 @@ func (s *responseIDSink) Write(p []byte) (int, error) {
 // "/input_items", with the caller's query), for a response Weir passed through, to the provider and key that
 // made it, and relays the answer as the upstream wrote it (an error answer as an *Error carrying the upstream's
 // body). A DELETE the upstream accepts (or answers 404: the response is gone there) also forgets the record. The
-// caller has checked that rec belongs to it.
-func Object(ctx context.Context, e *gateway.Engine, rec affinity.Record, method, suffix, rawQuery string, w relay.Sink) (gateway.Outcome, error) {
-	out := gateway.Outcome{Provider: rec.Provider, Model: rec.Model}
+// caller has checked that rec belongs to it and admitted the read (Engine.AdmitRead): objectPipeline admits and
+// charges nothing.
+func Object(ctx context.Context, e *gateway.Engine, x *gateway.Exchange, rec affinity.Record, method, suffix, rawQuery string, w relay.Sink) (gateway.Outcome, error) {
 	up, key, gerr := e.ObjectUpstream(rec, "response "+strconv.Quote(rec.ID))
 	if gerr != nil {
-		return out, gerr
+		return gateway.Outcome{Provider: rec.Provider, Model: rec.Model}, gerr
 	}
-	rs, ok := up.Provider.(provider.RawSender)
-	if !ok {
-		return out, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "unsupported_endpoint",
+	if _, ok := up.Provider.(provider.RawSender); !ok {
+		return gateway.Outcome{Provider: rec.Provider, Model: rec.Model}, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "unsupported_endpoint",
 			"provider %s (type %s) cannot be asked about stored responses", up.Config.Name, up.Config.Type)
 	}
-	call := provider.RawCall{Op: provider.OpResponses, Method: method, Path: "/responses/" + url.PathEscape(rec.ID) + suffix,
-		RawQuery: rawQuery, Model: rec.Model, Header: http.Header{"Accept": jsonContentType}, Key: key}
-	var forget func(int)
-	if method == http.MethodDelete {
-		forget = func(status int) {
-			objs := e.Objects()
-			if objs == nil || (status >= 300 && status != http.StatusNotFound) {
-				return
-			}
-			dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer dcancel()
-			if err := objs.Delete(dctx, affinity.KindResponse, rec.ID, rec.Owner); err != nil && !errors.Is(err, affinity.ErrNotFound) {
-				e.Logger().Error("forgetting a deleted response", "response", rec.ID, "err", err)
-			}
-		}
+	oc := &objectCall{rec: rec, up: up, key: key, call: provider.RawCall{Op: provider.OpResponses, Method: method,
+		Path: "/responses/" + url.PathEscape(rec.ID) + suffix, RawQuery: rawQuery, Model: rec.Model,
+		Header: http.Header{"Accept": jsonContentType}, Key: key}}
+	req := gateway.Request{Op: provider.OpResponses, Dialect: dialects.OpenAI}
+	return e.Run(ctx, x, &req, w, &objectPipeline, oc)
+}
+
+// objectCall is a call about a passed-through response: the pipeline's state.
+type objectCall struct {
+	rec  affinity.Record
+	up   *gateway.Upstream
+	key  *provider.Key
+	call provider.RawCall
+	resp *http.Response // the answer; the Try closes it
+}
+
+// objectPipeline is a call about a passed-through response: one attempt on the account that holds it, its
+// answer relayed as the upstream wrote it. Nothing is admitted or charged.
+var objectPipeline = gateway.Pipeline{
+	Request:  []gateway.Stage{{Name: "pin", Run: pinObject}},
+	Attempt:  []gateway.AttemptStage{gateway.Acquire, {Name: "send", Run: sendObjectCall}, {Name: "relay", Run: relayObject}},
+	CutUsage: func(f *gateway.Flow) schema.Usage { return f.Outcome().Usage }, // nothing to charge
+}
+
+// pinObject plans the call on the account that holds the response.
+func pinObject(_ *gateway.Engine, f *gateway.Flow) *gateway.Error {
+	oc := f.State().(*objectCall)
+	f.PlanOne(oc.up, oc.key, oc.rec.Model)
+	return nil
+}
+
+// sendObjectCall sends the call, continuing the request's trace; a DELETE the upstream accepted (or answered
+// 404) forgets the response.
+func sendObjectCall(e *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
+	oc := f.State().(*objectCall)
+	if telemetry.TracingEnabled() {
+		telemetry.InjectHeaders(t.Ctx(), oc.call.Header)
 	}
-	return e.ForwardObject(ctx, up, rs, &call, w, forget)
+	var err error
+	oc.resp, err = t.SendRaw(dialects.OpenAI, &oc.call, false)
+	if status := f.Outcome().Status; oc.call.Method == http.MethodDelete && status != 0 &&
+		(status < 300 || status == http.StatusNotFound) {
+		forgetResponse(f.Ctx(), e, oc.rec)
+	}
+	return err
+}
+
+// relayObject writes the upstream's answer as it came.
+func relayObject(_ *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
+	resp := f.State().(*objectCall).resp
+	w, out := t.Sink(), f.Outcome()
+	h := w.Header()
+	relay.CopyUpstreamHeaders(h, resp.Header)
+	if ct := resp.Header["Content-Type"]; len(ct) > 0 {
+		h["Content-Type"] = ct
+	} else {
+		h["Content-Type"] = jsonContentType
+	}
+	w.WriteHeader(resp.StatusCode)
+	out.Committed = true
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return relay.Cut(err)
+	}
+	return nil
+}
+
+// forgetResponse drops the record of a response deleted upstream.
+func forgetResponse(ctx context.Context, e *gateway.Engine, rec affinity.Record) {
+	objs := e.Objects()
+	if objs == nil {
+		return
+	}
+	dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer dcancel()
+	if err := objs.Delete(dctx, affinity.KindResponse, rec.ID, rec.Owner); err != nil && !errors.Is(err, affinity.ErrNotFound) {
+		e.Logger().Error("forgetting a deleted response", "response", rec.ID, "err", err)
+	}
 }

@@ -251,7 +251,9 @@ func TestResponseObjectForwarding(t *testing.T) {
 	}
 	call := func(method, suffix, query string) (string, gateway.Outcome, error) {
 		sink := &bufferSink{h: http.Header{}}
-		out, err := Object(ctx, ae.e, rec, method, suffix, query, sink)
+		x := ae.e.AcquireExchange()
+		defer ae.e.ReleaseExchange(x)
+		out, err := Object(ctx, ae.e, x, rec, method, suffix, query, sink)
 		if err == nil && sink.h.Get("X-Weir-Provider") != prov {
 			t.Fatalf("%s %s answered by %q, want %s", method, suffix, sink.h.Get("X-Weir-Provider"), prov)
 		}
@@ -275,13 +277,15 @@ func TestResponseObjectForwarding(t *testing.T) {
 	}
 	// The upstream's own error comes back as it wrote it.
 	gone := affinity.Record{ID: "resp_gone_1", Kind: affinity.KindResponse, Provider: "oa", KeyID: provider.KeyID("sk-a")}
-	_, err = Object(ctx, ae.e, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}})
+	x := ae.e.AcquireExchange()
+	defer ae.e.ReleaseExchange(x)
+	_, err = Object(ctx, ae.e, x, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}})
 	var ge *gateway.Error
 	if !errors.As(err, &ge) || ge.Status != 404 || !strings.Contains(string(ge.Raw), "no route") {
 		t.Fatalf("upstream 404: %v", err)
 	}
 	gone.Provider = "removed"
-	if _, err = Object(ctx, ae.e, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}}); !errors.As(err, &ge) || ge.Status != 409 {
+	if _, err = Object(ctx, ae.e, x, gone, http.MethodGet, "", "", &bufferSink{h: http.Header{}}); !errors.As(err, &ge) || ge.Status != 409 {
 		t.Fatalf("provider gone: %v", err)
 	}
 }

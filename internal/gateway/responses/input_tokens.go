@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tidwall/gjson"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/jsonstr"
 	"github.com/weir-gateway/weir/internal/provider"
-	"github.com/weir-gateway/weir/internal/schema"
+	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/translate"
 )
 
@@ -21,7 +23,8 @@ const OpInputTokens provider.Op = "responses/input_tokens"
 
 // count is one attempt at counting, on the target's own counting endpoint: passed through to an upstream with
 // the Responses API or translated to Anthropic's count_tokens or Gemini's countTokens. Its steps are the core's
-// (route, encode, acquire, send, relay), with the core's worker slot, clock and error mapping (Try.Send).
+// (route, encode, acquire, send, relay), with the core's worker slot (gateway.Acquire), clock and error mapping
+// (Try.Send, Try.SendRaw).
 func count(e *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	up, model := t.Upstream(), t.Model()
 	// route: how the target counts, refusing a target with no way to.
@@ -42,7 +45,7 @@ func count(e *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	// encode: the request with its model rewritten, or translated with its item references and history expanded.
 	var body []byte
 	if native {
-		body = t.BodyWithModel()
+		body = withModel(t.Body(), model)
 	} else {
 		keyID := gateway.OwnerOf(f.Request().Principal)
 		reqBody, gerr := expandItemReferences(t.Ctx(), e, t.Body(), keyID, up)
@@ -73,29 +76,37 @@ func count(e *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 			"no key of provider %s is allowed to use model %q", up.Config.Name, model)
 	}
 	// acquire and send.
-	var raw *provider.RawCall
-	if native {
-		raw = &provider.RawCall{Op: provider.OpResponses, Method: http.MethodPost,
-			Path: "/responses/input_tokens", Model: model, Header: http.Header{"Content-Type": jsonContentType},
-			Body: bytes.NewReader(body), ContentLength: int64(len(body)), Key: key}
+	if err := gateway.Acquire.Run(e, f, t); err != nil {
+		return err
 	}
-	resp, err := t.Send(dialect, provider.Call{Op: provider.OpCountTokens, Model: model, Body: body, Key: key}, raw)
+	var (
+		resp *http.Response
+		err  error
+	)
+	if native {
+		resp, err = t.SendRaw(dialect, &provider.RawCall{Op: provider.OpResponses, Method: http.MethodPost,
+			Path: "/responses/input_tokens", Model: model, Header: http.Header{"Content-Type": jsonContentType},
+			Body: bytes.NewReader(body), ContentLength: int64(len(body)), Key: key}, false)
+	} else {
+		resp, err = t.Send(dialect, provider.Call{Op: provider.OpCountTokens, Model: model, Body: body, Key: key})
+	}
 	if err != nil {
 		return err
 	}
-	// relay: the upstream's own answer, or the translated count as a response.input_tokens object, with no usage.
-	out := f.Outcome()
-	if native {
-		err := t.Relay(resp)
-		out.Usage = schema.Usage{}
-		return err
-	}
-	buf, complete, err := t.ReadAnswer(resp, 1<<20)
+	// relay: the upstream's own answer, or the translated count as a response.input_tokens object; no usage.
+	w, x := t.Sink(), f.Exchange()
+	relay.CopyUpstreamHeaders(w.Header(), resp.Header)
+	buf, complete, err := relay.ReadUpTo(resp.Body, x.Resp[:0], maxCountAnswer)
+	x.Resp = buf
 	if err != nil || !complete {
 		if err == nil {
 			err = errors.New("answer larger than 1 MiB")
 		}
 		return gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "upstream_read_error", "reading the token count of provider %s: %s", up.Config.Name, err)
+	}
+	out := f.Outcome()
+	if native {
+		return writeAnswer(w, out, resp.StatusCode, resp.Header["Content-Type"], buf)
 	}
 	n, err := translate.CountTokensResult(dialect, buf)
 	if err != nil {
@@ -104,12 +115,33 @@ func count(e *gateway.Engine, f *gateway.Flow, t *gateway.Try) error {
 	// The upstream's answer is read: its buffer (the request's, pooled) holds ours.
 	answer := strconv.AppendInt(append(buf[:0], `{"object":"response.input_tokens","input_tokens":`...), n, 10)
 	answer = append(answer, '}')
-	w := t.Sink()
-	w.Header()["Content-Type"] = jsonContentType
-	w.WriteHeader(http.StatusOK)
+	return writeAnswer(w, out, http.StatusOK, nil, answer)
+}
+
+// maxCountAnswer bounds a token count's answer: a few bytes, whatever the dialect.
+const maxCountAnswer = 1 << 20
+
+// writeAnswer writes a count's JSON answer with its status and Content-Type (JSON when the upstream named none).
+func writeAnswer(w relay.Sink, out *gateway.Outcome, status int, contentType []string, answer []byte) error {
+	if len(contentType) == 0 {
+		contentType = jsonContentType
+	}
+	w.Header()["Content-Type"] = contentType
+	w.WriteHeader(status)
 	out.Committed = true
-	_, err = w.Write(answer)
+	_, err := w.Write(answer)
 	return err
+}
+
+// withModel is body with its "model" replaced by model (a validated body has one), every other byte kept.
+func withModel(body []byte, model string) []byte {
+	m := gjson.GetBytes(body, "model")
+	if m.Str == model || m.Index <= 0 {
+		return body
+	}
+	out := append(make([]byte, 0, len(body)+len(model)), body[:m.Index]...)
+	out = jsonstr.Append(out, model)
+	return append(out, body[m.Index+len(m.Raw):]...)
 }
 
 // cannotCount is the 400 for a target that has no way to count a Responses request's tokens.

@@ -1,4 +1,4 @@
-package gateway
+package bodyrefs
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestBodyFileRefsShapes(t *testing.T) {
+func TestFileIDsShapes(t *testing.T) {
 	for _, c := range []struct {
 		body string
 		want []string
@@ -22,20 +22,20 @@ func TestBodyFileRefsShapes(t *testing.T) {
 		{`{"tools":[{"type":"function","function":{"parameters":{"properties":{"file_id":{"type":"string"}}}}}]}`, nil},
 		{`{"messages":[{"content":[{"file":{"file_id":7}}]}]}`, nil},
 	} {
-		got, ok := bodyFileRefs([]byte(c.body), nil)
+		got, ok := FileIDs([]byte(c.body), nil)
 		if !ok || !slices.Equal(got, c.want) {
 			t.Errorf("%s: %q %v, want %q", c.body, got, ok, c.want)
 		}
 	}
-	many := `{"input":[` + strings.Repeat(`{"file_id":"f"},`, maxBodyRefs) + `{"file_id":"f"}]}`
-	if _, ok := bodyFileRefs([]byte(many), nil); ok {
-		t.Error("more than maxBodyRefs ids accepted")
+	many := `{"input":[` + strings.Repeat(`{"file_id":"f"},`, Max) + `{"file_id":"f"}]}`
+	if _, ok := FileIDs([]byte(many), nil); ok {
+		t.Error("more than Max ids accepted")
 	}
 }
 
-// FuzzBodyFileRefs feeds the scanner untrusted bodies: it must not panic, must return at most maxBodyRefs ids,
+// FuzzFileIDs feeds the scanner untrusted bodies: it must not panic, must return at most Max ids,
 // and must find none in a body the pre-check lets skip.
-func FuzzBodyFileRefs(f *testing.F) {
+func FuzzFileIDs(f *testing.F) {
 	for _, s := range []string{
 		`{"messages":[{"content":[{"type":"file","file":{"file_id":"f1"}}]}]}`,
 		`{"input":[{"type":"input_file","file_id":"f1"},{"content":[{"file_id":"f2"}]}]}`,
@@ -47,11 +47,11 @@ func FuzzBodyFileRefs(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ids, ok := bodyFileRefs(body, nil)
-		if len(ids) > maxBodyRefs || (!ok && len(ids) != maxBodyRefs) {
+		ids, ok := FileIDs(body, nil)
+		if len(ids) > Max || (!ok && len(ids) != Max) {
 			t.Fatalf("%d ids, ok %v", len(ids), ok)
 		}
-		if len(ids) > 0 && !mayNameFiles(body) {
+		if len(ids) > 0 && !MayNameFiles(body) {
 			t.Fatalf("the pre-check skips a body naming %q", ids)
 		}
 	})

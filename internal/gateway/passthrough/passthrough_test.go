@@ -1,4 +1,4 @@
-package gateway
+package passthrough
 
 import (
 	"bytes"
@@ -14,9 +14,11 @@ import (
 
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/dialects"
+	"github.com/weir-gateway/weir/internal/gateway"
 	meters "github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
 	_ "github.com/weir-gateway/weir/internal/provider/openai" // raw calls here go to an openai provider
+	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/upload"
 )
 
@@ -48,7 +50,7 @@ func TestUploadTimeoutStartsAfterTheUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(cfg, slog.New(slog.DiscardHandler))
+	e, err := gateway.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,15 +68,15 @@ func TestUploadTimeoutStartsAfterTheUpload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw := &RawRequest{Method: http.MethodPost, Form: form, Model: "up/whisper-1", Meter: meters.Audio}
+		raw := &Request{Method: http.MethodPost, Form: form, Model: "up/whisper-1", Meter: meters.Audio}
 		x := e.AcquireExchange()
 		sink := &bufferSink{h: http.Header{}}
 		start := time.Now()
-		out, err := e.ServeRaw(context.Background(), x, &Request{Op: tc.op, Dialect: dialects.OpenAI, Raw: raw}, sink)
+		out, err := Serve(context.Background(), e, x, &gateway.Request{Op: tc.op, Dialect: dialects.OpenAI}, raw, sink)
 		took := time.Since(start)
 		form.Close()
 		status := sink.status
-		if ge, ok := err.(*Error); ok {
+		if ge, ok := err.(*gateway.Error); ok {
 			status = ge.Status
 		}
 		if status != tc.status {
@@ -84,5 +86,44 @@ func TestUploadTimeoutStartsAfterTheUpload(t *testing.T) {
 			t.Fatalf("%s: took %v, usage %+v", tc.op, took, out.Usage)
 		}
 		e.ReleaseExchange(x)
+	}
+}
+
+// bufferSink is a Sink that keeps a whole answer in memory.
+type bufferSink struct {
+	h      http.Header
+	status int
+	body   []byte
+}
+
+func (b *bufferSink) Header() http.Header         { return b.h }
+func (b *bufferSink) WriteHeader(s int)           { b.status = s }
+func (b *bufferSink) Write(p []byte) (int, error) { b.body = append(b.body, p...); return len(p), nil }
+func (b *bufferSink) Flush() error                { return nil }
+
+func TestHeaderUsage(t *testing.T) {
+	h := http.Header{"X-Amzn-Bedrock-Input-Token-Count": {"21"}, "X-Amzn-Bedrock-Output-Token-Count": {"9"}}
+	if got := headerUsage(h); got != (schema.Usage{PromptTokens: 21, CompletionTokens: 9, TotalTokens: 30}) {
+		t.Fatalf("header usage %+v", got)
+	}
+	if got := headerUsage(http.Header{}); !got.IsZero() {
+		t.Fatalf("no headers: %+v", got)
+	}
+}
+
+// TestChargeCut: a pass-through answer cut after it began is charged what its meter read, else its reservation.
+func TestChargeCut(t *testing.T) {
+	reserved := schema.Usage{PromptTokens: 118, CompletionTokens: 100, TotalTokens: 218}
+	for _, tc := range []struct {
+		name    string
+		metered schema.Usage
+		want    schema.Usage
+	}{
+		{"metered usage stands", schema.Usage{Characters: 5}, schema.Usage{Characters: 5}},
+		{"not metered: the reservation", schema.Usage{}, reserved},
+	} {
+		if got := chargeCut(tc.metered, reserved); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }
