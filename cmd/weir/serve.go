@@ -17,6 +17,7 @@ import (
 	"github.com/weir-gateway/weir/internal/api"
 	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/ui"
 )
 
 func serve(args []string) int {
@@ -102,14 +103,20 @@ func serve(args []string) int {
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
 	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
 	mcpGateway := startMCP(ctx, cfg, pers, obs, handler.Mount(api.RouteInference), log)
-	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
-	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
+	// The admin API and the web UI share the data plane's listener and mux, on their own routes (/api/..., /ui/...).
+	ac := admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
 		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log,
-		MCPServers: func() any { return mcpGateway.Servers() }})
+		MCPServers: func() any { return mcpGateway.Servers() }}
+	sessions := ui.NewSessions(adminToken, cfg.Server.UISessionTTL.D())
+	if sessions != nil {
+		ac.Sessions = sessions
+	}
+	admin.Mount(handler.Mount(api.RouteAdmin), ac)
+	ui.Mount(handler.Mount(api.RoutePublic), ui.Config{Sessions: sessions, BasePath: cfg.Server.BasePath, Version: version, Log: log})
 	handler.SetBatches(settler)
 	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           ui.StripBase(cfg.Server.BasePath, handler),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -55,6 +55,8 @@ type Config struct {
 	MCPServers func() any
 	// Models lists the models the gateway serves, whose prices GET /api/pricing lists.
 	Models func() []catalog.Model
+	// Sessions, when set, lets a web UI session stand in for the admin token (see SessionChecker).
+	Sessions SessionChecker
 	// Log gets the errors of failed admin operations; nil: slog.Default().
 	Log *slog.Logger
 }
@@ -147,14 +149,9 @@ func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
 			return refuse(&gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "admin_host_not_allowed",
 				Message: "Host " + r.Host + " is not a loopback name: without an admin token the admin API answers only requests to localhost, 127.0.0.1 or [::1] (or a name in server.allowed_hosts)"})
 		}
-	} else {
-		tok, ok := httpx.Bearer(r.Header)
-		// Hash both sides so the comparison is constant-time in the token's length too.
-		got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-		if !ok || subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="weir-admin"`)
-			return refuse(&gateway.Error{Status: http.StatusUnauthorized, Type: gateway.TypeAuthentication, Code: "invalid_admin_token",
-				Message: "the admin API needs Authorization: Bearer <admin token> (WEIR_ADMIN_TOKEN)"})
+	} else if !a.bearerOK(r) {
+		if e := a.sessionRefusal(r); e != nil {
+			return refuse(e)
 		}
 	}
 	// With a token a page cannot send the Authorization header without a preflight, so only the loopback
@@ -167,6 +164,14 @@ func (a *admin) allow(w http.ResponseWriter, r *http.Request) bool {
 			Message: "governance is not running, so there is nothing to administer"})
 	}
 	return true
+}
+
+// bearerOK says whether r carries the admin token as a Bearer token.
+func (a *admin) bearerOK(r *http.Request) bool {
+	tok, ok := httpx.Bearer(r.Header)
+	// Hash both sides so the comparison is constant-time in the token's length too.
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return ok && subtle.ConstantTimeCompare(got[:], a.tokenHash[:]) == 1
 }
 
 func isLoopback(remote string) bool {

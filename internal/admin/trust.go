@@ -69,3 +69,37 @@ func crossSite(why string) *gateway.Error {
 	return &gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "cross_site_request",
 		Message: "the admin API does not accept state-changing requests from web pages of another site (" + why + ")"}
 }
+
+// SessionChecker checks a web UI session (internal/ui.Sessions): ok when r carries a valid session cookie,
+// csrfOK when it also carries that session's CSRF token.
+type SessionChecker interface {
+	Check(r *http.Request) (ok, csrfOK bool, csrf string)
+}
+
+// sessionRefusal is why a request without the admin token is refused (nil: a web UI session admits it). A
+// session cookie is sent by the browser on its own, so a state-changing call needs the session's CSRF token
+// too, which only the UI's own pages can read; reads need the cookie only (an EventSource cannot send headers,
+// and SameSite=Strict keeps other sites' pages from sending the cookie at all).
+func (a *admin) sessionRefusal(r *http.Request) *gateway.Error {
+	if a.c.Sessions != nil {
+		ok, csrfOK, _ := a.c.Sessions.Check(r)
+		switch {
+		case ok && (csrfOK || !stateChanging(r.Method)):
+			return nil
+		case ok:
+			return &gateway.Error{Status: http.StatusForbidden, Type: gateway.TypePermission, Code: "invalid_csrf_token",
+				Message: "a state-changing admin call made with a web UI session needs the session's X-Weir-CSRF header"}
+		}
+	}
+	return &gateway.Error{Status: http.StatusUnauthorized, Type: gateway.TypeAuthentication, Code: "invalid_admin_token",
+		Header:  http.Header{"WWW-Authenticate": {`Bearer realm="weir-admin"`}},
+		Message: "the admin API needs Authorization: Bearer <admin token> (WEIR_ADMIN_TOKEN), or a web UI session"}
+}
+
+func stateChanging(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}

@@ -102,6 +102,12 @@ type Server struct {
 	// admin API answers loopback clients while no admin token is set, e.g. a name in /etc/hosts. Others get 403,
 	// so a web page cannot reach the admin API through DNS rebinding.
 	AllowedHosts []string `yaml:"allowed_hosts"`
+	// BasePath is the URL path prefix under which clients reach Weir through a reverse proxy ("/weir"): the web
+	// UI puts it in front of every link, asset and API call, and requests that still carry it are served as if
+	// the proxy had stripped it. A proxy may also send it per request as X-Forwarded-Prefix.
+	BasePath string `yaml:"base_path"`
+	// UISessionTTL is how long a web UI login lasts (default 12h).
+	UISessionTTL Duration `yaml:"ui_session_ttl"`
 }
 
 // Client holds the gateway-wide request handling settings (Bifrost's "client" block).

@@ -237,6 +237,25 @@ func TestResponsesRetention(t *testing.T) {
 	}
 }
 
+func TestServerBasePath(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		bad      bool
+	}{
+		{"", "", false}, {"/weir", "/weir", false}, {"/a/b-c/", "/a/b-c", false},
+		{"weir", "", true}, {"/we ir", "", true}, {"https://x/weir", "", true}, {"/a//b", "", true},
+	} {
+		cfg, err := Parse([]byte("server:\n  base_path: \""+tc.in+"\"\nproviders:\n  - {name: m, type: mock}\n"), env(nil))
+		if tc.bad != (err != nil) {
+			t.Errorf("%q: err %v", tc.in, err)
+			continue
+		}
+		if err == nil && (cfg.Server.BasePath != tc.want || cfg.Server.UISessionTTL.D() != DefaultUISessionTTL) {
+			t.Errorf("%q: base_path %q ttl %v", tc.in, cfg.Server.BasePath, cfg.Server.UISessionTTL.D())
+		}
+	}
+}
+
 // TestParseMCPExample: the mcp section as docs/mcp.md shows it, with ${ENV} in headers and oauth.
 func TestParseMCPExample(t *testing.T) {
 	doc := `

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultReadTimeout       = 60 * time.Second
 	DefaultUploadReadTimeout = 10 * time.Minute // 512 MiB at under 1 MB/s
+	DefaultUISessionTTL      = 12 * time.Hour
 )
 
 // DefaultDataDir is the user's state directory for Weir, $XDG_STATE_HOME/weir, else ~/.local/state/weir, so a
@@ -68,6 +70,10 @@ func (c *Config) ApplyDefaults() {
 	if c.Server.UploadReadTimeout == 0 {
 		c.Server.UploadReadTimeout = Duration(DefaultUploadReadTimeout)
 	}
+	if c.Server.UISessionTTL == 0 {
+		c.Server.UISessionTTL = Duration(DefaultUISessionTTL)
+	}
+	c.Server.BasePath = strings.TrimRight(c.Server.BasePath, "/")
 	if c.Server.DataDir == "" {
 		c.Server.DataDir = os.Getenv("WEIR_DATA_DIR")
 	}
@@ -125,6 +131,12 @@ func (c *Config) Validate() Problems {
 	}
 	if c.Server.UploadReadTimeout < 0 {
 		add("server.upload_read_timeout", "must be positive")
+	}
+	if c.Server.UISessionTTL < 0 {
+		add("server.ui_session_ttl", "must be positive")
+	}
+	if b := c.Server.BasePath; b != "" && !basePathRE.MatchString(b) {
+		add("server.base_path", "%q must be a URL path such as /weir (letters, digits and - . _ ~ /, starting with /)", b)
 	}
 	if c.Client.InitialPoolSize < 0 {
 		add("client.initial_pool_size", "must not be negative")
@@ -237,3 +249,6 @@ func Default(lookup func(string) (string, bool), typeKnown func(string) bool) (*
 	cfg.ApplyDefaults()
 	return cfg, nil
 }
+
+// basePathRE is a URL path prefix: segments of unreserved characters, each after a "/".
+var basePathRE = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)+$`)
