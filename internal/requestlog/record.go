@@ -39,6 +39,11 @@ type Record struct {
 	Duration     time.Duration `json:"duration_ns"`
 	Stream       bool          `json:"stream"`
 	CallerIP     string        `json:"caller_ip,omitempty"`
+	// Overhead is the time the gateway added: Duration minus the attempts' upstream latency.
+	Overhead time.Duration `json:"overhead_ns"`
+	TraceID  string        `json:"trace_id,omitempty"`
+	// ProviderKey is the hint (last four characters) of the upstream key that served, never more.
+	ProviderKey string `json:"provider_key,omitempty"`
 
 	// Headers are the configured request headers (see SelectHeaders).
 	Headers map[string]string `json:"headers,omitempty"`
@@ -54,6 +59,7 @@ type Attempt struct {
 	Status   int           `json:"status"` // 0: no answer
 	Latency  time.Duration `json:"latency_ns"`
 	Error    string        `json:"error,omitempty"`
+	KeyHint  string        `json:"provider_key,omitempty"` // the upstream key's last four characters
 }
 
 // NewID returns a time-sortable id (UUIDv7: 48-bit millisecond time, then a per-process monotonic sequence and
@@ -85,26 +91,6 @@ type Reader interface {
 	QueryLogs(ctx context.Context, f Filter) (rows []Record, nextCursor string, total int64, err error)
 	GetLog(ctx context.Context, id string) (Record, error)
 	Stats(ctx context.Context, from, to time.Time, interval time.Duration) ([]Bucket, error)
-}
-
-// Filter selects rows for QueryLogs. Zero fields do not filter.
-type Filter struct {
-	From, To   time.Time // From ≤ time < To
-	KeyID      string
-	TeamID     string
-	CustomerID string
-	Model      string // upstream model
-	Alias      string
-	Provider   string
-	// StatusMin and StatusMax bound the final status (inclusive); both 0: any.
-	StatusMin, StatusMax int
-	MinLatency           time.Duration
-	// Limit is the page size: default 50, at most 1000.
-	Limit int
-	// Cursor is the previous page's nextCursor; "" for the first page. Rows come newest first.
-	Cursor string
-	// NoTotal skips counting the matching rows (total is then -1).
-	NoTotal bool
 }
 
 // Bucket is one interval of Stats.

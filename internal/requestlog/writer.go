@@ -31,6 +31,9 @@ type Options struct {
 	RetentionInterval time.Duration
 	RetentionBatch    int
 
+	// Tail, if set, gets every batch once it is stored, for the live tail.
+	Tail *Hub
+
 	// OnDrop, if set, is called with the number of records dropped (queue full, writer closed, or a batch the
 	// store kept refusing). It may be called from the request path: keep it cheap (a counter Add).
 	OnDrop func(n int)
@@ -289,6 +292,9 @@ func (w *Writer) write(parent context.Context, batch []Record) {
 		cancel()
 		if err == nil {
 			w.written.Add(uint64(len(batch)))
+			if w.opts.Tail != nil {
+				w.opts.Tail.Publish(batch)
+			}
 			return
 		}
 		if try == w.opts.Retries {
