@@ -99,7 +99,7 @@ func serve(args []string) int {
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
 	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
-		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: eng.Models, Log: log})
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, LogTail: obs.logTail, Overview: obs.overview, Cluster: clusterView, Models: eng.Models, Log: log})
 	handler.SetBatches(settler)
 	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{

@@ -105,6 +105,9 @@ func (e *Engine) ForwardObject(ctx context.Context, up *Upstream, rs provider.Ra
 	up.usage.requests.Add(1)
 	resp, err := rs.SendRaw(upCtx, call)
 	info := AttemptInfo{Provider: up.Config.Name, Model: call.Model, Latency: time.Since(start)}
+	if call.Key != nil {
+		info.KeyHint = call.Key.Hint
+	}
 	if err != nil {
 		up.usage.errors.Add(1)
 		ge := sendError(ctx, upCtx, up, err)
@@ -284,4 +287,12 @@ func (t *Try) ReadAnswer(resp *http.Response, limit int) (buf []byte, complete b
 	buf, complete, err = readUpTo(resp.Body, t.f.x.resp[:0], limit)
 	t.f.x.resp = buf
 	return buf, complete, err
+}
+
+// keyHint is the hint of the key the try used, for the request log ("" without one).
+func (t *Try) keyHint() string {
+	if t.key == nil {
+		return ""
+	}
+	return t.key.Hint
 }
