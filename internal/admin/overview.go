@@ -91,6 +91,7 @@ func (a *admin) overview(w http.ResponseWriter, r *http.Request) {
 		"totals":  totals, "series": series,
 		"by_provider": groupsJSON(o.ByProvider, true, nil), "by_model": groupsJSON(o.ByModel, true, nil),
 		"by_key": groupsJSON(o.ByKey, false, keyNames), "by_team": groupsJSON(o.ByTeam, false, teamNames),
+		"by_route":     groupsJSON(o.ByRoute, false, nil),
 		"top_spenders": spenders, "budgets": a.budgetsNearLimit(threshold, time.Now()),
 	})
 }

@@ -86,12 +86,14 @@ type Overview struct {
 	// Breakdowns, most requests first, cut to Top; ByKey and ByTeam are cut after TopKeys and TopTeams take
 	// the highest spenders.
 	ByProvider, ByModel, ByKey, ByTeam []Group
+	// ByRoute is only there without filters (the route rollups keep no other dimension).
+	ByRoute []Group
 	// TopKeys and TopTeams are the keys and teams that spent the most, cut to Top.
 	TopKeys, TopTeams []Group
 }
 
 // Overview reads an overview from the rollups only: one grouped query for the series and one per breakdown,
-// each over the range's rollup rows.
+// each over the range's rows of the smallest rollup cut that has the dimensions it filters and groups by.
 func (s *SQLSink) Overview(ctx context.Context, q OverviewQuery) (*Overview, error) {
 	g := q.Range.Grain
 	if g <= 0 || q.Range.Steps <= 0 || q.Range.Steps > 10_000 {
@@ -110,33 +112,48 @@ func (s *SQLSink) Overview(ctx context.Context, q OverviewQuery) (*Overview, err
 		o.Series[i].Start = time.Unix(first+int64(i)*g, 0).UTC()
 	}
 
-	w := &where{s: s}
-	w.add("grain = ?", g)
-	w.add("bucket >= ?", first)
-	w.add("bucket <= ?", last)
-	for _, eq := range [...]struct{ col, v string }{{"provider", q.Provider}, {"model", q.Model},
-		{"key_id", q.KeyID}, {"team_id", q.TeamID}} {
-		switch eq.v {
-		case "":
-		case None:
-			w.add(eq.col + " = ''")
-		default:
-			w.add(eq.col+" = ?", s.text(eq.v))
+	// The smallest cut holding every filtered dimension and the grouped one.
+	hasModel, hasKey := q.Provider != "" || q.Model != "", q.KeyID != "" || q.TeamID != ""
+	seriesCut, modelCut, keyCut := cutAll, cutModel, cutKey
+	switch {
+	case hasModel && hasKey:
+		seriesCut, modelCut, keyCut = cutFull, cutFull, cutFull
+	case hasModel:
+		seriesCut, keyCut = cutModel, cutFull
+	case hasKey:
+		seriesCut, modelCut = cutKey, cutFull
+	}
+	base := func(c rollupCut) *where {
+		w := &where{s: s}
+		w.add("grain = ?", g)
+		w.add("cut = ?", int64(c))
+		w.add("bucket >= ?", first)
+		w.add("bucket <= ?", last)
+		for _, eq := range [...]struct{ col, v string }{{"provider", q.Provider}, {"model", q.Model},
+			{"key_id", q.KeyID}, {"team_id", q.TeamID}} {
+			switch eq.v {
+			case "":
+			case None:
+				w.add(eq.col + " = ''")
+			default:
+				w.add(eq.col+" = ?", s.text(eq.v))
+			}
 		}
+		return w
 	}
 
-	err := s.groupBy(ctx, w, []string{"bucket"}, true, func(dims []string, bucket int64, m *Measures) {
+	err := s.groupBy(ctx, base(seriesCut), []string{"bucket"}, true, func(dims []string, bucket int64, m *Measures) {
 		if i := (bucket - first) / g; i >= 0 && i < int64(len(o.Series)) {
-			o.Series[i].Measures = *m
+			o.Series[i].Measures.add(m)
 			o.Totals.add(m)
 		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	collect := func(dims []string, hist bool) ([]Group, error) {
+	collect := func(c rollupCut, dims []string, hist bool) ([]Group, error) {
 		var out []Group
-		err := s.groupBy(ctx, w, dims, hist, func(vals []string, _ int64, m *Measures) {
+		err := s.groupBy(ctx, base(c), dims, hist, func(vals []string, _ int64, m *Measures) {
 			gr := Group{Name: vals[len(vals)-1], Measures: *m}
 			if len(vals) > 1 {
 				gr.Provider = vals[0]
@@ -145,20 +162,24 @@ func (s *SQLSink) Overview(ctx context.Context, q OverviewQuery) (*Overview, err
 		})
 		return out, err
 	}
-	if o.ByProvider, err = collect([]string{"provider"}, true); err != nil {
+	// One query per cut: providers are summed from their models, teams from their keys.
+	if o.ByModel, err = collect(modelCut, []string{"provider", "model"}, true); err != nil {
 		return nil, err
 	}
-	if o.ByModel, err = collect([]string{"provider", "model"}, true); err != nil {
+	o.ByProvider = sumGroups(o.ByModel, func(g *Group) string { return g.Provider })
+	var keyTeams []Group
+	if keyTeams, err = collect(keyCut, []string{"team_id", "key_id"}, false); err != nil {
 		return nil, err
 	}
-	if o.ByKey, err = collect([]string{"key_id"}, false); err != nil {
-		return nil, err
-	}
-	if o.ByTeam, err = collect([]string{"team_id"}, false); err != nil {
-		return nil, err
+	o.ByKey = sumGroups(keyTeams, func(g *Group) string { return g.Name })
+	o.ByTeam = sumGroups(keyTeams, func(g *Group) string { return g.Provider })
+	if !hasModel && !hasKey {
+		if o.ByRoute, err = collect(cutRoute, []string{"route"}, false); err != nil {
+			return nil, err
+		}
 	}
 	o.TopKeys, o.TopTeams = topSpenders(o.ByKey, top), topSpenders(o.ByTeam, top)
-	for _, b := range []*[]Group{&o.ByProvider, &o.ByModel, &o.ByKey, &o.ByTeam} {
+	for _, b := range []*[]Group{&o.ByProvider, &o.ByModel, &o.ByKey, &o.ByTeam, &o.ByRoute} {
 		slices.SortStableFunc(*b, func(x, y Group) int {
 			return cmp.Or(cmp.Compare(y.Requests, x.Requests), cmp.Compare(x.Name, y.Name))
 		})
@@ -167,6 +188,23 @@ func (s *SQLSink) Overview(ctx context.Context, q OverviewQuery) (*Overview, err
 		}
 	}
 	return o, nil
+}
+
+// sumGroups sums groups by the name name gives them (the result's Name; Provider cleared).
+func sumGroups(gs []Group, name func(*Group) string) []Group {
+	idx := map[string]int{}
+	var out []Group
+	for i := range gs {
+		n := name(&gs[i])
+		j, ok := idx[n]
+		if !ok {
+			j = len(out)
+			idx[n] = j
+			out = append(out, Group{Name: n})
+		}
+		out[j].add(&gs[i].Measures)
+	}
+	return out
 }
 
 // topSpenders is the named groups (not "none") that spent something, most first, cut to top.

@@ -178,7 +178,7 @@ func (s *SQLSink) QueryLogs(ctx context.Context, f Filter) ([]Record, string, in
 		}
 	}
 	if f.Cursor != "" {
-		w.add("(ts < ? OR (ts = ? AND id < ?))", cts, cts, cid)
+		w.add("ts <= ? AND (ts < ? OR id < ?)", cts, cts, cid) // the bound on ts lets the (ts, id) index start there
 	}
 	cols := selectColumns(f.Fields)
 	q := `SELECT ` + strings.Join(cols, ", ") + ` FROM ` + s.table + w.sql() + ` ORDER BY ts DESC, id DESC LIMIT ` +

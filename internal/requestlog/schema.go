@@ -56,15 +56,19 @@ var migrations = [][]string{
 		`CREATE INDEX IF NOT EXISTS {{T}}_provider_ts ON {{T}} (provider, ts)`,
 		`CREATE INDEX IF NOT EXISTS {{T}}_trace ON {{T}} (trace_id) WHERE trace_id <> ''`,
 		rollupDDL(),
+		`CREATE INDEX IF NOT EXISTS {{R}}_key ON {{R}} (grain, cut, key_id, bucket)`,
+		`CREATE INDEX IF NOT EXISTS {{R}}_team ON {{R}} (grain, cut, team_id, bucket)`,
 	},
 }
 
-// rollupDDL is the rollup table: one row per grain (seconds), bucket start (Unix seconds) and dimension
-// combination, with additive measures only, so a batch is folded in by one INSERT … ON CONFLICT DO UPDATE.
+// rollupDDL is the rollup table: one row per grain (seconds), cut (which dimensions it keeps, see rollupCut),
+// bucket start (Unix seconds) and dimension values, with additive measures only, so a batch is folded in by one
+// INSERT … ON CONFLICT DO UPDATE.
 func rollupDDL() string {
 	var b strings.Builder
 	b.WriteString(`CREATE TABLE IF NOT EXISTS {{R}} (
 			grain INTEGER NOT NULL,
+			cut INTEGER NOT NULL,
 			bucket BIGINT NOT NULL,
 			provider TEXT NOT NULL,
 			model TEXT NOT NULL,
@@ -74,7 +78,7 @@ func rollupDDL() string {
 	for _, c := range rollupMeasures {
 		b.WriteString(",\n\t\t\t" + c + " BIGINT NOT NULL DEFAULT 0")
 	}
-	b.WriteString(",\n\t\t\tPRIMARY KEY (grain, bucket, provider, model, key_id, team_id, route)) {{WITHOUT_ROWID}}")
+	b.WriteString(",\n\t\t\tPRIMARY KEY (grain, cut, bucket, provider, model, key_id, team_id, route)) {{WITHOUT_ROWID}}")
 	return b.String()
 }
 

@@ -64,6 +64,12 @@ func (s *SQLSink) text(v string) string { return s.d.Text(v) }
 // InsertLogs writes the records and adds them to the rollups, in one transaction, as multi-row statements.
 // Rows whose id already exists are skipped (and not counted again), so a retried batch is not duplicated.
 func (s *SQLSink) InsertLogs(ctx context.Context, recs []Record) error {
+	return s.insertLogs(ctx, recs, nil, time.Now())
+}
+
+// insertLogs inserts recs and folds the rows it inserted into into, or (into nil) into the rollup table in the
+// same transaction; now decides which grains are still kept (rollupBatch.add).
+func (s *SQLSink) insertLogs(ctx context.Context, recs []Record, into rollupBatch, now time.Time) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -143,20 +149,24 @@ func (s *SQLSink) InsertLogs(ctx context.Context, recs []Record) error {
 			return err
 		}
 	}
-	b := make(rollupBatch, 64)
+	b := into
+	if b == nil {
+		b = make(rollupBatch, 64)
+	}
 	for i := range recs {
 		if _, ok := inserted[ids[i]]; ok {
-			b.add(&recs[i])
+			b.add(&recs[i], now)
 		}
 	}
-	if err := s.upsertRollups(ctx, tx, b); err != nil {
-		return fmt.Errorf("rollups: %w", err)
+	if into == nil {
+		if err := s.upsertRollups(ctx, tx, b); err != nil {
+			return fmt.Errorf("rollups: %w", err)
+		}
 	}
 	return tx.Commit()
 }
 
-// DeleteLogsBefore deletes at most limit rows older than t, oldest first, and the rollup buckets that ended by
-// t. It returns how many log rows it deleted.
+// DeleteLogsBefore deletes at most limit rows older than t, oldest first. (Rollups: PruneRollups.)
 func (s *SQLSink) DeleteLogsBefore(ctx context.Context, t time.Time, limit int) (int64, error) {
 	if limit <= 0 {
 		limit = 1000
@@ -167,14 +177,5 @@ func (s *SQLSink) DeleteLogsBefore(ctx context.Context, t time.Time, limit int) 
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	if n < int64(limit) { // the last batch of this pass: the rollups' turn
-		if err := s.deleteRollupsBefore(ctx, t); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return res.RowsAffected()
 }
