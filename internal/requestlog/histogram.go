@@ -32,7 +32,7 @@ func histBucket(us int64) int {
 	if us < int64(histMinUS) {
 		return 0
 	}
-	i := 1 + int(math.Log(float64(us)/histMinUS)/math.Log(histFactor))
+	i := min(1+int(math.Log(float64(us)/histMinUS)/math.Log(histFactor)), HistBuckets-1)
 	// Correct rounding at the bounds.
 	for i > 1 && float64(us) < histBounds[i] {
 		i--
@@ -40,7 +40,7 @@ func histBucket(us int64) int {
 	for i < HistBuckets-1 && float64(us) >= histBounds[i+1] {
 		i++
 	}
-	return min(i, HistBuckets-1)
+	return i
 }
 
 // Histogram counts values per bucket.
