@@ -123,12 +123,13 @@ func (s *SQLSink) Overview(ctx context.Context, q OverviewQuery) (*Overview, err
 	case hasKey:
 		seriesCut, modelCut = cutKey, cutFull
 	}
-	base := func(c rollupCut) *where {
+	// base selects a cut's buckets of grain gr in [from, to].
+	base := func(c rollupCut, gr, from, to int64) *where {
 		w := &where{s: s}
-		w.add("grain = ?", g)
+		w.add("grain = ?", gr)
 		w.add("cut = ?", int64(c))
-		w.add("bucket >= ?", first)
-		w.add("bucket <= ?", last)
+		w.add("bucket >= ?", from)
+		w.add("bucket <= ?", to)
 		for _, eq := range [...]struct{ col, v string }{{"provider", q.Provider}, {"model", q.Model},
 			{"key_id", q.KeyID}, {"team_id", q.TeamID}} {
 			switch eq.v {
@@ -142,7 +143,7 @@ func (s *SQLSink) Overview(ctx context.Context, q OverviewQuery) (*Overview, err
 		return w
 	}
 
-	err := s.groupBy(ctx, base(seriesCut), []string{"bucket"}, true, func(dims []string, bucket int64, m *Measures) {
+	err := s.groupBy(ctx, base(seriesCut, g, first, last), []string{"bucket"}, true, func(dims []string, bucket int64, m *Measures) {
 		if i := (bucket - first) / g; i >= 0 && i < int64(len(o.Series)) {
 			o.Series[i].Measures.add(m)
 			o.Totals.add(m)
@@ -151,16 +152,34 @@ func (s *SQLSink) Overview(ctx context.Context, q OverviewQuery) (*Overview, err
 	if err != nil {
 		return nil, err
 	}
+	// A breakdown needs no resolution: over several days of hour buckets it reads the whole days' day buckets
+	// and hour buckets only for the partial days at either end — a fraction of the rows.
+	type span struct{ grain, from, to int64 }
+	spans := []span{{g, first, last}}
+	if d1, dN := first+mod(-first, GrainDay), last-mod(last, GrainDay); g == GrainHour && dN-d1 >= 2*GrainDay {
+		spans = []span{{GrainHour, first, d1 - GrainHour}, {GrainDay, d1, dN - GrainDay}, {GrainHour, dN, last}}
+	}
 	collect := func(c rollupCut, dims []string, hist bool) ([]Group, error) {
 		var out []Group
-		err := s.groupBy(ctx, base(c), dims, hist, func(vals []string, _ int64, m *Measures) {
-			gr := Group{Name: vals[len(vals)-1], Measures: *m}
-			if len(vals) > 1 {
-				gr.Provider = vals[0]
+		for _, sp := range spans {
+			if sp.to < sp.from {
+				continue
 			}
-			out = append(out, gr)
-		})
-		return out, err
+			err := s.groupBy(ctx, base(c, sp.grain, sp.from, sp.to), dims, hist, func(vals []string, _ int64, m *Measures) {
+				gr := Group{Name: vals[len(vals)-1], Measures: *m}
+				if len(vals) > 1 {
+					gr.Provider = vals[0]
+				}
+				out = append(out, gr)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		if len(spans) == 1 {
+			return out, nil
+		}
+		return mergeGroups(out), nil
 	}
 	// One query per cut: providers are summed from their models, teams from their keys.
 	if o.ByModel, err = collect(modelCut, []string{"provider", "model"}, true); err != nil {
@@ -201,6 +220,23 @@ func sumGroups(gs []Group, name func(*Group) string) []Group {
 			j = len(out)
 			idx[n] = j
 			out = append(out, Group{Name: n})
+		}
+		out[j].add(&gs[i].Measures)
+	}
+	return out
+}
+
+// mergeGroups sums the groups of the same provider and name.
+func mergeGroups(gs []Group) []Group {
+	idx := map[[2]string]int{}
+	var out []Group
+	for i := range gs {
+		k := [2]string{gs[i].Provider, gs[i].Name}
+		j, ok := idx[k]
+		if !ok {
+			j = len(out)
+			idx[k] = j
+			out = append(out, Group{Name: gs[i].Name, Provider: gs[i].Provider})
 		}
 		out[j].add(&gs[i].Measures)
 	}

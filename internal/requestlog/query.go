@@ -42,6 +42,26 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
+// errorsTerm is the condition of the failed-requests index. A filter that only selects failed requests repeats
+// it word for word, which is how SQLite recognises that the partial index serves the query.
+const errorsTerm = "(status >= 400 OR error <> '')"
+
+// onlyErrors reports whether every row f selects is a failed request.
+func onlyErrors(f *Filter) bool {
+	if f.StatusMin >= 400 {
+		return true
+	}
+	if len(f.Status) == 0 {
+		return false
+	}
+	for _, m := range f.Status {
+		if m.Kind == StatusOK || m.Kind == StatusRange && m.Min < 400 {
+			return false
+		}
+	}
+	return true
+}
+
 // likeEscaper escapes LIKE's wildcards (with \ as the escape character).
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
@@ -70,7 +90,7 @@ func (s *SQLSink) filter(f *Filter) *where {
 		for _, m := range f.Status {
 			switch {
 			case m.Kind == StatusError:
-				ors = append(ors, "(status >= 400 OR error <> '')")
+				ors = append(ors, errorsTerm)
 			case m.Kind == StatusOK:
 				ors = append(ors, "(status < 400 AND error = '')")
 			case m.Min == m.Max:
@@ -91,6 +111,9 @@ func (s *SQLSink) filter(f *Filter) *where {
 		if f.StatusMax != 0 {
 			w.add("status <= ?", f.StatusMax)
 		}
+	}
+	if onlyErrors(f) {
+		w.add(errorsTerm)
 	}
 	if f.Stream != nil {
 		v := 0
