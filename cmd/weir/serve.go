@@ -108,6 +108,9 @@ func serve(args []string) int {
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if obs.logTail != nil {
+		srv.RegisterOnShutdown(obs.logTail.Close) // open live tails end, so they do not hold the shutdown up
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		log.Error("could not listen", "addr", cfg.Server.Addr, "err", err)

@@ -151,6 +151,8 @@ func (a *API) Tail(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-a.tail.Done():
+			return
 		case rec := <-sub.C:
 			data, _ := json.Marshal(RowJSON(rec, f.Fields))
 			buf = append(buf, "id: "...)

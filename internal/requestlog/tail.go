@@ -11,12 +11,21 @@ const TailBuffer = 256
 // Hub fans the rows the Writer stored out to live-tail subscribers. Publishing never blocks: a subscriber whose
 // buffer is full loses the row (and is told how many it lost), so a slow reader never slows the log writer.
 type Hub struct {
-	mu   sync.RWMutex
-	subs map[*Subscription]struct{}
+	mu     sync.RWMutex
+	subs   map[*Subscription]struct{}
+	closed chan struct{} // closed by Close: every tail ends
+	once   sync.Once
 }
 
 // NewHub returns a hub without subscribers.
-func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}} }
+func NewHub() *Hub { return &Hub{subs: map[*Subscription]struct{}{}, closed: make(chan struct{})} }
+
+// Close ends every tail (their Done channel closes), e.g. when the server shuts down: http.Server.Shutdown waits
+// for open connections, and a tail would otherwise stay open until the client leaves.
+func (h *Hub) Close() { h.once.Do(func() { close(h.closed) }) }
+
+// Done is closed when the hub is.
+func (h *Hub) Done() <-chan struct{} { return h.closed }
 
 // Subscription is one live-tail subscriber: rows matching its filter arrive on C. Close it when done.
 type Subscription struct {

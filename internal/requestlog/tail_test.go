@@ -129,6 +129,26 @@ func TestTailSSE(t *testing.T) {
 	if code := get(t, srv.URL+"/api/logs/tail?status=6xx"); code != 400 {
 		t.Fatalf("bad filter: %d", code)
 	}
+
+	// Closing the hub (the server shutting down) ends open tails.
+	resp, err = srv.Client().Get(srv.URL + "/api/logs/tail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	evs = readEvents(bufio.NewReader(resp.Body))
+	next(t, evs, 5*time.Second) // ready
+	hub.Close()
+	for {
+		select {
+		case _, ok := <-evs:
+			if !ok {
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the tail stayed open after the hub closed")
+		}
+	}
 }
 
 func get(t *testing.T, url string) int {
