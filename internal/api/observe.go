@@ -34,6 +34,7 @@ type finished struct {
 	principal *governance.Principal
 	body      []byte
 	traceID   string // the request span's trace, when tracing is on
+	answer    *sink  // with content logging on: the answer's first bytes
 }
 
 // observe records a finished request in metrics and the request log. It never blocks: the log writer queues.
@@ -102,6 +103,9 @@ func (s *Server) observe(f *finished) {
 	}
 	if o.LogContent {
 		rec.Request = requestlog.TruncateContent(f.body, o.LogContentBytes)
+		if f.answer != nil {
+			rec.Response = requestlog.TruncatedContent(f.answer.capture, f.answer.written)
+		}
 	}
 	o.Log.Enqueue(rec)
 }

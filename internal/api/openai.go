@@ -84,6 +84,10 @@ func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), 
 		}
 		x = s.eng.AcquireExchange()
 		sk := newSink(w)
+		if s.obs.LogContent && s.obs.Log != nil {
+			sk.captureMax = max(s.obs.LogContentBytes, 1)
+			f.answer = sk
+		}
 		out, err := serve(ctx, r, x, p, &f, sk)
 		f.out = out
 		if err != nil {

@@ -147,6 +147,24 @@ func TruncateContent(b []byte, max int) string {
 	return string(b[:cut]) + "…[truncated " + strconv.Itoa(len(b)-cut) + " bytes]"
 }
 
+// TruncatedContent is the kept first bytes of content of total bytes, as TruncateContent would show it: cut at a
+// UTF-8 boundary, with a marker saying how much is missing.
+func TruncatedContent(kept []byte, total int64) string {
+	if int64(len(kept)) >= total {
+		return string(kept)
+	}
+	cut := len(kept)
+	for i := 1; i <= utf8.UTFMax && i <= len(kept); i++ { // drop a last rune cut in half
+		if utf8.RuneStart(kept[len(kept)-i]) {
+			if !utf8.FullRune(kept[len(kept)-i:]) {
+				cut = len(kept) - i
+			}
+			break
+		}
+	}
+	return string(kept[:cut]) + "…[truncated " + strconv.FormatInt(total-int64(cut), 10) + " bytes]"
+}
+
 func truncateString(s string, max int) string {
 	if max <= 0 || len(s) <= max {
 		return s

@@ -21,7 +21,11 @@ import (
 func TestUIData(t *testing.T) {
 	const token = "e2e-ui-admin"
 	_, url := startUpstream(t, mockupstream.Options{})
-	g := startGateway(t, govConfig(url, t.TempDir(), ""), "WEIR_ADMIN_TOKEN="+token)
+	g := startGateway(t, govConfig(url, t.TempDir(), `
+client:
+  log_content: true
+  log_content_max_bytes: 64
+`), "WEIR_ADMIN_TOKEN="+token)
 	ctx := context.Background()
 	code, k := adminCall(t, g, "POST", "/api/keys", token, `{"id":"ui-bot","name":"UI bot"}`)
 	if code != 201 {
@@ -120,6 +124,11 @@ func TestUIData(t *testing.T) {
 		attempts[0]["status"] != 200.0 || timings == nil || timings["total_ms"].(float64) <= 0 ||
 		d["key_id"] != "ui-bot" || d["cost_usd"].(float64) <= 0 || strings.Contains(mustJSON(d), "sk-test") {
 		t.Fatalf("drill-down: %v", d)
+	}
+	// Content logging is on: the request and the answer's first 64 bytes, marked as cut.
+	if d["content_logged"] != true || !strings.Contains(d["request"].(string), `"stream"`) ||
+		!strings.Contains(d["response"].(string), "…[truncated ") || !strings.HasPrefix(d["response"].(string), "data: ") {
+		t.Fatalf("content: %q / %q", d["request"], d["response"])
 	}
 
 	// The overview, from the rollups.
