@@ -16,8 +16,9 @@ import (
 
 // The scale test fills a database with generated rows and times the UI's queries: the overview of every range
 // and the log explorer's first page, a filtered page and a page deep in the keyset order. In the normal test
-// suite it runs at a small size (scaleDefaultRows) and only reports; `make bench-ui` runs it with WEIR_SCALE_ROWS=1000000 and
-// WEIR_SCALE_ASSERT=1, which fails a query whose p95 is 300 ms or more (docs/benchmarks.md).
+// suite it runs at a small size (scaleDefaultRows) and only reports; `make bench-ui` runs it with
+// WEIR_SCALE_ROWS=1000000 and WEIR_SCALE_ASSERT=1, which fails a query whose p95 is 300 ms or more
+// (docs/benchmarks.md).
 const (
 	envScaleRows   = "WEIR_SCALE_ROWS"
 	envScaleAssert = "WEIR_SCALE_ASSERT"
