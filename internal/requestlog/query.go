@@ -42,8 +42,8 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-// errorsTerm is the condition of the failed-requests index. A filter that only selects failed requests repeats
-// it word for word, which is how SQLite recognises that the partial index serves the query.
+// errorsTerm is the condition of the failed-requests index. On SQLite a filter that only selects failed requests
+// repeats it word for word, which is how SQLite recognises that the partial index serves the query.
 const errorsTerm = "(status >= 400 OR error <> '')"
 
 // onlyErrors reports whether every row f selects is a failed request.
@@ -112,7 +112,9 @@ func (s *SQLSink) filter(f *Filter) *where {
 			w.add("status <= ?", f.StatusMax)
 		}
 	}
-	if onlyErrors(f) {
+	// SQLite uses a partial index only when the query repeats its condition; PostgreSQL proves it from the status
+	// bounds, and the repeated condition would skew its row estimate into a worse plan.
+	if s.d == sqldb.SQLite && onlyErrors(f) {
 		w.add(errorsTerm)
 	}
 	if f.Stream != nil {
