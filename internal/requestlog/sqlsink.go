@@ -3,6 +3,7 @@ package requestlog
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -67,9 +68,23 @@ func (s *SQLSink) InsertLogs(ctx context.Context, recs []Record) error {
 	return s.insertLogs(ctx, recs, nil, time.Now())
 }
 
+// errSomeExisted aborts a batch's fast path: some of its ids were already stored (a retried batch), so the
+// batch is inserted again reading back which rows were new.
+var errSomeExisted = errors.New("requestlog: some rows already stored")
+
 // insertLogs inserts recs and folds the rows it inserted into into, or (into nil) into the rollup table in the
 // same transaction; now decides which grains are still kept (rollupBatch.add).
 func (s *SQLSink) insertLogs(ctx context.Context, recs []Record, into rollupBatch, now time.Time) error {
+	err := s.insertLogsTx(ctx, recs, into, now, false)
+	if errors.Is(err, errSomeExisted) {
+		err = s.insertLogsTx(ctx, recs, into, now, true)
+	}
+	return err
+}
+
+// insertLogsTx is one try of insertLogs. Without returning it counts the inserted rows and gives up
+// (errSomeExisted) if any already existed; with it, it reads back the ids it inserted, so only those are rolled up.
+func (s *SQLSink) insertLogsTx(ctx context.Context, recs []Record, into rollupBatch, now time.Time, returning bool) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -80,7 +95,10 @@ func (s *SQLSink) insertLogs(ctx context.Context, recs []Record, into rollupBatc
 	defer tx.Rollback()
 	var sb strings.Builder
 	args := make([]any, 0, min(len(recs), maxRowsPerStatement)*len(columns))
-	inserted := make(map[string]struct{}, len(recs))
+	var inserted map[string]struct{}
+	if returning {
+		inserted = make(map[string]struct{}, len(recs))
+	}
 	ids := make([]string, len(recs))
 	for start := 0; start < len(recs); start += maxRowsPerStatement {
 		chunk := recs[start:min(start+maxRowsPerStatement, len(recs))]
@@ -131,7 +149,18 @@ func (s *SQLSink) insertLogs(ctx context.Context, recs []Record, into rollupBatc
 				s.text(r.CallerIP), s.text(attempts), s.text(headers), s.text(r.Request), s.text(r.Response),
 				r.Overhead.Microseconds(), s.text(r.TraceID), s.text(r.ProviderKey))
 		}
-		sb.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+		sb.WriteString(" ON CONFLICT (id) DO NOTHING")
+		if !returning {
+			res, err := tx.ExecContext(ctx, sb.String(), args...)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+				return errSomeExisted
+			}
+			continue
+		}
+		sb.WriteString(" RETURNING id")
 		rows, err := tx.QueryContext(ctx, sb.String(), args...)
 		if err != nil {
 			return err
@@ -154,7 +183,7 @@ func (s *SQLSink) insertLogs(ctx context.Context, recs []Record, into rollupBatc
 		b = make(rollupBatch, 64)
 	}
 	for i := range recs {
-		if _, ok := inserted[ids[i]]; ok {
+		if _, ok := inserted[ids[i]]; ok || !returning {
 			b.add(&recs[i], now)
 		}
 	}
