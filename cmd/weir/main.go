@@ -30,6 +30,8 @@ func run(args []string) int {
 		return configCmd(args)
 	case "keys":
 		return keysCmd(args)
+	case "logs":
+		return logsCmd(args)
 	case "version":
 		fmt.Println("weir", version)
 		return 0
@@ -54,6 +56,8 @@ Usage:
       Validate a config file; print every problem with its field path; exit 1 if there is any.
   weir keys rotate-encryption [-config FILE] [-new-key-file FILE]
       Re-encrypt stored provider secrets from WEIR_ENCRYPTION_KEY to WEIR_NEW_ENCRYPTION_KEY (or the file).
+  weir logs generate [-config FILE] -rows N [-span 720h]
+      Write N synthetic request-log rows and their rollups (for trying the UI and measuring it at scale).
   weir version
       Print the version.
 `)

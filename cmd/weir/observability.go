@@ -17,7 +17,10 @@ type observability struct {
 	api     api.Observability
 	logSink *requestlog.SQLSink
 	// logReader serves the admin API's /api/logs and /api/stats; nil (not a nil *SQLSink) without a request log.
-	logReader     requestlog.Reader
+	logReader requestlog.Reader
+	// logTail and overview serve /api/logs/tail and /api/stats/overview; nil without a request log.
+	logTail       *requestlog.Hub
+	overview      requestlog.OverviewReader
 	traceShutdown func(context.Context) error
 }
 
@@ -53,10 +56,11 @@ func openObservability(ctx context.Context, cfg *config.Config, eng *gateway.Eng
 	if err != nil {
 		return nil, err
 	}
-	w := requestlog.NewWriter(o.logSink, requestlog.Options{Logger: log,
+	o.logTail = requestlog.NewHub()
+	w := requestlog.NewWriter(o.logSink, requestlog.Options{Logger: log, Tail: o.logTail,
 		Retention: time.Duration(cfg.Client.LogRetentionDays) * 24 * time.Hour})
 	m.SetRequestLogStats(w.QueueDepth, w.Dropped)
-	o.api.Log, o.logReader = w, o.logSink
+	o.api.Log, o.logReader, o.overview = w, o.logSink, o.logSink
 	return o, nil
 }
 

@@ -105,7 +105,7 @@ func serve(args []string) int {
 	mcpGateway := startMCP(ctx, cfg, pers, obs, handler.Mount(api.RouteInference), log)
 	// The admin API and the web UI share the data plane's listener and mux, on their own routes (/api/..., /ui/...).
 	ac := admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
-		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log,
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, LogTail: obs.logTail, Overview: obs.overview, Cluster: clusterView, Models: handler.Catalog().List, Log: log,
 		MCPServers: func() any { return mcpGateway.Servers() }}
 	sessions := ui.NewSessions(adminToken, cfg.Server.UISessionTTL.D())
 	if sessions != nil {
@@ -120,6 +120,9 @@ func serve(args []string) int {
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.D(),
 		IdleTimeout:       cfg.Server.IdleTimeout.D(),
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if obs.logTail != nil {
+		srv.RegisterOnShutdown(obs.logTail.Close) // open live tails end, so they do not hold the shutdown up
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {

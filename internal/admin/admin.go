@@ -49,6 +49,10 @@ type Config struct {
 	Cipher *secret.Cipher
 	// LogReader, when set, serves GET /api/logs and /api/stats.
 	LogReader requestlog.Reader
+	// LogTail, when set, serves GET /api/logs/tail (the request-log writer's hub).
+	LogTail *requestlog.Hub
+	// Overview, when set, serves GET /api/stats/overview from the request log's rollups.
+	Overview requestlog.OverviewReader
 	// Cluster, when set, serves GET /api/cluster: the cluster node's view of its members and gossip figures.
 	Cluster func() any
 	// MCPServers, when set, serves GET /api/mcp/servers: each MCP server's state, transport and tool count.
@@ -107,6 +111,13 @@ func (a *admin) mount(m Mux) {
 		h("GET /api/logs", logs.Logs)
 		h("GET /api/logs/{id}", logs.Log)
 		h("GET /api/stats", logs.Stats)
+		if a.c.LogTail != nil {
+			logs.WithTail(a.c.LogTail)
+			h("GET /api/logs/tail", logs.Tail)
+		}
+	}
+	if a.c.Overview != nil {
+		h("GET /api/stats/overview", a.overview)
 	}
 	if a.c.MCPServers != nil {
 		h("GET /api/mcp/servers", func(w http.ResponseWriter, r *http.Request) {

@@ -33,6 +33,8 @@ type finished struct {
 	err       error
 	principal *governance.Principal
 	body      []byte
+	traceID   string // the request span's trace, when tracing is on
+	answer    *sink  // with content logging on: the answer's first bytes
 }
 
 // observe records a finished request in metrics and the request log. It never blocks: the log writer queues.
@@ -82,7 +84,8 @@ func (s *Server) observe(f *finished) {
 		Time: f.start, KeyID: keyID, TeamID: teamID, CustomerID: customerID, Route: f.r.Pattern, Alias: f.out.Alias,
 		Provider: f.out.Provider, Model: f.out.Model, Status: f.status,
 		InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, CostNanoUSD: int64(cost),
-		TTFB: f.out.TTFB, Duration: dur, Stream: f.out.Stream, CallerIP: callerIP(f.r),
+		TTFB: f.out.TTFB, Duration: dur, Stream: f.out.Stream, CallerIP: callerIP(f.r), TraceID: f.traceID,
+		Overhead: max(dur-upstream, 0),
 	}
 	if f.err != nil {
 		rec.Error = f.err.Error()
@@ -90,14 +93,19 @@ func (s *Server) observe(f *finished) {
 	if len(f.out.Attempts) > 0 {
 		rec.Attempts = make([]requestlog.Attempt, len(f.out.Attempts))
 		for i, a := range f.out.Attempts {
-			rec.Attempts[i] = requestlog.Attempt{Provider: a.Provider, Model: a.Model, Status: a.Status, Latency: a.Latency, Error: a.Err}
+			rec.Attempts[i] = requestlog.Attempt{Provider: a.Provider, Model: a.Model, Status: a.Status, Latency: a.Latency,
+				Error: a.Err, KeyHint: a.KeyHint}
 		}
+		rec.ProviderKey = f.out.Attempts[len(f.out.Attempts)-1].KeyHint
 	}
 	if len(o.LogHeaders) > 0 {
 		rec.Headers = requestlog.SelectHeaders(f.r.Header, o.LogHeaders)
 	}
 	if o.LogContent {
 		rec.Request = requestlog.TruncateContent(f.body, o.LogContentBytes)
+		if f.answer != nil {
+			rec.Response = requestlog.TruncatedContent(f.answer.capture, f.answer.written)
+		}
 	}
 	o.Log.Enqueue(rec)
 }

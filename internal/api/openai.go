@@ -63,6 +63,9 @@ func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), 
 		}()
 		ctx := telemetry.ExtractHeaders(r.Context(), r.Header)
 		ctx, span := telemetry.StartRequest(ctx, r.Pattern, "")
+		if sc := span.SpanContext(); sc.HasTraceID() {
+			f.traceID = sc.TraceID().String()
+		}
 		telemetry.InjectHeaders(ctx, r.Header) // upstream calls continue this trace
 		defer func() {
 			telemetry.EndRequest(span, telemetry.SpanResult{Provider: f.out.Provider, ResponseModel: f.out.Model,
@@ -81,6 +84,10 @@ func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), 
 		}
 		x = s.eng.AcquireExchange()
 		sk := newSink(w)
+		if s.obs.LogContent && s.obs.Log != nil {
+			sk.captureMax = max(s.obs.LogContentBytes, 1)
+			f.answer = sk
+		}
 		out, err := serve(ctx, r, x, p, &f, sk)
 		f.out = out
 		if err != nil {

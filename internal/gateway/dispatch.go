@@ -61,7 +61,8 @@ func dispatchTargets(e *Engine, f *Flow) error {
 		f.adm.settleTarget(up.Config.Name, model, &f.out, err)
 		telemetry.EndAttempt(span, telemetry.SpanResult{Provider: up.Config.Type, ResponseModel: model,
 			InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, Status: f.out.Status, Err: err})
-		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: f.out.Status, Latency: time.Since(start)}
+		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: f.out.Status, Latency: time.Since(start),
+			KeyHint: f.try.keyHint()}
 		if err == nil {
 			a.End(f.out.TTFB, true, f.out.Status, 0)
 			f.out.Attempts = append(f.out.Attempts, info)
@@ -147,7 +148,8 @@ func (e *Engine) attemptPinned(f *Flow) error {
 	}
 	err := e.attempt(f, t)
 	meter(f, p.up, err)
-	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start)}
+	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start),
+		KeyHint: t.keyHint()}
 	if err != nil {
 		info.Err = err.Error()
 	}

@@ -45,6 +45,7 @@ type AttemptInfo struct {
 	Status   int // 0: no answer (connection error, timeout)
 	Latency  time.Duration
 	Err      string
+	KeyHint  string // the last four characters of the upstream key used ("" without one), for the request log
 }
 
 // Serve runs one request to completion, writing the answer to w: the stages of pipeline.go, in order. A returned

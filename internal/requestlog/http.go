@@ -9,29 +9,41 @@ import (
 	"time"
 )
 
-// API serves the request log over HTTP:
+// API serves the request log over HTTP (docs/admin-api.md, "Request log, statistics and live tail"):
 //
-//	GET /api/logs?from=&to=&key=&team=&customer=&model=&alias=&provider=&status=&min_latency_ms=&limit=&cursor=&total=false
+//	GET /api/logs?<filters>&limit=&cursor=&total=false&columns=
 //	GET /api/logs/{id}
+//	GET /api/logs/tail?<filters>&columns=      (Server-Sent Events; needs WithTail)
 //	GET /api/stats?from=&to=&interval=
 //
-// Times are RFC 3339 or Unix seconds; status is a code (200), a class (2xx, 4xx, 5xx) or "error" (≥ 400);
-// interval is a Go duration ("1m", "1h"); defaults: the last 24 h, interval chosen for ≤ 100 buckets.
+// Times are RFC 3339 or Unix seconds; status is a code (200), a class (2xx, 4xx, 5xx), "error" or "ok",
+// comma-separated; interval is a Go duration ("1m", "1h"); defaults: the last 24 h, interval chosen for ≤ 100
+// buckets.
 type API struct {
 	reader    Reader
+	tail      *Hub
 	authorize func(http.ResponseWriter, *http.Request) bool
+	// keepalive is the time between two SSE comments keeping an idle tail open.
+	keepalive time.Duration
 }
 
 // NewAPI returns the handlers over reader. authorize runs first on every request: it returns false after
 // writing its own refusal (e.g. the admin-token check of the rest of /api); nil allows everything.
 func NewAPI(reader Reader, authorize func(http.ResponseWriter, *http.Request) bool) *API {
-	return &API{reader: reader, authorize: authorize}
+	return &API{reader: reader, authorize: authorize, keepalive: 15 * time.Second}
 }
 
-// Register adds the three routes to mux.
+// WithTail serves the live tail from hub (the Writer's Options.Tail).
+func (a *API) WithTail(hub *Hub) *API {
+	a.tail = hub
+	return a
+}
+
+// Register adds the routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/logs", a.Logs)
 	mux.HandleFunc("GET /api/logs/{id}", a.Log)
+	mux.HandleFunc("GET /api/logs/tail", a.Tail)
 	mux.HandleFunc("GET /api/stats", a.Stats)
 }
 
@@ -39,38 +51,14 @@ func (a *API) allowed(w http.ResponseWriter, r *http.Request) bool {
 	return a.authorize == nil || a.authorize(w, r)
 }
 
-// logView is a Record as JSON, with durations in milliseconds.
-type logView struct {
-	Record
-	TTFBms     float64       `json:"ttfb_ms"`
-	DurationMS float64       `json:"duration_ms"`
-	CostUSD    float64       `json:"cost_usd"`
-	Attempts   []attemptView `json:"attempts,omitempty"`
-	// shadow the nanosecond fields
-	TTFB     *struct{} `json:"ttfb_ns,omitempty"`
-	Duration *struct{} `json:"duration_ns,omitempty"`
-}
-
-type attemptView struct {
-	Provider  string  `json:"provider"`
-	Model     string  `json:"model"`
-	Status    int     `json:"status"`
-	LatencyMS float64 `json:"latency_ms"`
-	Error     string  `json:"error,omitempty"`
-	// RequestBytes and ResponseBytes: an MCP tool call's arguments and result.
-	RequestBytes  int64 `json:"request_bytes,omitempty"`
-	ResponseBytes int64 `json:"response_bytes,omitempty"`
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func view(r Record) logView {
-	v := logView{Record: r, TTFBms: ms(r.TTFB), DurationMS: ms(r.Duration), CostUSD: float64(r.CostNanoUSD) / 1e9}
-	for _, at := range r.Attempts {
-		v.Attempts = append(v.Attempts, attemptView{Provider: at.Provider, Model: at.Model, Status: at.Status,
-			LatencyMS: ms(at.Latency), Error: at.Error, RequestBytes: at.RequestBytes, ResponseBytes: at.ResponseBytes})
+// refuseFilter answers a FilterError (or any error) as a 400 naming the parameter.
+func refuseFilter(w http.ResponseWriter, err error) {
+	var fe *FilterError
+	if errors.As(err, &fe) {
+		badRequest(w, fe.Param, fe.Msg)
+		return
 	}
-	return v
+	badRequest(w, "", err.Error())
 }
 
 // Logs serves GET /api/logs.
@@ -78,40 +66,10 @@ func (a *API) Logs(w http.ResponseWriter, r *http.Request) {
 	if !a.allowed(w, r) {
 		return
 	}
-	q := r.URL.Query()
-	f := Filter{KeyID: q.Get("key"), TeamID: q.Get("team"), CustomerID: q.Get("customer"), Model: q.Get("model"),
-		Alias: q.Get("alias"), Provider: q.Get("provider"), Cursor: q.Get("cursor"), NoTotal: q.Get("total") == "false"}
-	if f.KeyID == "" {
-		f.KeyID = q.Get("key_id")
-	}
-	var err error
-	if f.From, err = parseTime(q.Get("from")); err != nil {
-		badRequest(w, "from", err.Error())
+	f, err := ParseFilter(r.URL.Query(), true)
+	if err != nil {
+		refuseFilter(w, err)
 		return
-	}
-	if f.To, err = parseTime(q.Get("to")); err != nil {
-		badRequest(w, "to", err.Error())
-		return
-	}
-	if s := q.Get("status"); s != "" {
-		if f.StatusMin, f.StatusMax, err = parseStatus(s); err != nil {
-			badRequest(w, "status", err.Error())
-			return
-		}
-	}
-	if s := q.Get("min_latency_ms"); s != "" {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || v < 0 {
-			badRequest(w, "min_latency_ms", "want a non-negative number")
-			return
-		}
-		f.MinLatency = time.Duration(v * float64(time.Millisecond))
-	}
-	if s := q.Get("limit"); s != "" {
-		if f.Limit, err = strconv.Atoi(s); err != nil || f.Limit < 1 {
-			badRequest(w, "limit", "want a positive integer")
-			return
-		}
 	}
 	rows, next, total, err := a.reader.QueryLogs(r.Context(), f)
 	if errors.Is(err, ErrBadCursor) {
@@ -122,9 +80,9 @@ func (a *API) Logs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "query failed: "+err.Error())
 		return
 	}
-	data := make([]logView, len(rows))
+	data := make([]map[string]any, len(rows))
 	for i := range rows {
-		data[i] = view(rows[i])
+		data[i] = RowJSON(&rows[i], f.Fields)
 	}
 	resp := map[string]any{"object": "list", "data": data, "next_cursor": next, "has_more": next != ""}
 	if total >= 0 {
@@ -151,7 +109,72 @@ func (a *API) Log(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "query failed: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, view(rec))
+	writeJSON(w, http.StatusOK, DetailJSON(&rec))
+}
+
+// Tail serves GET /api/logs/tail: the rows stored from now on that match the filters, as Server-Sent Events,
+// until the client leaves.
+func (a *API) Tail(w http.ResponseWriter, r *http.Request) {
+	if !a.allowed(w, r) {
+		return
+	}
+	if a.tail == nil {
+		writeError(w, http.StatusNotFound, "the live tail needs the request log")
+		return
+	}
+	f, err := ParseFilter(r.URL.Query(), false)
+	if err != nil {
+		refuseFilter(w, err)
+		return
+	}
+	f.From, f.To = time.Time{}, time.Time{}
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // a tail lasts as long as the client stays
+	sub := a.tail.Subscribe(f)
+	defer sub.Close()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write([]byte("event: ready\ndata: {\"buffer\":" + strconv.Itoa(TailBuffer) + "}\n\n")); err != nil {
+		return
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	keep := time.NewTicker(a.keepalive)
+	defer keep.Stop()
+	var buf []byte
+	for {
+		buf = buf[:0]
+		select {
+		case <-r.Context().Done():
+			return
+		case <-a.tail.Done():
+			return
+		case rec := <-sub.C:
+			data, _ := json.Marshal(RowJSON(rec, f.Fields))
+			buf = append(buf, "id: "...)
+			buf = append(buf, rec.ID...)
+			buf = append(buf, "\nevent: log\ndata: "...)
+			buf = append(buf, data...)
+			buf = append(buf, "\n\n"...)
+		case <-keep.C:
+			buf = append(buf, ": keepalive\n\n"...)
+		}
+		if n := sub.TakeDropped(); n > 0 {
+			buf = append(buf, "event: dropped\ndata: {\"dropped\":"...)
+			buf = strconv.AppendInt(buf, n, 10)
+			buf = append(buf, "}\n\n"...)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
 }
 
 // Stats serves GET /api/stats.
@@ -225,38 +248,6 @@ func niceInterval(d time.Duration) time.Duration {
 		}
 	}
 	return niceIntervals[len(niceIntervals)-1]
-}
-
-func parseTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.UnixMicro(int64(v * 1e6)), nil
-	}
-	return time.Time{}, errors.New("want RFC 3339 or Unix seconds")
-}
-
-func parseStatus(s string) (int, int, error) {
-	s = strings.ToLower(s)
-	switch {
-	case s == "error" || s == "errors":
-		return 400, 999, nil
-	case len(s) == 3 && strings.HasSuffix(s, "xx") && s[0] >= '1' && s[0] <= '5':
-		c := int(s[0]-'0') * 100
-		return c, c + 99, nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 || v > 999 {
-		return 0, 0, errors.New("want a code, a class like 5xx, or error")
-	}
-	if v == 0 {
-		return 0, 0, errors.New("want a code, a class like 5xx, or error")
-	}
-	return v, v, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -39,6 +39,11 @@ type Record struct {
 	Duration     time.Duration `json:"duration_ns"`
 	Stream       bool          `json:"stream"`
 	CallerIP     string        `json:"caller_ip,omitempty"`
+	// Overhead is the time the gateway added: Duration minus the attempts' upstream latency.
+	Overhead time.Duration `json:"overhead_ns"`
+	TraceID  string        `json:"trace_id,omitempty"`
+	// ProviderKey is the hint (last four characters) of the upstream key that served, never more.
+	ProviderKey string `json:"provider_key,omitempty"`
 
 	// Headers are the configured request headers (see SelectHeaders).
 	Headers map[string]string `json:"headers,omitempty"`
@@ -54,6 +59,7 @@ type Attempt struct {
 	Status   int           `json:"status"` // 0: no answer
 	Latency  time.Duration `json:"latency_ns"`
 	Error    string        `json:"error,omitempty"`
+	KeyHint  string        `json:"provider_key,omitempty"` // the upstream key's last four characters
 	// RequestBytes and ResponseBytes are the sizes of an MCP tool call's arguments and result (0: not
 	// recorded).
 	RequestBytes  int64 `json:"request_bytes,omitempty"`
@@ -89,26 +95,6 @@ type Reader interface {
 	QueryLogs(ctx context.Context, f Filter) (rows []Record, nextCursor string, total int64, err error)
 	GetLog(ctx context.Context, id string) (Record, error)
 	Stats(ctx context.Context, from, to time.Time, interval time.Duration) ([]Bucket, error)
-}
-
-// Filter selects rows for QueryLogs. Zero fields do not filter.
-type Filter struct {
-	From, To   time.Time // From ≤ time < To
-	KeyID      string
-	TeamID     string
-	CustomerID string
-	Model      string // upstream model
-	Alias      string
-	Provider   string
-	// StatusMin and StatusMax bound the final status (inclusive); both 0: any.
-	StatusMin, StatusMax int
-	MinLatency           time.Duration
-	// Limit is the page size: default 50, at most 1000.
-	Limit int
-	// Cursor is the previous page's nextCursor; "" for the first page. Rows come newest first.
-	Cursor string
-	// NoTotal skips counting the matching rows (total is then -1).
-	NoTotal bool
 }
 
 // Bucket is one interval of Stats.
@@ -163,6 +149,24 @@ func TruncateContent(b []byte, max int) string {
 		cut--
 	}
 	return string(b[:cut]) + "…[truncated " + strconv.Itoa(len(b)-cut) + " bytes]"
+}
+
+// TruncatedContent is the kept first bytes of content of total bytes, as TruncateContent would show it: cut at a
+// UTF-8 boundary, with a marker saying how much is missing.
+func TruncatedContent(kept []byte, total int64) string {
+	if int64(len(kept)) >= total {
+		return string(kept)
+	}
+	cut := len(kept)
+	for i := 1; i <= utf8.UTFMax && i <= len(kept); i++ { // drop a last rune cut in half
+		if utf8.RuneStart(kept[len(kept)-i]) {
+			if !utf8.FullRune(kept[len(kept)-i:]) {
+				cut = len(kept) - i
+			}
+			break
+		}
+	}
+	return string(kept[:cut]) + "…[truncated " + strconv.FormatInt(total-int64(cut), 10) + " bytes]"
 }
 
 func truncateString(s string, max int) string {

@@ -515,6 +515,16 @@ func TestHelpers(t *testing.T) {
 	if s := TruncateContent([]byte("héllo world"), 2); s != "h…[truncated 11 bytes]" {
 		t.Fatalf("TruncateContent = %q", s)
 	}
+	for _, tc := range []struct {
+		kept  string
+		total int64
+		want  string
+	}{{"hello", 5, "hello"}, {"hel", 11, "hel…[truncated 8 bytes]"}, {"h\xc3", 3, "h…[truncated 2 bytes]"},
+		{"h\xc3\xa9", 9, "hé…[truncated 6 bytes]"}, {"", 4, "…[truncated 4 bytes]"}} {
+		if got := TruncatedContent([]byte(tc.kept), tc.total); got != tc.want {
+			t.Fatalf("TruncatedContent(%q, %d) = %q, want %q", tc.kept, tc.total, got, tc.want)
+		}
+	}
 	if s := TruncateContent([]byte("short"), 10); s != "short" {
 		t.Fatalf("TruncateContent = %q", s)
 	}

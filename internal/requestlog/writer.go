@@ -31,6 +31,9 @@ type Options struct {
 	RetentionInterval time.Duration
 	RetentionBatch    int
 
+	// Tail, if set, gets every batch once it is stored, for the live tail.
+	Tail *Hub
+
 	// OnDrop, if set, is called with the number of records dropped (queue full, writer closed, or a batch the
 	// store kept refusing). It may be called from the request path: keep it cheap (a counter Add).
 	OnDrop func(n int)
@@ -108,9 +111,15 @@ func NewWriter(sink Sink, opts Options) *Writer {
 		w.log = slog.Default()
 	}
 	go w.run()
-	if ret, ok := sink.(Retainer); ok && opts.Retention > 0 {
-		go w.retain(ret)
-	} else {
+	ret, canDelete := sink.(Retainer)
+	pruner, _ := sink.(RollupPruner)
+	switch {
+	case canDelete && opts.Retention > 0 || pruner != nil:
+		if opts.Retention <= 0 {
+			ret = nil
+		}
+		go w.retain(ret, pruner)
+	default:
 		if opts.Retention > 0 {
 			w.log.Warn("requestlog: retention configured but the sink cannot delete; rows are kept")
 		}
@@ -289,6 +298,9 @@ func (w *Writer) write(parent context.Context, batch []Record) {
 		cancel()
 		if err == nil {
 			w.written.Add(uint64(len(batch)))
+			if w.opts.Tail != nil {
+				w.opts.Tail.Publish(batch)
+			}
 			return
 		}
 		if try == w.opts.Retries {
@@ -306,13 +318,33 @@ func (w *Writer) write(parent context.Context, batch []Record) {
 	w.note(len(batch), "store error")
 }
 
-// retain deletes expired rows every RetentionInterval, a batch at a time so no statement holds locks long.
-func (w *Writer) retain(ret Retainer) {
+// RollupPruner deletes rollup buckets past keeping; a Sink implementing it is pruned every RetentionInterval.
+type RollupPruner interface {
+	// PruneRollups deletes buckets that ended by logCutoff (zero: none) or are past their grain's keeping at now.
+	PruneRollups(ctx context.Context, logCutoff, now time.Time) error
+}
+
+// retain deletes expired rows (ret, when set) every RetentionInterval, a batch at a time so no statement holds
+// locks long, and prunes the rollups (pruner, when set).
+func (w *Writer) retain(ret Retainer, pruner RollupPruner) {
 	defer close(w.retDone)
 	tick := time.NewTicker(w.opts.RetentionInterval)
 	defer tick.Stop()
 	for {
-		w.retainOnce(ret)
+		if ret != nil {
+			w.retainOnce(ret)
+		}
+		if pruner != nil {
+			var cutoff time.Time
+			if w.opts.Retention > 0 {
+				cutoff = time.Now().Add(-w.opts.Retention)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), w.opts.InsertTimeout)
+			if err := pruner.PruneRollups(ctx, cutoff, time.Now()); err != nil {
+				w.log.Warn("requestlog: pruning rollups failed", "error", err)
+			}
+			cancel()
+		}
 		select {
 		case <-tick.C:
 		case <-w.stopRet:

@@ -114,6 +114,12 @@ func TestConcurrentTableCreation(t *testing.T) {
 			if applied != sqlstore.LatestVersion() {
 				t.Errorf("%d migrations recorded, want %d", applied, sqlstore.LatestVersion())
 			}
+			if err := dbs[0].QueryRowContext(ctx, `SELECT COUNT(*) FROM request_logs_schema`).Scan(&applied); err != nil {
+				t.Fatal(err)
+			}
+			if applied != requestlog.LatestSchemaVersion() {
+				t.Errorf("%d request-log migrations recorded, want %d", applied, requestlog.LatestSchemaVersion())
+			}
 		})
 	}
 }
