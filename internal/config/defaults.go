@@ -182,6 +182,9 @@ func (c *Config) Validate() Problems {
 			ps = append(ps, Problem{Path: path, Msg: msg})
 		}
 	}
+	if c.Routing.ProviderPollInterval < 0 {
+		ps = append(ps, Problem{Path: "routing.provider_poll_interval", Msg: "must not be negative"})
+	}
 	if c.Routing.Cooldown != nil {
 		for _, err := range router.ValidateBreaker("routing.cooldown", *c.Routing.Cooldown) {
 			path, msg, _ := strings.Cut(err.Error(), ": ")

@@ -23,12 +23,13 @@ type modelCache struct {
 	e       *Engine
 	fetched atomic.Pointer[map[string][]string]
 	started int64
+	changed chan struct{} // the provider set changed: refresh now
 }
 
 const modelRefresh = 10 * time.Minute
 
 func newModelCache(e *Engine) *modelCache {
-	m := &modelCache{e: e, started: time.Now().Unix()}
+	m := &modelCache{e: e, started: time.Now().Unix(), changed: make(chan struct{}, 1)}
 	empty := map[string][]string{}
 	m.fetched.Store(&empty)
 	return m
@@ -43,14 +44,23 @@ func (m *modelCache) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-m.changed:
 		}
+	}
+}
+
+// kick asks for a refresh soon (a provider was added or changed); it never blocks.
+func (m *modelCache) kick() {
+	select {
+	case m.changed <- struct{}{}:
+	default:
 	}
 }
 
 func (m *modelCache) refresh(ctx context.Context) {
 	next := map[string][]string{}
-	for _, n := range m.e.names {
-		up := m.e.upstreams[n]
+	for _, up := range m.e.routes().list {
+		n := up.Config.Name
 		if len(up.Config.Models) > 0 {
 			continue // the config's list is authoritative
 		}
@@ -72,8 +82,8 @@ func (m *modelCache) refresh(ctx context.Context) {
 func (e *Engine) Models() []Model {
 	fetched := *e.models.fetched.Load()
 	var out []Model
-	for _, n := range e.names {
-		up := e.upstreams[n]
+	for _, up := range e.routes().list {
+		n := up.Config.Name
 		ids := up.Config.Models
 		if len(ids) == 0 {
 			ids = fetched[n]

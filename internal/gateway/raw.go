@@ -112,14 +112,14 @@ func (e *Engine) nativeModel(model string, d dialects.Dialect, p *governance.Pri
 	if e.router.Has(model) {
 		return model
 	}
-	if p, m, ok := strings.Cut(model, "/"); ok && m != "" && e.upstreams[p] != nil {
+	if p, m, ok := strings.Cut(model, "/"); ok && m != "" && e.Upstream(p) != nil {
 		return model
 	}
 	if _, _, gerr := e.resolve(model); gerr == nil {
 		return model
 	}
-	for _, n := range e.names {
-		if e.upstreams[n].Provider.Dialect() == d && (p == nil || p.AllowsProvider(n)) {
+	for _, up := range e.routes().list {
+		if n := up.Config.Name; up.Provider.Dialect() == d && (p == nil || p.AllowsProvider(n)) {
 			return n + "/" + model
 		}
 	}
@@ -131,7 +131,7 @@ func (e *Engine) pinned(req *Request) (*Upstream, *provider.Key, string, *Error)
 	raw := req.Raw
 	model := raw.Model
 	if raw.Pin != nil {
-		up := e.upstreams[raw.Pin.Provider]
+		up := e.Upstream(raw.Pin.Provider)
 		if up == nil {
 			return nil, nil, "", errorf(http.StatusConflict, TypeInvalidRequest, "provider_gone",
 				"the provider %q that holds this object is no longer configured", raw.Pin.Provider)
@@ -151,8 +151,8 @@ func (e *Engine) pinned(req *Request) (*Upstream, *provider.Key, string, *Error)
 	// The first provider offering the op that the key may use: the first offering it may be one the key is
 	// kept from, and then the call would be refused though another provider could serve it.
 	refused := ""
-	for _, n := range e.names {
-		up := e.upstreams[n]
+	for _, up := range e.routes().list {
+		n := up.Config.Name
 		if !e.offers(up, req, "") {
 			continue
 		}
