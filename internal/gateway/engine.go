@@ -46,14 +46,14 @@ type Engine struct {
 	poolDefaults dispatch.Options
 	swapMu       sync.Mutex // serializes SetStored
 	exchanges    *exchangePool
-	models    *modelCache
-	router    *router.Router
-	gov       *governance.Service // nil: ungoverned
-	convs     conversation.Store  // nil: no stored responses
-	objects   affinity.Store      // nil: passed-through objects (responses, files, batches) are not remembered
-	layers    map[provider.Op]*Layer
-	maxBody   int64
-	maxUpload int64
+	models       *modelCache
+	router       *router.Router
+	gov          *governance.Service // nil: ungoverned
+	convs        conversation.Store  // nil: no stored responses
+	objects      affinity.Store      // nil: passed-through objects (responses, files, batches) are not remembered
+	layers       map[provider.Op]*Layer
+	maxBody      int64
+	maxUpload    int64
 }
 
 // SetGovernance makes the engine admit and charge requests that carry a principal.
