@@ -39,21 +39,22 @@ type usageCounters struct {
 
 // Engine serves requests. It is safe for concurrent use.
 type Engine struct {
-	log *slog.Logger
+	log       *slog.Logger
+	exchanges *exchangePool
+	models    *modelCache
+	router    *router.Router
+	gov       *governance.Service // nil: ungoverned
+	convs     conversation.Store  // nil: no stored responses
+	objects   affinity.Store      // nil: passed-through objects (responses, files, batches) are not remembered
+	layers    map[provider.Op]*Layer
+	maxBody   int64
+	maxUpload int64
+
 	// rt is the provider set (routing.go): swapped whole when stored providers change.
 	rt           atomic.Pointer[routing]
 	configured   map[string]bool // the config file's providers, which stored ones cannot replace
 	poolDefaults dispatch.Options
 	swapMu       sync.Mutex // serializes SetStored
-	exchanges    *exchangePool
-	models       *modelCache
-	router       *router.Router
-	gov          *governance.Service // nil: ungoverned
-	convs        conversation.Store  // nil: no stored responses
-	objects      affinity.Store      // nil: passed-through objects (responses, files, batches) are not remembered
-	layers       map[provider.Op]*Layer
-	maxBody      int64
-	maxUpload    int64
 }
 
 // SetGovernance makes the engine admit and charge requests that carry a principal.
