@@ -5,7 +5,6 @@
 package liveproviders
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/textproto"
@@ -31,9 +30,7 @@ func Config(p *store.Provider, c *secret.Cipher) (provider.Config, error) {
 	var pc provider.Config
 	fields := map[string]any{}
 	if len(p.Config) > 0 && string(p.Config) != "null" {
-		d := json.NewDecoder(bytes.NewReader(p.Config))
-		d.UseNumber()
-		if err := d.Decode(&fields); err != nil {
+		if err := json.Unmarshal(p.Config, &fields); err != nil { // numbers as float64, which YAML writes back as 3, not "3"
 			return pc, confkit.Problems{{Path: "config", Msg: "must be a JSON object"}}
 		}
 	}
