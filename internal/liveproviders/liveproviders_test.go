@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/config"
+	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/provider"
