@@ -67,7 +67,7 @@ func TestLiveProviders(t *testing.T) {
 			}
 			ac := anthropic.NewClient(aoption.WithBaseURL(g.URL), aoption.WithAPIKey("unused"), aoption.WithMaxRetries(0))
 			_, err := ac.Messages.New(context.Background(), anthropic.MessageNewParams{Model: "live/mock-model", MaxTokens: 16,
-					Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
 			var aErr *anthropic.Error
 			if !errors.As(err, &aErr) || aErr.StatusCode != 404 || !strings.Contains(aErr.RawJSON(), `"type":"error"`) ||
 				!strings.Contains(aErr.RawJSON(), "live/mock-model") {
