@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/secret"
@@ -91,6 +92,10 @@ func Config(p *store.Provider, c *secret.Cipher) (provider.Config, error) {
 	if err := entry.Decode(&pc); err != nil {
 		return pc, confkit.Problems{{Path: "config", Msg: err.Error()}}
 	}
+	if ps := config.ValidateProvider(pc); len(ps) > 0 {
+		return pc, storedPaths(ps)
+	}
+	config.ProviderDefaults(&pc) // the pool sizes and timeouts a provider of the config file gets
 	return pc, nil
 }
 

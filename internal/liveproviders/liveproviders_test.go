@@ -85,6 +85,16 @@ func TestConfig(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "unset pool sizes and timeouts get the config file's defaults",
+			p:    store.Provider{Name: "x", Type: "openai", Config: []byte(`{"base_url":"http://127.0.0.1:1/v1"}`)},
+			check: func(t *testing.T, pc provider.Config) {
+				if pc.Concurrency != config.DefaultConcurrency || pc.BufferSize != config.DefaultBufferSize || pc.Timeout.D() != config.DefaultTimeout {
+					t.Errorf("defaults not applied: %+v", pc.Common)
+				}
+			},
+		},
+		{name: "a negative pool size", p: store.Provider{Name: "x", Type: "openai", Config: []byte(`{"concurrency":-1}`)}, problem: "config.concurrency"},
 		{name: "a field of the wrong type", p: store.Provider{Name: "x", Type: "openai", Config: []byte(`{"concurrency":"many"}`)}, problem: "config.concurrency"},
 		{name: "a field the type does not have", p: store.Provider{Name: "x", Type: "openai", Config: []byte(`{"base_url":"http://h/v1","colour":"red"}`)}, problem: "config.colour"},
 		{name: "name set in config", p: store.Provider{Name: "x", Type: "openai", Config: []byte(`{"name":"y"}`)}, problem: "config.name"},
