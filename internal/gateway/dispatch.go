@@ -25,7 +25,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 				return clientGone(err)
 			}
 		}
-		up := e.Upstream(a.Target.Provider)
+		up := f.rt.upstreams[a.Target.Provider]
 		if up == nil { // a "provider/model" fallback naming no provider
 			last = errorf(http.StatusNotFound, TypeNotFound, "model_not_found", "no provider named %q is configured", a.Target.Provider)
 			a, ok = f.plan.Next(router.Outcome{Decision: router.NextTarget})

@@ -40,6 +40,10 @@ type Flow struct {
 	adm      admission
 	answered bool // set by a pre-attempt stage that answered the request itself: no attempt is made
 
+	// rt is the provider set when the request arrived: its attempts go to these upstreams even if a provider is
+	// changed or removed meanwhile, so an accepted request is never cut short by an admin edit.
+	rt *routing
+
 	tries  []attemptStage // the per-attempt stages: coreAttemptStages or rawAttemptStages
 	try    Try
 	altReq Request    // a request a layer sends in place of the caller's (Try.SendAs)
@@ -86,7 +90,7 @@ type Try struct {
 // start makes the flow of a new request in x.
 func (x *Exchange) start(ctx context.Context, e *Engine, req *Request, w relay.Sink) *Flow {
 	f := &x.flow
-	*f = Flow{ctx: ctx, e: e, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}}
+	*f = Flow{ctx: ctx, e: e, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}, rt: e.routes()}
 	f.adm.gov = e.gov
 	return f
 }

@@ -308,3 +308,39 @@ func TestHealthWindowPercentiles(t *testing.T) {
 		t.Fatalf("last error = %+v", h.last.Load())
 	}
 }
+
+// TestSetStoredRetryStaysOnTheRemovedProvider: a request accepted before its provider is removed keeps the
+// provider set it arrived with, so its retry still reaches the provider instead of failing as "no provider".
+func TestSetStoredRetryStaysOnTheRemovedProvider(t *testing.T) {
+	e := newTestEngine(t, &cannedProvider{ProviderName: "up", Body: cannedChat, Header: jsonHeader},
+		"routing: {retries: {max: 1, backoff: 1ms, max_backoff: 1ms}}\n")
+	held := &cannedProvider{ProviderName: "held", Body: `{"error":{"message":"busy"}}`, Header: jsonHeader, Hold: make(chan struct{})}
+	cannedProviders["held"] = held
+	e.SetStored([]provider.Config{storedCanned("held", "k")})
+
+	done := make(chan Outcome, 1)
+	go func() {
+		req := Request{Op: provider.OpChat, Dialect: dialects.OpenAI, Header: http.Header{},
+			Body: []byte(`{"model":"held/m","messages":[{"role":"user","content":"hi"}]}`)}
+		x := e.AcquireExchange()
+		out, _ := e.Serve(context.Background(), x, &req, &discard{h: http.Header{}})
+		out.Attempts = append([]AttemptInfo(nil), out.Attempts...)
+		e.ReleaseExchange(x)
+		done <- out
+	}()
+	for held.Entered.Load() == 0 {
+		runtime.Gosched()
+	}
+	e.SetStored(nil)
+	held.Status = http.StatusServiceUnavailable // read by the held call once Hold is closed
+	close(held.Hold)
+	out := <-done
+	if len(out.Attempts) != 2 || held.Entered.Load() != 2 {
+		t.Fatalf("attempts %+v, upstream calls %d: want both attempts at held", out.Attempts, held.Entered.Load())
+	}
+	for _, a := range out.Attempts {
+		if a.Provider != "held" || a.Status != http.StatusServiceUnavailable {
+			t.Fatalf("attempt %+v: want held's 503", a)
+		}
+	}
+}
