@@ -102,7 +102,7 @@ func (a *admin) addStats(w *wireProvider) {
 	if !ok {
 		return
 	}
-	w.Health, w.Pool, w.Usage = &st.Health, &st.Pool, st.Usage
+	w.Health, w.Pool, w.Usage = st.Health, &st.Pool, st.Usage
 }
 
 // configuredProviders lists the config file's providers, sorted by name.

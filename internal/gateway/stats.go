@@ -102,52 +102,56 @@ type TargetHealth struct {
 	EWMATTFBms     float64   `json:"ewma_ttfb_ms"`
 }
 
-// ProviderStats is one provider's worker pool, traffic and health: GET /debug/pools, the pool metrics and the
-// admin API's provider listing all read it.
+// ProviderStats is one provider's worker pool and traffic, and, from ProviderStats, its health. GET /debug/pools
+// and the pool metrics read Stats; the admin API's provider listing reads ProviderStats.
 type ProviderStats struct {
 	Pool   dispatch.Stats   `json:"pool"`
 	Usage  map[string]int64 `json:"usage"`
-	Health Health           `json:"health"`
+	Health *Health          `json:"health,omitempty"`
 }
 
-// Stats reports every routed provider's worker pool, traffic counters and health.
+// Stats reports every routed provider's worker pool and traffic counters.
 func (e *Engine) Stats() map[string]ProviderStats {
 	rt := e.routes()
-	targets := e.router.Registry().Snapshot()
 	out := make(map[string]ProviderStats, len(rt.names))
-	for _, n := range rt.names {
-		out[n] = rt.upstreams[n].stats(targets)
+	for _, up := range rt.list {
+		out[up.Config.Name] = up.stats()
 	}
 	return out
 }
 
-// ProviderStats reports one routed provider; false when none is routed by that name.
+// ProviderStats reports one routed provider with its health; false when none is routed by that name.
 func (e *Engine) ProviderStats(name string) (ProviderStats, bool) {
 	up := e.Upstream(name)
 	if up == nil {
 		return ProviderStats{}, false
 	}
-	return up.stats(e.router.Registry().SnapshotProvider(name)), true
+	st := up.stats()
+	h := up.healthOf(e.router.Registry().SnapshotProvider(name))
+	st.Health = &h
+	return st, true
 }
 
-// stats reads up's figures; targets are breaker snapshots, of every provider or of up's only.
-func (up *Upstream) stats(targets []router.Snapshot) ProviderStats {
+// stats reads up's pool and traffic counters.
+func (up *Upstream) stats() ProviderStats {
+	return ProviderStats{Pool: up.Pool.Stats(), Usage: map[string]int64{
+		"requests":          up.usage.requests.Load(),
+		"errors":            up.usage.errors.Load(),
+		"prompt_tokens":     up.usage.prompt.Load(),
+		"completion_tokens": up.usage.completion.Load(),
+	}}
+}
+
+// healthOf sums up up's latest attempts and the breakers of its targets.
+func (up *Upstream) healthOf(targets []router.Snapshot) Health {
 	h := Health{State: router.Closed.String(), Targets: []TargetHealth{}, Recent: up.health.recentStats(), LastError: up.health.last.Load()}
 	worst := 0
 	for _, t := range targets {
-		if t.Provider != up.Config.Name {
-			continue
-		}
 		h.Targets = append(h.Targets, TargetHealth{Model: t.Model, State: t.State, OpenUntil: t.OpenUntil, InFlight: t.InFlight,
 			Consecutive: t.Consecutive, WindowRequests: t.WindowRequests, WindowFailures: t.WindowFailures, EWMATTFBms: ms(t.EWMA)})
 		if s := severity(t.State); s > worst {
 			worst, h.State = s, t.State
 		}
 	}
-	return ProviderStats{Pool: up.Pool.Stats(), Health: h, Usage: map[string]int64{
-		"requests":          up.usage.requests.Load(),
-		"errors":            up.usage.errors.Load(),
-		"prompt_tokens":     up.usage.prompt.Load(),
-		"completion_tokens": up.usage.completion.Load(),
-	}}
+	return h
 }
