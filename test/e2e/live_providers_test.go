@@ -145,3 +145,33 @@ func waitRouted(t *testing.T, g *gateway, since time.Time, routed bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestLiveProviderDeleteLetsInFlightFinish: a request already at a provider's upstream when the provider is
+// deleted is answered in full; the next request is refused.
+func TestLiveProviderDeleteLetsInFlightFinish(t *testing.T) {
+	up, url := startUpstream(t, mockupstream.Options{})
+	g := startGateway(t, upstreamConfig(url, "routing: {retries: {max: 0}}\n"), "WEIR_ENCRYPTION_KEY="+secret.GenerateKey())
+	if code, m := adminCall(t, g, "POST", "/api/providers", "", `{"name":"live",`+liveProvider(url, "sk-live")[1:]); code != 201 {
+		t.Fatalf("create: %d %v", code, m)
+	}
+	type result struct {
+		prov string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		p, err := liveChat(g, "live/slow-1500")
+		done <- result{p, err}
+	}()
+	waitUntil(t, "the request to reach the upstream", func() bool { return up.Stats().InFlight == 1 })
+	if code, m := adminCall(t, g, "DELETE", "/api/providers/live", "", ""); code != 204 {
+		t.Fatalf("delete: %d %v", code, m)
+	}
+	var apiErr *openai.Error
+	if _, err := liveChat(g, "live/mock-model"); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Fatalf("a new request after the delete: %v, want 404", err)
+	}
+	if r := <-done; r.err != nil || r.prov != "live" {
+		t.Fatalf("the request in flight during the delete: %q %v", r.prov, r.err)
+	}
+}
