@@ -155,6 +155,9 @@ func (e *Engine) SetStored(cfgs []provider.Config) map[string]error {
 		next.upstreams[pc.Name] = up
 		next.stored[pc.Name] = storedUpstream{fingerprint: fp}
 	}
+	if sameUpstreams(old, next) {
+		return failed // nothing changed: keep the set (and the model lists) as they are
+	}
 	next.sort()
 	e.rt.Store(next)
 	// A changed or removed provider starts with fresh breakers: a fixed key should not wait out the old one's.
@@ -165,6 +168,19 @@ func (e *Engine) SetStored(cfgs []provider.Config) map[string]error {
 	}
 	e.models.kick()
 	return failed
+}
+
+// sameUpstreams reports whether two sets route every name to the same *Upstream.
+func sameUpstreams(a, b *routing) bool {
+	if len(a.upstreams) != len(b.upstreams) {
+		return false
+	}
+	for n, up := range b.upstreams {
+		if a.upstreams[n] != up {
+			return false
+		}
+	}
+	return true
 }
 
 // fingerprint is a provider's settings as bytes, to compare two versions of it. It holds key values: it is never

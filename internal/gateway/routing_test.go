@@ -344,3 +344,18 @@ func TestSetStoredRetryStaysOnTheRemovedProvider(t *testing.T) {
 		}
 	}
 }
+
+func TestSetStoredUnchangedKeepsTheSet(t *testing.T) {
+	e := newTestEngine(t, &cannedProvider{ProviderName: "up", Body: cannedChat, Header: jsonHeader}, "")
+	cannedProviders["same"] = &cannedProvider{ProviderName: "same", Body: cannedChat, Header: jsonHeader}
+	e.SetStored([]provider.Config{storedCanned("same", "k")})
+	before := e.routes()
+	e.SetStored([]provider.Config{storedCanned("same", "k")})
+	if e.routes() != before {
+		t.Fatal("a reload that changed nothing swapped the set")
+	}
+	e.SetStored(nil)
+	if e.routes() == before || e.Upstream("same") != nil {
+		t.Fatal("a removal was not swapped in")
+	}
+}

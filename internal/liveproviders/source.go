@@ -76,8 +76,11 @@ func (s *Source) load(ctx context.Context, gen []byte) error {
 	for n, err := range s.eng.SetStored(cfgs) {
 		failed[n] = StoredPaths(err)
 	}
+	before := *s.failed.Load()
 	for n, err := range failed {
-		s.log.Warn("a stored provider is not routed", "provider", n, "err", err)
+		if was := before[n]; was == nil || was.Error() != err.Error() {
+			s.log.Warn("a stored provider is not routed", "provider", n, "err", err)
+		}
 	}
 	s.failed.Store(&failed)
 	s.gen = gen
@@ -114,17 +117,25 @@ func (s *Source) Run(ctx context.Context, interval time.Duration) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := s.poll(ctx); err != nil && ctx.Err() == nil {
+		err := s.poll(ctx)
+		if tick%resyncEvery == 0 && err == nil {
+			err = s.Load(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
 			s.log.Warn("could not check the stored providers for changes", "err", err)
 		}
 	}
 }
+
+// resyncEvery is how many polls pass between two full reloads, which catch a write whose generation could not be
+// stored. A reload that finds nothing changed changes nothing.
+const resyncEvery = 60
 
 // poll reloads when the generation moved since the last load.
 func (s *Source) poll(ctx context.Context) error {
