@@ -81,10 +81,18 @@ func TestLiveProviders(t *testing.T) {
 		if got := up.LastRequest().Header.Get("Authorization"); got != "Bearer "+s.key {
 			t.Fatalf("%s: the upstream saw %q, want the key %s", s.name, got, s.key)
 		}
-		code, m := adminCall(t, g, "GET", "/api/providers/live", "", "")
-		health, _ := m["health"].(map[string]any)
-		if recent, _ := health["recent"].(map[string]any); code != 200 || m["status"] != "active" || recent["requests"] != 1.0 {
-			t.Fatalf("%s: GET /api/providers/live: %d %v", s.name, code, m)
+		// The attempt is counted just after its answer is relayed: wait for it. An edit rebuilds the provider, so
+		// each step's provider has served one request.
+		var last map[string]any
+		waitUntil(t, s.name+": the request in GET /api/providers/live", func() bool {
+			code, m := adminCall(t, g, "GET", "/api/providers/live", "", "")
+			health, _ := m["health"].(map[string]any)
+			recent, _ := health["recent"].(map[string]any)
+			last = m
+			return code == 200 && m["status"] == "active" && recent["requests"] == 1.0
+		})
+		if keys, _ := last["keys"].([]any); len(keys) != 1 || keys[0].(map[string]any)["masked"] != "…"+s.key[len(s.key)-4:] {
+			t.Fatalf("%s: keys %v, want the key masked to its last 4", s.name, last["keys"])
 		}
 	}
 	if prov, err := liveChat(g, "up/mock-model"); err != nil || prov != "up" {
