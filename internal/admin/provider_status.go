@@ -57,12 +57,13 @@ func (a *admin) checkProvider(p *store.Provider) *gateway.Error {
 }
 
 // providersChanged applies a stored write. The write is stored whatever happens here: a failure is logged, and
-// the next write or poll applies it.
+// the next write, or the periodic full reload of internal/liveproviders, applies it.
 func (a *admin) providersChanged(ctx context.Context) {
 	if a.c.Live == nil {
 		return
 	}
-	if err := a.c.Live.Changed(ctx); err != nil {
+	// Not cut short by a client that hangs up: the write is stored, so it should apply.
+	if err := a.c.Live.Changed(context.WithoutCancel(ctx)); err != nil {
 		a.c.Log.Error("a provider change is stored but could not be applied yet", "err", err)
 	}
 }
