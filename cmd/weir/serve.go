@@ -69,6 +69,11 @@ func serve(args []string) int {
 	}
 	defer pers.close(log)
 	eng.SetGovernance(pers.gov)
+	live, err := startLiveProviders(ctx, cfg, pers, eng, log)
+	if err != nil {
+		log.Error("could not load the stored providers", "err", err)
+		return 1
+	}
 	clusterNode, stopCluster, err := startCluster(ctx, cfg, pers.gov, log)
 	if err != nil {
 		log.Error("could not start cluster mode", "err", err)
@@ -99,7 +104,8 @@ func serve(args []string) int {
 	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
 	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
-		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log})
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List,
+		Engine: eng, Live: live, Log: log})
 	handler.SetBatches(settler)
 	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{

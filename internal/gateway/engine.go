@@ -8,7 +8,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
-	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/weir-gateway/weir/internal/affinity"
@@ -30,6 +30,7 @@ type Upstream struct {
 
 	nameHeader []string // preallocated header value, so tagging a response costs no allocation
 	usage      usageCounters
+	health     health
 }
 
 type usageCounters struct {
@@ -39,8 +40,6 @@ type usageCounters struct {
 // Engine serves requests. It is safe for concurrent use.
 type Engine struct {
 	log       *slog.Logger
-	upstreams map[string]*Upstream
-	names     []string // sorted, for stable listings
 	exchanges *exchangePool
 	router    *router.Router
 	gov       *governance.Service // nil: ungoverned
@@ -49,6 +48,12 @@ type Engine struct {
 	layers    map[provider.Op]*Layer
 	maxBody   int64
 	maxUpload int64
+
+	// rt is the provider set (routing.go): swapped whole when stored providers change.
+	rt           atomic.Pointer[routing]
+	configured   map[string]bool // the config file's providers, which stored ones cannot replace
+	poolDefaults dispatch.Options
+	swapMu       sync.Mutex // serializes SetStored
 }
 
 // SetGovernance makes the engine admit and charge requests that carry a principal.
@@ -64,15 +69,17 @@ func (e *Engine) Conversations() conversation.Store { return e.convs }
 // New builds every provider in cfg. Provider problems are returned together, with field paths.
 func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{
-		log:       log,
-		upstreams: make(map[string]*Upstream, len(cfg.Providers)),
-		exchanges: newExchangePool(cfg.Client.InitialPoolSize),
-		maxBody:   cfg.Server.MaxBodyBytes,
-		maxUpload: cfg.Server.MaxUploadBytes,
+		log:          log,
+		configured:   make(map[string]bool, len(cfg.Providers)),
+		poolDefaults: dispatch.Options{Drop: cfg.Client.DropExcessRequests, QueueTimeout: cfg.Client.QueueTimeout.D()},
+		exchanges:    newExchangePool(cfg.Client.InitialPoolSize),
+		maxBody:      cfg.Server.MaxBodyBytes,
+		maxUpload:    cfg.Server.MaxUploadBytes,
 	}
+	rt := &routing{upstreams: make(map[string]*Upstream, len(cfg.Providers)), replaced: make(chan struct{})}
 	var probs config.Problems
 	for i, pc := range cfg.Providers {
-		p, err := provider.Build(i, pc)
+		up, err := e.newUpstream(i, pc, nil)
 		if err != nil {
 			if ps, ok := err.(config.Problems); ok {
 				probs = append(probs, ps...)
@@ -80,34 +87,23 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 			}
 			return nil, err
 		}
-		keys := provider.NewKeySet(pc.Keys)
 		for j, k := range pc.Keys {
 			if k.Value == "" {
 				log.Warn("provider key is empty after ${VAR} expansion; skipping it", "provider", pc.Name, "key", j)
 			}
 		}
-		e.upstreams[pc.Name] = &Upstream{
-			Provider: p,
-			Config:   pc,
-			Keys:     keys,
-			Pool: dispatch.New(dispatch.Options{
-				Concurrency:  pc.Concurrency,
-				BufferSize:   pc.BufferSize,
-				Drop:         cfg.Client.DropExcessRequests,
-				QueueTimeout: cfg.Client.QueueTimeout.D(),
-			}),
-			nameHeader: []string{pc.Name},
-		}
-		e.names = append(e.names, pc.Name)
+		rt.upstreams[pc.Name] = up
+		e.configured[pc.Name] = true
 	}
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	sort.Strings(e.names)
+	rt.sort()
+	e.rt.Store(rt)
 	r, err := router.New(cfg.Models, router.Options{
 		Retries:        cfg.Routing.Retries,
 		Breaker:        cfg.Routing.Cooldown,
-		ProviderExists: func(n string) bool { return e.upstreams[n] != nil },
+		ProviderExists: func(n string) bool { return e.Upstream(n) != nil },
 	})
 	if err != nil {
 		return nil, err
@@ -116,8 +112,15 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-// Providers names every configured provider, sorted.
-func (e *Engine) Providers() []string { return e.names }
+// Providers names every routed provider (the config file's and the stored ones), sorted.
+func (e *Engine) Providers() []string { return e.routes().names }
+
+// Upstreams lists every routed provider, sorted by name: one set, even if it is replaced meanwhile.
+func (e *Engine) Upstreams() []*Upstream { return e.routes().list }
+
+// ProvidersChanged is closed when the routed provider set is replaced (a stored provider added, edited or
+// removed). Take it before reading the set, so no change is missed.
+func (e *Engine) ProvidersChanged() <-chan struct{} { return e.routes().replaced }
 
 // Aliases lists the model aliases of the routing config.
 func (e *Engine) Aliases() []string { return e.router.Aliases() }
@@ -126,28 +129,7 @@ func (e *Engine) Aliases() []string { return e.router.Aliases() }
 func (e *Engine) IsAlias(name string) bool { return e.router.Has(name) }
 
 // Upstream returns the named provider, or nil.
-func (e *Engine) Upstream(name string) *Upstream { return e.upstreams[name] }
-
-// ProviderStats is one provider's worker pool and the traffic it has served, for /debug/pools and metrics.
-type ProviderStats struct {
-	Pool  dispatch.Stats   `json:"pool"`
-	Usage map[string]int64 `json:"usage"`
-}
-
-// Stats reports every provider's worker pool and traffic counters.
-func (e *Engine) Stats() map[string]ProviderStats {
-	out := make(map[string]ProviderStats, len(e.names))
-	for _, n := range e.names {
-		u := e.upstreams[n]
-		out[n] = ProviderStats{Pool: u.Pool.Stats(), Usage: map[string]int64{
-			"requests":          u.usage.requests.Load(),
-			"errors":            u.usage.errors.Load(),
-			"prompt_tokens":     u.usage.prompt.Load(),
-			"completion_tokens": u.usage.completion.Load(),
-		}}
-	}
-	return out
-}
+func (e *Engine) Upstream(name string) *Upstream { return e.routes().upstreams[name] }
 
 // Request is one inbound inference request.
 type Request struct {

@@ -106,7 +106,7 @@ func planTargets(e *Engine, f *Flow) *Error {
 func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
 	name := model
 	if !e.router.Has(name) {
-		if prov, m, ok := strings.Cut(name, "/"); !ok || e.upstreams[prov] == nil || m == "" {
+		if prov, m, ok := strings.Cut(name, "/"); !ok || e.Upstream(prov) == nil || m == "" {
 			up, bare, gerr := e.Resolve(name)
 			if gerr != nil {
 				return nil, gerr
@@ -241,14 +241,14 @@ func stripURL(err error) string {
 func (e *Engine) Resolve(name string) (*Upstream, string, *Error) {
 	prov, model, ok := strings.Cut(name, "/")
 	if ok {
-		if up := e.upstreams[prov]; up != nil && model != "" {
+		if up := e.Upstream(prov); up != nil && model != "" {
 			return up, model, nil
 		}
 	}
 	// A bare model name is served by the one provider that lists it.
 	var found *Upstream
-	for _, n := range e.names {
-		up := e.upstreams[n]
+	for _, up := range e.routes().list {
+		n := up.Config.Name
 		for _, m := range up.Config.Models {
 			if m == name {
 				if found != nil {
@@ -264,8 +264,8 @@ func (e *Engine) Resolve(name string) (*Upstream, string, *Error) {
 	}
 	if ok {
 		return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
-			"model %q: no provider named %q is configured (configured: %s)", name, prov, strings.Join(e.names, ", "))
+			"model %q: no provider named %q is configured (configured: %s)", name, prov, strings.Join(e.Providers(), ", "))
 	}
 	return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
-		"model %q not found: name it as provider/model (configured providers: %s)", name, strings.Join(e.names, ", "))
+		"model %q not found: name it as provider/model (configured providers: %s)", name, strings.Join(e.Providers(), ", "))
 }
