@@ -34,7 +34,7 @@ const (
 
 // notConfigured refuses a write to a provider of the config file.
 func (a *admin) notConfigured(name string) *gateway.Error {
-	if a.c.Engine == nil || !a.c.Engine.Configured(name) {
+	if a.c.Engine == nil || !a.c.Engine.Routes().Configured(name) {
 		return nil
 	}
 	return &gateway.Error{Status: http.StatusConflict, Type: gateway.TypeInvalidRequest, Code: "provider_configured",
@@ -113,7 +113,7 @@ func (a *admin) configuredProviders() []wireProvider {
 	if a.c.Engine == nil {
 		return out
 	}
-	for _, n := range a.c.Engine.ConfiguredNames() {
+	for _, n := range a.c.Engine.Routes().ConfiguredNames() {
 		if w, ok := a.configuredProvider(n); ok {
 			out = append(out, w)
 		}
@@ -123,7 +123,7 @@ func (a *admin) configuredProviders() []wireProvider {
 
 // configuredProvider shows a provider of the config file: its shared settings, header values and keys masked.
 func (a *admin) configuredProvider(name string) (wireProvider, bool) {
-	if a.c.Engine == nil || !a.c.Engine.Configured(name) {
+	if a.c.Engine == nil || !a.c.Engine.Routes().Configured(name) {
 		return wireProvider{}, false
 	}
 	up := a.c.Engine.Upstream(name)
@@ -217,7 +217,7 @@ func (a *admin) models(w http.ResponseWriter, _ *http.Request) {
 				continue // an alias, listed above
 			}
 			src := sourceAPI
-			if e.Configured(m.OwnedBy) {
+			if e.Routes().Configured(m.OwnedBy) {
 				src = sourceConfig
 			}
 			models = append(models, wireModel{ID: m.ID, Provider: m.OwnedBy, Source: src})

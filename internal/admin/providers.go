@@ -12,6 +12,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/health"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/store"
 )
@@ -29,7 +30,7 @@ type wireProvider struct {
 	Source string           `json:"source,omitempty"`
 	Status string           `json:"status,omitempty"`
 	Error  string           `json:"error,omitempty"`
-	Health *gateway.Health  `json:"health,omitempty"`
+	Health *health.Health   `json:"health,omitempty"`
 	Pool   *dispatch.Stats  `json:"pool,omitempty"`
 	Usage  map[string]int64 `json:"usage,omitempty"`
 }

@@ -25,7 +25,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 				return clientGone(err)
 			}
 		}
-		up := f.rt.upstreams[a.Target.Provider]
+		up := f.rt.Get(a.Target.Provider)
 		if up == nil { // a "provider/model" fallback naming no provider
 			last = errorf(http.StatusNotFound, TypeNotFound, "model_not_found", "no provider named %q is configured", a.Target.Provider)
 			a, ok = f.plan.Next(router.Outcome{Decision: router.NextTarget})
@@ -62,7 +62,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 		telemetry.EndAttempt(span, telemetry.SpanResult{Provider: up.Config.Type, ResponseModel: model,
 			InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, Status: f.out.Status, Err: err})
 		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: f.out.Status, Latency: time.Since(start)}
-		up.health.record(info.Latency, f.out.Status, err)
+		up.health.Record(info.Latency, f.out.Status, err)
 		if err == nil {
 			a.End(f.out.TTFB, true, f.out.Status, 0)
 			f.out.Attempts = append(f.out.Attempts, info)
@@ -112,13 +112,7 @@ func nextDecision(ge *Error) router.Decision {
 // meter completes an attempt's usage (meterCut) and counts it in the provider's traffic.
 func meter(f *Flow, up *Upstream, err error) {
 	meterCut(f, err)
-	up.usage.requests.Add(1)
-	if err != nil {
-		up.usage.errors.Add(1)
-		return
-	}
-	up.usage.prompt.Add(f.out.Usage.PromptTokens)
-	up.usage.completion.Add(f.out.Usage.CompletionTokens)
+	up.usage.Count(err, f.out.Usage.PromptTokens, f.out.Usage.CompletionTokens)
 }
 
 // meterCut charges an answer cut after it began what it consumed (the pipeline's CutUsage, else cutUsage):
@@ -149,7 +143,7 @@ func (e *Engine) attemptPinned(f *Flow) error {
 	err := e.attempt(f, t)
 	meter(f, p.up, err)
 	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start)}
-	p.up.health.record(info.Latency, f.out.Status, err)
+	p.up.health.Record(info.Latency, f.out.Status, err)
 	if err != nil {
 		info.Err = err.Error()
 	}

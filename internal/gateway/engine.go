@@ -16,6 +16,8 @@ import (
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/gateway/health"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/router"
@@ -28,14 +30,14 @@ type Upstream struct {
 	Pool     *dispatch.Pool
 	Keys     *provider.KeySet
 
-	nameHeader []string // preallocated header value, so tagging a response costs no allocation
-	usage      usageCounters
-	health     health
+	nameHeader []string        // preallocated header value, so tagging a response costs no allocation
+	usage      health.Usage    // its traffic since start
+	health     health.Attempts // its latest attempts, for the admin API
 }
 
-type usageCounters struct {
-	requests, errors, prompt, completion atomic.Int64
-}
+// Name and Models are the provider's, for the provider set (providerset.Provider).
+func (up *Upstream) Name() string     { return up.Config.Name }
+func (up *Upstream) Models() []string { return up.Config.Models }
 
 // Engine serves requests. It is safe for concurrent use.
 type Engine struct {
@@ -50,8 +52,7 @@ type Engine struct {
 	maxUpload int64
 
 	// rt is the provider set (routing.go): swapped whole when stored providers change.
-	rt           atomic.Pointer[routing]
-	configured   map[string]bool // the config file's providers, which stored ones cannot replace
+	rt           atomic.Pointer[providerset.Set[*Upstream]]
 	poolDefaults dispatch.Options
 	swapMu       sync.Mutex // serializes SetStored
 }
@@ -70,13 +71,12 @@ func (e *Engine) Conversations() conversation.Store { return e.convs }
 func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{
 		log:          log,
-		configured:   make(map[string]bool, len(cfg.Providers)),
 		poolDefaults: dispatch.Options{Drop: cfg.Client.DropExcessRequests, QueueTimeout: cfg.Client.QueueTimeout.D()},
 		exchanges:    newExchangePool(cfg.Client.InitialPoolSize),
 		maxBody:      cfg.Server.MaxBodyBytes,
 		maxUpload:    cfg.Server.MaxUploadBytes,
 	}
-	rt := &routing{upstreams: make(map[string]*Upstream, len(cfg.Providers)), replaced: make(chan struct{})}
+	configured := make(map[string]*Upstream, len(cfg.Providers))
 	var probs config.Problems
 	for i, pc := range cfg.Providers {
 		up, err := e.newUpstream(i, pc, nil)
@@ -92,14 +92,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 				log.Warn("provider key is empty after ${VAR} expansion; skipping it", "provider", pc.Name, "key", j)
 			}
 		}
-		rt.upstreams[pc.Name] = up
-		e.configured[pc.Name] = true
+		configured[pc.Name] = up
 	}
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	rt.sort()
-	e.rt.Store(rt)
+	e.rt.Store(providerset.New(configured))
 	r, err := router.New(cfg.Models, router.Options{
 		Retries:        cfg.Routing.Retries,
 		Breaker:        cfg.Routing.Cooldown,
@@ -112,24 +110,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-// Providers names every routed provider (the config file's and the stored ones), sorted.
-func (e *Engine) Providers() []string { return e.routes().names }
-
-// Upstreams lists every routed provider, sorted by name: one set, even if it is replaced meanwhile.
-func (e *Engine) Upstreams() []*Upstream { return e.routes().list }
-
-// ProvidersChanged is closed when the routed provider set is replaced (a stored provider added, edited or
-// removed). Take it before reading the set, so no change is missed.
-func (e *Engine) ProvidersChanged() <-chan struct{} { return e.routes().replaced }
-
-// Aliases lists the model aliases of the routing config.
-func (e *Engine) Aliases() []string { return e.router.Aliases() }
-
-// IsAlias reports whether name is a model alias of the routing config.
-func (e *Engine) IsAlias(name string) bool { return e.router.Has(name) }
-
 // Upstream returns the named provider, or nil.
-func (e *Engine) Upstream(name string) *Upstream { return e.routes().upstreams[name] }
+func (e *Engine) Upstream(name string) *Upstream { return e.Routes().Get(name) }
 
 // Request is one inbound inference request.
 type Request struct {

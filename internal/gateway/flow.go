@@ -7,6 +7,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/reqbody"
@@ -44,7 +45,7 @@ type Flow struct {
 
 	// rt is the provider set when the request arrived: its attempts go to these upstreams even if a provider is
 	// changed or removed meanwhile, so an accepted request is never cut short by an admin edit.
-	rt *routing
+	rt *providerset.Set[*Upstream]
 
 	pipe   *Pipeline // the entry point's stages: chatPipeline, or another package's (Engine.Run)
 	state  any       // that pipeline's own (Flow.State)
@@ -91,7 +92,7 @@ type Try struct {
 // start makes the flow of a new request in x.
 func (x *Exchange) start(ctx context.Context, e *Engine, req *Request, w relay.Sink) *Flow {
 	f := &x.flow
-	*f = Flow{ctx: ctx, e: e, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}, rt: e.routes()}
+	*f = Flow{ctx: ctx, e: e, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}, rt: e.Routes()}
 	f.adm.gov = e.gov
 	return f
 }

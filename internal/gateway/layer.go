@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/dialects"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/reqbody"
@@ -178,11 +179,8 @@ func (f *Flow) State() any { return f.state }
 // Exchange holds the request's reusable buffers.
 func (f *Flow) Exchange() *Exchange { return f.x }
 
-// Upstream is the named provider of the set the request arrived with (its attempts go there), or nil.
-func (f *Flow) Upstream(name string) *Upstream { return f.rt.upstreams[name] }
-
-// Upstreams lists the providers of the set the request arrived with, sorted by name.
-func (f *Flow) Upstreams() []*Upstream { return f.rt.list }
+// Routes is the provider set the request arrived with: its attempts go to these providers.
+func (f *Flow) Routes() *providerset.Set[*Upstream] { return f.rt }
 
 // SetParsed is a pipeline's own parse: the model as the caller named it (what Plan resolves, the allow-list and
 // admission see), the body sent on, and the body that sizes the reservation (nil: a request and no tokens).

@@ -16,6 +16,7 @@ import (
 	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/provider"
 	_ "github.com/weir-gateway/weir/internal/provider/openai"
 	"github.com/weir-gateway/weir/internal/relay"
@@ -325,5 +326,8 @@ func TestStatusOfProvidersNotRouted(t *testing.T) {
 	}
 	if err := r.src.Check(&store.Provider{Name: "n", Type: "openai", Config: []byte(`{"base_url":"ftp://x"}`)}); err == nil || !strings.HasPrefix(err.Error(), "config.base_url") {
 		t.Errorf("Check = %v, want a problem at config.base_url", err)
+	}
+	if err := r.src.Check(&store.Provider{Name: "cfg", Type: "openai", Config: []byte(`{"base_url":"http://127.0.0.1:1/v1"}`)}); !errors.Is(err, providerset.ErrShadowed) {
+		t.Errorf("Check of a configured name = %v, want ErrShadowed", err)
 	}
 }

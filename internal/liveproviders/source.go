@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/secret"
 	"github.com/weir-gateway/weir/internal/store"
@@ -158,19 +159,29 @@ func (s *Source) Check(p *store.Provider) error {
 	if err != nil {
 		return err
 	}
-	return StoredPaths(s.eng.CheckProvider(pc))
+	return StoredPaths(s.check(pc))
+}
+
+// check builds pc the way Engine.SetStored would, without routing it. Problems have paths relative to the entry
+// ("base_url", "keys[0].value").
+func (s *Source) check(pc provider.Config) error {
+	if s.eng.Routes().Configured(pc.Name) {
+		return providerset.ErrShadowed
+	}
+	_, err := provider.Build(0, pc)
+	return providerset.RelativeProblems(err)
 }
 
 // Status says how a stored provider stands: "active" (routed), "shadowed" (a provider of the config file has its
 // name), "error" (it cannot be built: err says why), or "pending" (stored after this replica's last load).
 func (s *Source) Status(name string) (string, error) {
 	if err, ok := (*s.failed.Load())[name]; ok {
-		if errors.Is(err, gateway.ErrShadowed) {
+		if errors.Is(err, providerset.ErrShadowed) {
 			return "shadowed", err
 		}
 		return "error", err
 	}
-	if s.eng.Stored(name) {
+	if s.eng.Routes().Stored(name) {
 		return "active", nil
 	}
 	return "pending", nil

@@ -44,7 +44,7 @@ func (c *Catalog) Run(ctx context.Context) {
 	t := time.NewTicker(refreshEvery)
 	defer t.Stop()
 	for {
-		changed := c.e.ProvidersChanged() // taken before the refresh reads the set: a change meanwhile refreshes again
+		changed := c.e.Routes().Replaced() // taken before the refresh reads the set: a change meanwhile refreshes again
 		c.refresh(ctx)
 		select {
 		case <-ctx.Done():
@@ -57,7 +57,7 @@ func (c *Catalog) Run(ctx context.Context) {
 
 func (c *Catalog) refresh(ctx context.Context) {
 	next := map[string][]string{}
-	for _, up := range c.e.Upstreams() {
+	for _, up := range c.e.Routes().List() {
 		n := up.Config.Name
 		if len(up.Config.Models) > 0 {
 			continue // the config's list is authoritative
@@ -80,7 +80,7 @@ func (c *Catalog) refresh(ctx context.Context) {
 func (c *Catalog) List() []Model {
 	fetched := *c.fetched.Load()
 	var out []Model
-	for _, up := range c.e.Upstreams() {
+	for _, up := range c.e.Routes().List() {
 		n, ids := up.Config.Name, up.Config.Models
 		if len(ids) == 0 {
 			ids = fetched[n]
@@ -89,7 +89,7 @@ func (c *Catalog) List() []Model {
 			out = append(out, Model{ID: n + "/" + id, Object: "model", Created: c.started, OwnedBy: n})
 		}
 	}
-	for _, a := range c.e.Aliases() {
+	for _, a := range c.e.Router().Aliases() {
 		out = append(out, Model{ID: a, Object: "model", Created: c.started, OwnedBy: "weir"})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -110,17 +110,17 @@ func plan(e *gateway.Engine, f *gateway.Flow) *gateway.Error {
 // unless it is an alias, "provider/model", or listed by a provider, it goes to the first provider (by name) of
 // the route's dialect that the key may use (of the provider set the request arrived with).
 func nativeModel(e *gateway.Engine, f *gateway.Flow, model string, d dialects.Dialect) string {
-	if e.IsAlias(model) {
+	if e.Router().Has(model) {
 		return model
 	}
-	if p, m, ok := strings.Cut(model, "/"); ok && m != "" && f.Upstream(p) != nil {
+	if p, m, ok := strings.Cut(model, "/"); ok && m != "" && f.Routes().Get(p) != nil {
 		return model
 	}
 	if _, _, gerr := e.Resolve(model); gerr == nil {
 		return model
 	}
 	p := f.Request().Principal
-	for _, up := range f.Upstreams() {
+	for _, up := range f.Routes().List() {
 		if n := up.Config.Name; up.Provider.Dialect() == d && (p == nil || p.AllowsProvider(n)) {
 			return n + "/" + model
 		}
@@ -133,7 +133,7 @@ func nativeModel(e *gateway.Engine, f *gateway.Flow, model string, d dialects.Di
 func pinned(f *gateway.Flow, raw *Request) (*gateway.Upstream, *provider.Key, string, *gateway.Error) {
 	req, model := f.Request(), raw.Model
 	if raw.Pin != nil {
-		up := f.Upstream(raw.Pin.Provider)
+		up := f.Routes().Get(raw.Pin.Provider)
 		if up == nil {
 			return nil, nil, "", gateway.Errorf(http.StatusConflict, gateway.TypeInvalidRequest, "provider_gone",
 				"the provider %q that holds this object is no longer configured", raw.Pin.Provider)
@@ -153,7 +153,7 @@ func pinned(f *gateway.Flow, raw *Request) (*gateway.Upstream, *provider.Key, st
 	// The first provider offering the op that the key may use: the first offering it may be one the key is
 	// kept from, and then the call would be refused though another provider could serve it.
 	refused := ""
-	for _, up := range f.Upstreams() {
+	for _, up := range f.Routes().List() {
 		n := up.Config.Name
 		if !offers(up, req.Op, raw.Native, "") {
 			continue
