@@ -159,7 +159,8 @@ func (s *Set[U]) Resolve(name string) (U, string, *NameError) {
 			continue
 		}
 		if foundName != "" {
-			return found, "", &NameError{Ambiguous: true, Msg: fmt.Sprintf(
+			var none U
+			return none, "", &NameError{Ambiguous: true, Msg: fmt.Sprintf(
 				"model %q is served by providers %s and %s: name it as provider/model", name, foundName, up.Name())}
 		}
 		found, foundName = up, up.Name()
