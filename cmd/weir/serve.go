@@ -70,6 +70,11 @@ func serve(args []string) int {
 	}
 	defer pers.close(log)
 	eng.SetGovernance(pers.gov)
+	live, err := startLiveProviders(ctx, cfg, pers, eng, log)
+	if err != nil {
+		log.Error("could not load the stored providers", "err", err)
+		return 1
+	}
 	clusterNode, stopCluster, err := startCluster(ctx, cfg, pers.gov, log)
 	if err != nil {
 		log.Error("could not start cluster mode", "err", err)
@@ -105,7 +110,8 @@ func serve(args []string) int {
 	mcpGateway := startMCP(ctx, cfg, pers, obs, handler.Mount(api.RouteInference), log)
 	// The admin API and the web UI share the data plane's listener and mux, on their own routes (/api/..., /ui/...).
 	ac := admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
-		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, LogTail: obs.logTail, Overview: obs.overview, Cluster: clusterView, Models: handler.Catalog().List, Log: log,
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, LogTail: obs.logTail, Overview: obs.overview, Cluster: clusterView, Models: handler.Catalog().List,
+		Engine: eng, Live: live, Log: log,
 		MCPServers: func() any { return mcpGateway.Servers() }}
 	sessions := ui.NewSessions(adminToken, cfg.Server.UISessionTTL.D())
 	if sessions != nil {

@@ -61,6 +61,11 @@ type Config struct {
 	Models func() []catalog.Model
 	// Sessions, when set, lets a web UI session stand in for the admin token (see SessionChecker).
 	Sessions SessionChecker
+	// Engine, when set, lists the config file's providers beside the stored ones (read-only), adds every routed
+	// provider's health, pool and usage to GET /api/providers, and serves GET /api/models (with Models' list).
+	Engine *gateway.Engine
+	// Live, when set, routes stored providers: a write is checked before it is stored and applied after.
+	Live LiveProviders
 	// Log gets the errors of failed admin operations; nil: slog.Default().
 	Log *slog.Logger
 }
@@ -104,6 +109,7 @@ func (a *admin) mount(m Mux) {
 	a.mountTeams(h)
 	a.mountKeys(h)
 	a.mountProviders(h)
+	h("GET /api/models", a.models)
 	a.mountUsage(h)
 	if a.c.LogReader != nil {
 		// the admin guard has already authorised these

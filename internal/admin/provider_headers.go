@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/liveproviders"
 	"github.com/weir-gateway/weir/internal/store"
 )
 
@@ -15,7 +16,7 @@ import (
 // headerKeyPrefix + the header's name (so encryption-key rotation re-encrypts them too), and answered masked.
 
 // headerKeyPrefix marks a stored key that is the value of a credential header, not an API key.
-const headerKeyPrefix = "header:"
+const headerKeyPrefix = liveproviders.HeaderKeyPrefix
 
 // maskedHeader is what answers show for a credential header; sent back unchanged, it keeps the stored value.
 const maskedHeader = "********"

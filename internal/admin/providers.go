@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/dispatch"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/health"
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/store"
 )
@@ -23,6 +26,13 @@ type wireProvider struct {
 	Keys      []wireProviderKey `json:"keys,omitempty"`
 	CreatedAt *time.Time        `json:"created_at,omitempty"`
 	UpdatedAt *time.Time        `json:"updated_at,omitempty"`
+	// The rest is read-only: where the provider comes from and how it stands (provider_status.go).
+	Source string           `json:"source,omitempty"`
+	Status string           `json:"status,omitempty"`
+	Error  string           `json:"error,omitempty"`
+	Health *health.Health   `json:"health,omitempty"`
+	Pool   *dispatch.Stats  `json:"pool,omitempty"`
+	Usage  map[string]int64 `json:"usage,omitempty"`
 }
 
 type wireProviderKey struct {
@@ -30,15 +40,16 @@ type wireProviderKey struct {
 	Value  string   `json:"value,omitempty"`
 	Weight int      `json:"weight,omitempty"`
 	Models []string `json:"models,omitempty"`
-	// HasValue is read-only: an encrypted value is stored.
-	HasValue bool `json:"has_value,omitempty"`
+	// HasValue and Masked are read-only: an encrypted value is stored, and its last four characters.
+	HasValue bool   `json:"has_value,omitempty"`
+	Masked   string `json:"masked,omitempty"`
 }
 
 // secretConfigFields may not be put in a provider's config, where they would be stored in clear.
 var secretConfigFields = []string{"api_key", "key", "keys", "value", "secret_access_key", "session_token", "access_token", "password", "token", "credentials"}
 
-func providerOut(p *store.Provider) wireProvider {
-	w := wireProvider{Name: p.Name, Type: p.Type, CreatedAt: timeOut(p.CreatedAt), UpdatedAt: timeOut(p.UpdatedAt)}
+func (a *admin) providerOut(p *store.Provider) wireProvider {
+	w := wireProvider{Name: p.Name, Type: p.Type, CreatedAt: timeOut(p.CreatedAt), UpdatedAt: timeOut(p.UpdatedAt), Source: sourceAPI}
 	if len(p.Config) > 0 && string(p.Config) != "null" {
 		w.Config = json.RawMessage(p.Config)
 	}
@@ -46,9 +57,11 @@ func providerOut(p *store.Provider) wireProvider {
 		if strings.HasPrefix(k.ID, headerKeyPrefix) {
 			continue // shown masked in config.headers
 		}
-		w.Keys = append(w.Keys, wireProviderKey{ID: k.ID, Weight: k.Weight, Models: k.Models, HasValue: len(k.Ciphertext) > 0})
+		w.Keys = append(w.Keys, wireProviderKey{ID: k.ID, Weight: k.Weight, Models: k.Models, HasValue: len(k.Ciphertext) > 0,
+			Masked: a.maskedKey(k.Ciphertext)})
 	}
 	w.Config = maskSecretHeaders(w.Config, p.Keys)
+	a.addLiveState(&w)
 	return w
 }
 
@@ -148,16 +161,21 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 			a.writeError(w, err)
 			return
 		}
-		out := make([]wireProvider, 0, len(list))
+		out := a.configuredProviders()
 		for _, p := range list {
-			out = append(out, providerOut(p))
+			out = append(out, a.providerOut(p))
 		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
 	})
 	h("GET /api/providers/{name}", func(w http.ResponseWriter, r *http.Request) {
 		ps, gerr := a.providerStore()
 		if gerr != nil {
 			httpx.WriteOpenAIError(w, gerr)
+			return
+		}
+		if c, ok := a.configuredProvider(r.PathValue("name")); ok {
+			httpx.WriteJSON(w, http.StatusOK, c)
 			return
 		}
 		p, err := ps.Get(r.Context(), r.PathValue("name"))
@@ -168,7 +186,7 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 			a.writeError(w, err)
 			return
 		}
-		httpx.WriteJSON(w, http.StatusOK, providerOut(p))
+		httpx.WriteJSON(w, http.StatusOK, a.providerOut(p))
 	})
 	put := func(create bool) func(http.ResponseWriter, *http.Request) {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -189,6 +207,10 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 				}
 				in.Name = r.PathValue("name")
 			}
+			if gerr := a.notConfigured(in.Name); gerr != nil {
+				httpx.WriteOpenAIError(w, gerr)
+				return
+			}
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			old, err := ps.Get(r.Context(), in.Name)
@@ -207,6 +229,10 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 				httpx.WriteOpenAIError(w, gerr)
 				return
 			}
+			if gerr := a.checkProvider(p); gerr != nil {
+				httpx.WriteOpenAIError(w, gerr)
+				return
+			}
 			status := http.StatusCreated
 			if old != nil {
 				p.CreatedAt, status = old.CreatedAt, http.StatusOK
@@ -215,10 +241,11 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 				a.writeError(w, err)
 				return
 			}
+			a.providersChanged(r.Context())
 			if got, err := ps.Get(r.Context(), p.Name); err == nil {
 				p = got
 			}
-			httpx.WriteJSON(w, status, providerOut(p))
+			httpx.WriteJSON(w, status, a.providerOut(p))
 		}
 	}
 	h("POST /api/providers", put(true))
@@ -229,6 +256,12 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 			httpx.WriteOpenAIError(w, gerr)
 			return
 		}
+		if gerr := a.notConfigured(r.PathValue("name")); gerr != nil {
+			httpx.WriteOpenAIError(w, gerr)
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
 		if err := ps.Delete(r.Context(), r.PathValue("name")); errors.Is(err, store.ErrNotFound) {
 			httpx.WriteOpenAIError(w, adminNotFound("provider", r.PathValue("name")))
 			return
@@ -236,6 +269,7 @@ func (a *admin) mountProviders(h func(string, func(http.ResponseWriter, *http.Re
 			a.writeError(w, err)
 			return
 		}
+		a.providersChanged(r.Context())
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

@@ -101,7 +101,7 @@ func (s *Server) native(dialect dialects.Dialect, writeError func(http.ResponseW
 			return gateway.Outcome{}, gerr
 		}
 		if !reqbody.ValidModel(raw.Model) { // a model in the path: its segment check lets invalid UTF-8 by
-			return gateway.Outcome{}, gateway.BadModel()
+			return gateway.Outcome{}, passthrough.BadModel()
 		}
 		raw.Header = nativeHeaders(r.Header, raw.Header)
 		if raw.Model == "" {

@@ -154,7 +154,7 @@ func (s *Server) messageBatchTarget(body []byte) ([]byte, *passthrough.Pin, *gat
 	for i, rq := range reqs.Array() {
 		m := rq.Get("params.model").Str
 		if !reqbody.ValidModel(m) {
-			return nil, nil, gateway.BadModel()
+			return nil, nil, passthrough.BadModel()
 		}
 		up, bare, gerr := s.eng.Resolve(m)
 		if gerr != nil {

@@ -75,7 +75,7 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 		raw.Form, raw.Model = form, form.Value("model")
 		if !reqbody.ValidModel(raw.Model) {
 			form.Close()
-			return nil, gateway.BadModel()
+			return nil, passthrough.BadModel()
 		}
 		return raw, nil
 	}
@@ -90,7 +90,7 @@ func (s *Server) readRaw(r *http.Request, x *gateway.Exchange, multipart bool) (
 	if len(body) > 0 {
 		// The same one-pass reading as a chat's: a repeated or unroutable "model" is refused here, before any
 		// upstream or budget sees it.
-		if raw.Model, gerr = gateway.BodyModel(body); gerr != nil {
+		if raw.Model, gerr = passthrough.BodyModel(body); gerr != nil {
 			return nil, gerr
 		}
 		raw.Header = jsonHeader

@@ -74,6 +74,9 @@ func (r *Responses) UnmarshalYAML(n *yaml.Node) error {
 type Routing struct {
 	Retries  *router.Retries       `yaml:"retries"`
 	Cooldown *router.BreakerConfig `yaml:"cooldown"`
+	// ProviderPollInterval is how often a replica checks the store for providers changed through the admin API
+	// on another replica (0: 1s).
+	ProviderPollInterval Duration `yaml:"provider_poll_interval"`
 }
 
 // Server is the HTTP listener.

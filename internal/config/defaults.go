@@ -90,28 +90,54 @@ func (c *Config) ApplyDefaults() {
 		c.Client.QueueTimeout = Duration(DefaultQueueTimeout)
 	}
 	for i := range c.Providers {
-		p := &c.Providers[i]
-		if p.Concurrency == 0 {
-			p.Concurrency = DefaultConcurrency
-		}
-		if p.BufferSize == 0 {
-			p.BufferSize = DefaultBufferSize
-		}
-		if p.Timeout == 0 {
-			p.Timeout = Duration(DefaultTimeout)
-		}
-		if p.ConnectTimeout == 0 {
-			p.ConnectTimeout = Duration(DefaultConnectTimeout)
-		}
-		if p.StreamIdleTimeout == 0 {
-			p.StreamIdleTimeout = p.Timeout
-		}
-		for j := range p.Keys {
-			if p.Keys[j].Weight == 0 {
-				p.Keys[j].Weight = 1
-			}
+		ProviderDefaults(&c.Providers[i])
+	}
+}
+
+// ProviderDefaults fills a provider entry's unset pool, timeout and key-weight fields: the config file's providers
+// and those stored through the admin API get the same.
+func ProviderDefaults(p *provider.Config) {
+	if p.Concurrency == 0 {
+		p.Concurrency = DefaultConcurrency
+	}
+	if p.BufferSize == 0 {
+		p.BufferSize = DefaultBufferSize
+	}
+	if p.Timeout == 0 {
+		p.Timeout = Duration(DefaultTimeout)
+	}
+	if p.ConnectTimeout == 0 {
+		p.ConnectTimeout = Duration(DefaultConnectTimeout)
+	}
+	if p.StreamIdleTimeout == 0 {
+		p.StreamIdleTimeout = p.Timeout
+	}
+	for j := range p.Keys {
+		if p.Keys[j].Weight == 0 {
+			p.Keys[j].Weight = 1
 		}
 	}
+}
+
+// ValidateProvider checks the shared fields of one provider entry that its type does not judge; paths are
+// relative to the entry.
+func ValidateProvider(p provider.Config) Problems {
+	var ps Problems
+	if p.Type == "" {
+		ps = append(ps, Problem{Path: "type", Msg: "required"})
+	}
+	if p.Concurrency < 0 {
+		ps = append(ps, Problem{Path: "concurrency", Msg: "must be positive"})
+	}
+	if p.BufferSize < 0 {
+		ps = append(ps, Problem{Path: "buffer_size", Msg: "must not be negative"})
+	}
+	for j, k := range p.Keys {
+		if k.Weight < 0 {
+			ps = append(ps, Problem{Path: fmt.Sprintf("keys[%d].weight", j), Msg: "must not be negative"})
+		}
+	}
+	return ps
 }
 
 // Validate checks what can be checked without knowing provider types (those validate themselves).
@@ -155,20 +181,7 @@ func (c *Config) Validate() Problems {
 			}
 			seen[p.Name] = i
 		}
-		if p.Type == "" {
-			add(at+".type", "required")
-		}
-		if p.Concurrency < 0 {
-			add(at+".concurrency", "must be positive")
-		}
-		if p.BufferSize < 0 {
-			add(at+".buffer_size", "must not be negative")
-		}
-		for j, k := range p.Keys {
-			if k.Weight < 0 {
-				add(fmt.Sprintf("%s.keys[%d].weight", at, j), "must not be negative")
-			}
-		}
+		ps = append(ps, ValidateProvider(p).Prefix(at)...)
 	}
 	names := map[string]bool{}
 	for _, p := range c.Providers {
@@ -203,6 +216,9 @@ func (c *Config) Validate() Problems {
 		ps = append(ps, Problem{Path: path, Msg: msg})
 	}
 	ps = append(ps, c.MCP.Validate()...)
+	if c.Routing.ProviderPollInterval < 0 {
+		ps = append(ps, Problem{Path: "routing.provider_poll_interval", Msg: "must not be negative"})
+	}
 	if c.Routing.Cooldown != nil {
 		for _, err := range router.ValidateBreaker("routing.cooldown", *c.Routing.Cooldown) {
 			path, msg, _ := strings.Cut(err.Error(), ": ")

@@ -25,7 +25,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 				return clientGone(err)
 			}
 		}
-		up := e.upstreams[a.Target.Provider]
+		up := f.rt.Get(a.Target.Provider)
 		if up == nil { // a "provider/model" fallback naming no provider
 			last = errorf(http.StatusNotFound, TypeNotFound, "model_not_found", "no provider named %q is configured", a.Target.Provider)
 			a, ok = f.plan.Next(router.Outcome{Decision: router.NextTarget})
@@ -63,6 +63,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 			InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, Status: f.out.Status, Err: err})
 		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: f.out.Status, Latency: time.Since(start),
 			KeyHint: f.try.keyHint()}
+		up.health.Record(info.Latency, f.out.Status, err)
 		if err == nil {
 			a.End(f.out.TTFB, true, f.out.Status, 0)
 			f.out.Attempts = append(f.out.Attempts, info)
@@ -112,13 +113,7 @@ func nextDecision(ge *Error) router.Decision {
 // meter completes an attempt's usage (meterCut) and counts it in the provider's traffic.
 func meter(f *Flow, up *Upstream, err error) {
 	meterCut(f, err)
-	up.usage.requests.Add(1)
-	if err != nil {
-		up.usage.errors.Add(1)
-		return
-	}
-	up.usage.prompt.Add(f.out.Usage.PromptTokens)
-	up.usage.completion.Add(f.out.Usage.CompletionTokens)
+	up.usage.Count(err, f.out.Usage.PromptTokens, f.out.Usage.CompletionTokens)
 }
 
 // meterCut charges an answer cut after it began what it consumed (the pipeline's CutUsage, else cutUsage):
@@ -150,6 +145,7 @@ func (e *Engine) attemptPinned(f *Flow) error {
 	meter(f, p.up, err)
 	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start),
 		KeyHint: t.keyHint()}
+	p.up.health.Record(info.Latency, f.out.Status, err)
 	if err != nil {
 		info.Err = err.Error()
 	}

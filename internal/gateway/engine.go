@@ -8,7 +8,7 @@ package gateway
 import (
 	"log/slog"
 	"net/http"
-	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/weir-gateway/weir/internal/affinity"
@@ -16,6 +16,8 @@ import (
 	"github.com/weir-gateway/weir/internal/conversation"
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/gateway/health"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/router"
@@ -28,19 +30,18 @@ type Upstream struct {
 	Pool     *dispatch.Pool
 	Keys     *provider.KeySet
 
-	nameHeader []string // preallocated header value, so tagging a response costs no allocation
-	usage      usageCounters
+	nameHeader []string        // preallocated header value, so tagging a response costs no allocation
+	usage      health.Usage    // its traffic since start
+	health     health.Attempts // its latest attempts, for the admin API
 }
 
-type usageCounters struct {
-	requests, errors, prompt, completion atomic.Int64
-}
+// Name and Models are the provider's, for the provider set (providerset.Provider).
+func (up *Upstream) Name() string     { return up.Config.Name }
+func (up *Upstream) Models() []string { return up.Config.Models }
 
 // Engine serves requests. It is safe for concurrent use.
 type Engine struct {
 	log       *slog.Logger
-	upstreams map[string]*Upstream
-	names     []string // sorted, for stable listings
 	exchanges *exchangePool
 	router    *router.Router
 	gov       *governance.Service // nil: ungoverned
@@ -49,6 +50,11 @@ type Engine struct {
 	layers    map[provider.Op]*Layer
 	maxBody   int64
 	maxUpload int64
+
+	// rt is the provider set (routing.go): swapped whole when stored providers change.
+	rt           atomic.Pointer[providerset.Set[*Upstream]]
+	poolDefaults dispatch.Options
+	swapMu       sync.Mutex // serializes SetStored
 }
 
 // SetGovernance makes the engine admit and charge requests that carry a principal.
@@ -64,15 +70,16 @@ func (e *Engine) Conversations() conversation.Store { return e.convs }
 // New builds every provider in cfg. Provider problems are returned together, with field paths.
 func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{
-		log:       log,
-		upstreams: make(map[string]*Upstream, len(cfg.Providers)),
-		exchanges: newExchangePool(cfg.Client.InitialPoolSize),
-		maxBody:   cfg.Server.MaxBodyBytes,
-		maxUpload: cfg.Server.MaxUploadBytes,
+		log:          log,
+		poolDefaults: dispatch.Options{Drop: cfg.Client.DropExcessRequests, QueueTimeout: cfg.Client.QueueTimeout.D()},
+		exchanges:    newExchangePool(cfg.Client.InitialPoolSize),
+		maxBody:      cfg.Server.MaxBodyBytes,
+		maxUpload:    cfg.Server.MaxUploadBytes,
 	}
+	configured := make(map[string]*Upstream, len(cfg.Providers))
 	var probs config.Problems
 	for i, pc := range cfg.Providers {
-		p, err := provider.Build(i, pc)
+		up, err := e.newUpstream(i, pc, nil)
 		if err != nil {
 			if ps, ok := err.(config.Problems); ok {
 				probs = append(probs, ps...)
@@ -80,34 +87,21 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 			}
 			return nil, err
 		}
-		keys := provider.NewKeySet(pc.Keys)
 		for j, k := range pc.Keys {
 			if k.Value == "" {
 				log.Warn("provider key is empty after ${VAR} expansion; skipping it", "provider", pc.Name, "key", j)
 			}
 		}
-		e.upstreams[pc.Name] = &Upstream{
-			Provider: p,
-			Config:   pc,
-			Keys:     keys,
-			Pool: dispatch.New(dispatch.Options{
-				Concurrency:  pc.Concurrency,
-				BufferSize:   pc.BufferSize,
-				Drop:         cfg.Client.DropExcessRequests,
-				QueueTimeout: cfg.Client.QueueTimeout.D(),
-			}),
-			nameHeader: []string{pc.Name},
-		}
-		e.names = append(e.names, pc.Name)
+		configured[pc.Name] = up
 	}
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	sort.Strings(e.names)
+	e.rt.Store(providerset.New(configured))
 	r, err := router.New(cfg.Models, router.Options{
 		Retries:        cfg.Routing.Retries,
 		Breaker:        cfg.Routing.Cooldown,
-		ProviderExists: func(n string) bool { return e.upstreams[n] != nil },
+		ProviderExists: func(n string) bool { return e.Upstream(n) != nil },
 	})
 	if err != nil {
 		return nil, err
@@ -116,38 +110,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-// Providers names every configured provider, sorted.
-func (e *Engine) Providers() []string { return e.names }
-
-// Aliases lists the model aliases of the routing config.
-func (e *Engine) Aliases() []string { return e.router.Aliases() }
-
-// IsAlias reports whether name is a model alias of the routing config.
-func (e *Engine) IsAlias(name string) bool { return e.router.Has(name) }
-
 // Upstream returns the named provider, or nil.
-func (e *Engine) Upstream(name string) *Upstream { return e.upstreams[name] }
-
-// ProviderStats is one provider's worker pool and the traffic it has served, for /debug/pools and metrics.
-type ProviderStats struct {
-	Pool  dispatch.Stats   `json:"pool"`
-	Usage map[string]int64 `json:"usage"`
-}
-
-// Stats reports every provider's worker pool and traffic counters.
-func (e *Engine) Stats() map[string]ProviderStats {
-	out := make(map[string]ProviderStats, len(e.names))
-	for _, n := range e.names {
-		u := e.upstreams[n]
-		out[n] = ProviderStats{Pool: u.Pool.Stats(), Usage: map[string]int64{
-			"requests":          u.usage.requests.Load(),
-			"errors":            u.usage.errors.Load(),
-			"prompt_tokens":     u.usage.prompt.Load(),
-			"completion_tokens": u.usage.completion.Load(),
-		}}
-	}
-	return out
-}
+func (e *Engine) Upstream(name string) *Upstream { return e.Routes().Get(name) }
 
 // Request is one inbound inference request.
 type Request struct {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/reqbody"
@@ -41,6 +42,10 @@ type Flow struct {
 	pin      Account     // the layer's own: an account it keeps for the attempts (SetPin); the core never reads it
 	adm      admission
 	answered bool // set by a pre-attempt stage that answered the request itself: no attempt is made
+
+	// rt is the provider set when the request arrived: its attempts go to these upstreams even if a provider is
+	// changed or removed meanwhile, so an accepted request is never cut short by an admin edit.
+	rt *providerset.Set[*Upstream]
 
 	pipe   *Pipeline // the entry point's stages: chatPipeline, or another package's (Engine.Run)
 	state  any       // that pipeline's own (Flow.State)
@@ -87,7 +92,7 @@ type Try struct {
 // start makes the flow of a new request in x.
 func (x *Exchange) start(ctx context.Context, e *Engine, req *Request, w relay.Sink) *Flow {
 	f := &x.flow
-	*f = Flow{ctx: ctx, e: e, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}}
+	*f = Flow{ctx: ctx, e: e, x: x, req: *req, w: w, out: Outcome{Attempts: x.attempts[:0]}, rt: e.Routes()}
 	f.adm.gov = e.gov
 	return f
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/weir-gateway/weir/internal/dialects"
+	"github.com/weir-gateway/weir/internal/gateway/providerset"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/reqbody"
@@ -177,6 +178,9 @@ func (f *Flow) State() any { return f.state }
 
 // Exchange holds the request's reusable buffers.
 func (f *Flow) Exchange() *Exchange { return f.x }
+
+// Routes is the provider set the request arrived with: its attempts go to these providers.
+func (f *Flow) Routes() *providerset.Set[*Upstream] { return f.rt }
 
 // SetParsed is a pipeline's own parse: the model as the caller named it (what Plan resolves, the allow-list and
 // admission see), the body sent on, and the body that sizes the reservation (nil: a request and no tokens).

@@ -42,7 +42,7 @@ func (e *Engine) ObjectAccount(rec affinity.Record, what string) (provider.RawSe
 // ObjectUpstream is the provider and key a remembered object lives in, or a 409 saying which is gone; what names
 // the object in it. A layer sends a request about the object there.
 func (e *Engine) ObjectUpstream(rec affinity.Record, what string) (*Upstream, *provider.Key, *Error) {
-	up := e.upstreams[rec.Provider]
+	up := e.Upstream(rec.Provider)
 	if up == nil {
 		return nil, nil, errorf(http.StatusConflict, TypeInvalidRequest, "provider_gone",
 			"%s was made by provider %q, which is no longer configured: it cannot be reached", what, rec.Provider)

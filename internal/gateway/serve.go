@@ -107,7 +107,7 @@ func planTargets(e *Engine, f *Flow) *Error {
 func (e *Engine) plan(model string, fallbacks []string) (*router.Plan, *Error) {
 	name := model
 	if !e.router.Has(name) {
-		if prov, m, ok := strings.Cut(name, "/"); !ok || e.upstreams[prov] == nil || m == "" {
+		if prov, m, ok := strings.Cut(name, "/"); !ok || e.Upstream(prov) == nil || m == "" {
 			up, bare, gerr := e.Resolve(name)
 			if gerr != nil {
 				return nil, gerr
@@ -240,33 +240,12 @@ func stripURL(err error) string {
 
 // Resolve maps "provider/model", or a bare model that one provider lists, to the provider and its model id.
 func (e *Engine) Resolve(name string) (*Upstream, string, *Error) {
-	prov, model, ok := strings.Cut(name, "/")
-	if ok {
-		if up := e.upstreams[prov]; up != nil && model != "" {
-			return up, model, nil
-		}
+	up, model, nerr := e.Routes().Resolve(name)
+	switch {
+	case nerr == nil:
+		return up, model, nil
+	case nerr.Ambiguous:
+		return nil, "", errorf(http.StatusBadRequest, TypeInvalidRequest, "ambiguous_model", "%s", nerr.Msg)
 	}
-	// A bare model name is served by the one provider that lists it.
-	var found *Upstream
-	for _, n := range e.names {
-		up := e.upstreams[n]
-		for _, m := range up.Config.Models {
-			if m == name {
-				if found != nil {
-					return nil, "", errorf(http.StatusBadRequest, TypeInvalidRequest, "ambiguous_model",
-						"model %q is served by providers %s and %s: name it as provider/model", name, found.Config.Name, n)
-				}
-				found = up
-			}
-		}
-	}
-	if found != nil {
-		return found, name, nil
-	}
-	if ok {
-		return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
-			"model %q: no provider named %q is configured (configured: %s)", name, prov, strings.Join(e.names, ", "))
-	}
-	return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found",
-		"model %q not found: name it as provider/model (configured providers: %s)", name, strings.Join(e.names, ", "))
+	return nil, "", errorf(http.StatusNotFound, TypeNotFound, "model_not_found", "%s", nerr.Msg)
 }

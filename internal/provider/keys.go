@@ -48,7 +48,7 @@ func NewKeySet(cfg []KeyConfig) *KeySet {
 		if w <= 0 {
 			w = 1
 		}
-		ks.keys = append(ks.keys, Key{Value: k.Value, Weight: w, Models: k.Models, Hint: hint(k.Value), ID: KeyID(k.Value)})
+		ks.keys = append(ks.keys, Key{Value: k.Value, Weight: w, Models: k.Models, Hint: MaskKey(k.Value), ID: KeyID(k.Value)})
 		ks.total += w
 		ks.restricted = ks.restricted || len(k.Models) > 0
 	}
@@ -67,6 +67,9 @@ func (ks *KeySet) ByID(id string) *Key {
 	}
 	return nil
 }
+
+// Keys lists the usable keys, in configured order. The slice is the set's own: do not change it.
+func (ks *KeySet) Keys() []Key { return ks.keys }
 
 // Len is the number of usable keys.
 func (ks *KeySet) Len() int { return len(ks.keys) }
@@ -110,7 +113,8 @@ func (ks *KeySet) Pick(model string) *Key {
 	return nil
 }
 
-func hint(v string) string {
+// MaskKey is what may be shown of a key: its last four characters ("…" alone for a key of four or fewer).
+func MaskKey(v string) string {
 	if len(v) <= 4 {
 		return "…"
 	}

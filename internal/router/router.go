@@ -34,6 +34,7 @@ type Options struct {
 // Router resolves a requested model into a Plan. It is immutable after New and safe for concurrent
 // use; on reload build a new one (with the same Registry) and swap it atomically.
 type Router struct {
+	models         []ModelConfig
 	aliases        map[string]*alias
 	reg            *Registry
 	retries        Retries
@@ -66,6 +67,7 @@ func New(models []ModelConfig, opts Options) (*Router, error) {
 		return nil, errors.Join(errs...)
 	}
 	r := &Router{
+		models:         models,
 		aliases:        make(map[string]*alias, len(models)),
 		reg:            opts.Registry,
 		retries:        DefaultRetries,
@@ -171,6 +173,9 @@ func (r *Router) DefaultRetries() Retries { return r.retries }
 
 // Has reports whether name is a configured alias.
 func (r *Router) Has(name string) bool { _, ok := r.aliases[name]; return ok }
+
+// Models lists the configured aliases as configured, in config order (GET /api/models).
+func (r *Router) Models() []ModelConfig { return r.models }
 
 // Aliases lists the configured alias names (for /v1/models).
 func (r *Router) Aliases() []string {

@@ -18,6 +18,7 @@ const ewmaAlpha = 0.2
 type TargetState struct {
 	Provider, Model string
 	key             string
+	dynamic         bool // created for a caller's "provider/model", counted against maxDynamic
 
 	inflight atomic.Int64
 	ewma     atomic.Uint64 // math.Float64bits of nanoseconds; 0 = no successful sample yet
@@ -121,6 +122,8 @@ func (t *TargetState) Allow() (ok, probe bool) { return t.breaker.allow(nanos(t.
 // Snapshot is the debug view of one target.
 type Snapshot struct {
 	Target    string        `json:"target"`
+	Provider  string        `json:"-"`
+	Model     string        `json:"-"`
 	State     string        `json:"state"`
 	InFlight  int64         `json:"in_flight"`
 	EWMA      time.Duration `json:"ewma_ttfb_ns"`
@@ -141,7 +144,7 @@ func (t *TargetState) State() Snapshot {
 	}
 	total, fails := t.breaker.windowCounts(now, t.breaker.config())
 	s := Snapshot{
-		Target: t.key, State: st.String(), InFlight: t.InFlight(), EWMA: t.EWMA(),
+		Target: t.key, Provider: t.Provider, Model: t.Model, State: st.String(), InFlight: t.InFlight(), EWMA: t.EWMA(),
 		Consecutive: t.breaker.consecutive.Load(), WindowRequests: total, WindowFailures: fails,
 	}
 	if st != Closed {
@@ -200,11 +203,44 @@ func (r *Registry) get(provider, model string, dynamic bool) *TargetState {
 		return v.(*TargetState)
 	}
 	t := newTargetState(provider, model, *r.breaker.Load(), r.now)
-	if dynamic && r.dynamic.Add(1) > maxDynamic {
-		return t
+	if dynamic {
+		if r.dynamic.Add(1) > maxDynamic {
+			r.dynamic.Add(-1)
+			return t
+		}
+		t.dynamic = true
 	}
 	r.m.Store(key, t)
 	return t
+}
+
+// Forget drops every target of provider, so a provider changed or removed at run time starts again with closed
+// breakers and no latency history. Requests holding a dropped state finish on it; new ones get a fresh state.
+// Targets an alias names are the config file's and are not forgotten (their provider cannot change at run time).
+func (r *Registry) Forget(provider string) {
+	prefix := provider + "/"
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m.Range(func(k, v any) bool {
+		if t := v.(*TargetState); t.dynamic && strings.HasPrefix(k.(string), prefix) {
+			r.m.Delete(k)
+			r.dynamic.Add(-1)
+		}
+		return true
+	})
+}
+
+// SnapshotProvider lists the states of provider's targets, sorted by model.
+func (r *Registry) SnapshotProvider(provider string) []Snapshot {
+	var out []Snapshot
+	r.m.Range(func(_, v any) bool {
+		if t := v.(*TargetState); t.Provider == provider {
+			out = append(out, t.State())
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
+	return out
 }
 
 // Snapshot lists every target's state sorted by key, for a debug endpoint.

@@ -38,24 +38,27 @@ func New(e *gateway.Engine) *Catalog {
 	return c
 }
 
-// Run refreshes the upstreams' lists now and every ten minutes, until ctx ends.
+// Run refreshes the upstreams' lists now, every ten minutes and whenever the provider set changes (a stored
+// provider added, edited or removed), until ctx ends.
 func (c *Catalog) Run(ctx context.Context) {
 	t := time.NewTicker(refreshEvery)
 	defer t.Stop()
 	for {
+		changed := c.e.Routes().Replaced() // taken before the refresh reads the set: a change meanwhile refreshes again
 		c.refresh(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-changed:
 		}
 	}
 }
 
 func (c *Catalog) refresh(ctx context.Context) {
 	next := map[string][]string{}
-	for _, n := range c.e.Providers() {
-		up := c.e.Upstream(n)
+	for _, up := range c.e.Routes().List() {
+		n := up.Config.Name
 		if len(up.Config.Models) > 0 {
 			continue // the config's list is authoritative
 		}
@@ -77,8 +80,8 @@ func (c *Catalog) refresh(ctx context.Context) {
 func (c *Catalog) List() []Model {
 	fetched := *c.fetched.Load()
 	var out []Model
-	for _, n := range c.e.Providers() {
-		ids := c.e.Upstream(n).Config.Models
+	for _, up := range c.e.Routes().List() {
+		n, ids := up.Config.Name, up.Config.Models
 		if len(ids) == 0 {
 			ids = fetched[n]
 		}
@@ -86,7 +89,7 @@ func (c *Catalog) List() []Model {
 			out = append(out, Model{ID: n + "/" + id, Object: "model", Created: c.started, OwnedBy: n})
 		}
 	}
-	for _, a := range c.e.Aliases() {
+	for _, a := range c.e.Router().Aliases() {
 		out = append(out, Model{ID: a, Object: "model", Created: c.started, OwnedBy: "weir"})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

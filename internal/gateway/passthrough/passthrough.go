@@ -12,7 +12,6 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/gateway"
-	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/schema"
@@ -82,7 +81,7 @@ func of(f *gateway.Flow) *Request { return f.State().(*Request) }
 func parse(e *gateway.Engine, f *gateway.Flow) *gateway.Error {
 	raw := of(f)
 	if raw.Pin == nil && raw.Model != "" && raw.Native != "" {
-		raw.Model = nativeModel(e, raw.Model, raw.Native, f.Request().Principal)
+		raw.Model = nativeModel(e, f, raw.Model, raw.Native)
 	}
 	admitBody := raw.Body
 	if raw.Form != nil {
@@ -99,7 +98,7 @@ func plan(e *gateway.Engine, f *gateway.Flow) *gateway.Error {
 	if raw.Pin == nil && raw.Model != "" {
 		return gateway.Plan.Run(e, f)
 	}
-	up, key, model, gerr := pinned(e, f.Request(), raw)
+	up, key, model, gerr := pinned(f, raw)
 	if gerr != nil {
 		return gerr
 	}
@@ -109,30 +108,32 @@ func plan(e *gateway.Engine, f *gateway.Flow) *gateway.Error {
 
 // nativeModel qualifies a bare model on a provider-native route (the provider's SDK knows no Weir prefixes):
 // unless it is an alias, "provider/model", or listed by a provider, it goes to the first provider (by name) of
-// the route's dialect that the key may use.
-func nativeModel(e *gateway.Engine, model string, d dialects.Dialect, p *governance.Principal) string {
-	if e.IsAlias(model) {
+// the route's dialect that the key may use (of the provider set the request arrived with).
+func nativeModel(e *gateway.Engine, f *gateway.Flow, model string, d dialects.Dialect) string {
+	if e.Router().Has(model) {
 		return model
 	}
-	if p, m, ok := strings.Cut(model, "/"); ok && m != "" && e.Upstream(p) != nil {
+	if p, m, ok := strings.Cut(model, "/"); ok && m != "" && f.Routes().Get(p) != nil {
 		return model
 	}
 	if _, _, gerr := e.Resolve(model); gerr == nil {
 		return model
 	}
-	for _, n := range e.Providers() {
-		if e.Upstream(n).Provider.Dialect() == d && (p == nil || p.AllowsProvider(n)) {
+	p := f.Request().Principal
+	for _, up := range f.Routes().List() {
+		if n := up.Config.Name; up.Provider.Dialect() == d && (p == nil || p.AllowsProvider(n)) {
 			return n + "/" + model
 		}
 	}
 	return model
 }
 
-// pinned finds the provider and key of a call that names no model or is pinned to an account.
-func pinned(e *gateway.Engine, req *gateway.Request, raw *Request) (*gateway.Upstream, *provider.Key, string, *gateway.Error) {
-	model := raw.Model
+// pinned finds the provider and key of a call that names no model or is pinned to an account, in the provider
+// set the request arrived with.
+func pinned(f *gateway.Flow, raw *Request) (*gateway.Upstream, *provider.Key, string, *gateway.Error) {
+	req, model := f.Request(), raw.Model
 	if raw.Pin != nil {
-		up := e.Upstream(raw.Pin.Provider)
+		up := f.Routes().Get(raw.Pin.Provider)
 		if up == nil {
 			return nil, nil, "", gateway.Errorf(http.StatusConflict, gateway.TypeInvalidRequest, "provider_gone",
 				"the provider %q that holds this object is no longer configured", raw.Pin.Provider)
@@ -152,8 +153,8 @@ func pinned(e *gateway.Engine, req *gateway.Request, raw *Request) (*gateway.Ups
 	// The first provider offering the op that the key may use: the first offering it may be one the key is
 	// kept from, and then the call would be refused though another provider could serve it.
 	refused := ""
-	for _, n := range e.Providers() {
-		up := e.Upstream(n)
+	for _, up := range f.Routes().List() {
+		n := up.Config.Name
 		if !offers(up, req.Op, raw.Native, "") {
 			continue
 		}
