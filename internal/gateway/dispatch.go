@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
@@ -62,7 +63,7 @@ func dispatchTargets(e *Engine, f *Flow) error {
 		telemetry.EndAttempt(span, telemetry.SpanResult{Provider: up.Config.Type, ResponseModel: model,
 			InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, Status: f.out.Status, Err: err})
 		info := AttemptInfo{Provider: up.Config.Name, Model: model, Status: f.out.Status, Latency: time.Since(start),
-			KeyHint: f.try.keyHint()}
+			KeyHint: provider.HintOf(f.try.key)}
 		up.health.Record(info.Latency, f.out.Status, err)
 		if err == nil {
 			a.End(f.out.TTFB, true, f.out.Status, 0)
@@ -144,7 +145,7 @@ func (e *Engine) attemptPinned(f *Flow) error {
 	err := e.attempt(f, t)
 	meter(f, p.up, err)
 	info := AttemptInfo{Provider: p.up.Config.Name, Model: p.model, Status: f.out.Status, Latency: time.Since(start),
-		KeyHint: t.keyHint()}
+		KeyHint: provider.HintOf(t.key)}
 	p.up.health.Record(info.Latency, f.out.Status, err)
 	if err != nil {
 		info.Err = err.Error()

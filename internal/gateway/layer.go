@@ -204,11 +204,3 @@ func (f *Flow) Estimate() schema.Usage {
 	prompt, maxOut := reqbody.TokenEstimate(f.admitBody)
 	return schema.Usage{PromptTokens: prompt, CompletionTokens: maxOut, TotalTokens: prompt + maxOut}
 }
-
-// keyHint is the hint of the key the try used, for the request log ("" without one).
-func (t *Try) keyHint() string {
-	if t.key == nil {
-		return ""
-	}
-	return t.key.Hint
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/dispatch"
+	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/relay"
 	"github.com/weir-gateway/weir/internal/reqbody"
 	"github.com/weir-gateway/weir/internal/router"
@@ -224,18 +225,7 @@ func sendError(ctx, upCtx context.Context, up *Upstream, err error) *Error {
 		(errors.As(err, &ne) && ne.Timeout()) {
 		return errorf(http.StatusGatewayTimeout, TypeTimeout, "upstream_timeout", "%s did not answer in time", name)
 	}
-	return errorf(http.StatusBadGateway, TypeAPI, "upstream_unreachable", "%s could not be reached: %s", name, stripURL(err))
-}
-
-// stripURL drops the request URL from a *url.Error message: it may carry an API key in a query string.
-func stripURL(err error) string {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil && strings.HasPrefix(err.Error(), "Post ") {
-			return inner.Error()
-		}
-	}
-	return err.Error()
+	return errorf(http.StatusBadGateway, TypeAPI, "upstream_unreachable", "%s could not be reached: %s", name, provider.RedactURL(err))
 }
 
 // Resolve maps "provider/model", or a bare model that one provider lists, to the provider and its model id.

@@ -120,3 +120,11 @@ func MaskKey(v string) string {
 	}
 	return "…" + v[len(v)-4:]
 }
+
+// HintOf is k's hint for the request log, "" when a call used no key.
+func HintOf(k *Key) string {
+	if k == nil {
+		return ""
+	}
+	return k.Hint
+}
