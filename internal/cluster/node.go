@@ -35,6 +35,9 @@ type Options struct {
 	Key []byte
 	// Now is the clock shared with governance (default time.Now).
 	Now func() time.Time
+	// Transport carries memberlist's packets and streams (default: memberlist's own UDP/TCP transport on
+	// Config.Bind). The cluster simulation wraps one to count every byte on the wire.
+	Transport memberlist.Transport
 }
 
 // Node is one member of the cluster.
@@ -127,6 +130,7 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 	mc.Name = n.name
 	mc.GossipInterval = cfg.GossipInterval
 	mc.PushPullInterval = 10 * time.Second
+	mc.Transport = opt.Transport
 	mc.Delegate = (*delegate)(n)
 	mc.Events = (*events)(n)
 	mc.Logger = log.New(&mlLog{l: n.log}, "", 0)
@@ -203,6 +207,8 @@ type Stats struct {
 	GossipBytesOut uint64
 	GossipBytesIn  uint64
 	Entries        int
+	// Queued is the number of delta batches waiting to ride memberlist's gossip (clusters above directFanout).
+	Queued int
 	// LastDelay and MaxDelay are delta propagation delays as measured by the sender's clock (clock skew adds in).
 	LastDelay, MaxDelay time.Duration
 }
@@ -213,7 +219,7 @@ func (n *Node) Stats() Stats {
 	e := n.st.Len()
 	n.mu.Unlock()
 	return Stats{Alive: n.ml.NumMembers(), GossipBytesOut: n.bytesOut.Load(), GossipBytesIn: n.bytesIn.Load(),
-		Entries: e, LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load())}
+		Entries: e, Queued: n.q.NumQueued(), LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load())}
 }
 
 // Snapshot is the body of GET /api/cluster: this node's view of the members and its gossip figures.
@@ -269,9 +275,16 @@ const directFanout = 16
 // maxPacket keeps a delta inside one UDP datagram on a 1500-byte MTU after memberlist's headers and encryption.
 const maxPacket = 1200
 
-// flush finds this node's changed counts, records them in the state and sends them; it also picks up counters
-// governance created since the last tick and applies the remote view to them.
+// flush sends this node's changed counts to its peers.
 func (n *Node) flush() {
+	if recs := n.changes(); len(recs) > 0 {
+		n.send(encodeDeltas(n.name, recs, maxPacket))
+	}
+}
+
+// changes finds this node's changed counts and records them in the state; it also picks up counters governance
+// created since the last tick and applies the remote view to them.
+func (n *Node) changes() []rec {
 	now := n.opt.Now().UnixNano()
 	refs := n.src.Counters()
 	var recs []rec
@@ -318,9 +331,7 @@ func (n *Node) flush() {
 		n.st.Prune(2)
 	}
 	n.mu.Unlock()
-	if len(recs) > 0 {
-		n.send(encodeDeltas(n.name, recs, maxPacket))
-	}
+	return recs
 }
 
 // collect records r's local slots that differ from what we last published; mu held.
