@@ -46,5 +46,13 @@ bench:
 cluster-sim:
 	WEIR_CLUSTER_SIM=1 $(GO) test -count=1 -timeout 30m -run '^TestSimTable$$' -v ./internal/cluster/clustersim/
 
+# N real weir processes on loopback under a burst for one rpm: 100 key (TestClusterBurstBound); the normal suite
+# runs 5 at 150 requests/s. WEIR_E2E_CLUSTER_N picks sizes (default here 20,50), WEIR_E2E_CLUSTER_RATE the pace
+# (requests/s; 0: as fast as 50 clients go), WEIR_CLUSTER_MODE the counter-sharing mode.
+WEIR_E2E_CLUSTER_N ?= 20,50
+WEIR_E2E_CLUSTER_RATE ?= 0
+cluster-e2e:
+	WEIR_E2E_CLUSTER_N=$(WEIR_E2E_CLUSTER_N) WEIR_E2E_CLUSTER_RATE=$(WEIR_E2E_CLUSTER_RATE) $(GO) test -count=1 -timeout 30m -run '^TestClusterBurstBound$$' -v ./test/e2e/
+
 clean:
 	rm -rf bin

@@ -143,12 +143,21 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 	} else {
 		n.log.Warn("cluster: gossip is NOT encrypted or authenticated (cluster.insecure: true)")
 	}
+	// memberlist's goroutines may call the delegate (GetBroadcasts) as soon as Create starts them, before n.ml is
+	// set: the queue exists first and counts members through an atomic pointer.
+	var mlp atomic.Pointer[memberlist.Memberlist]
+	n.q = &memberlist.TransmitLimitedQueue{RetransmitMult: mc.RetransmitMult, NumNodes: func() int {
+		if ml := mlp.Load(); ml != nil {
+			return ml.NumMembers()
+		}
+		return 1
+	}}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.Bind, err)
 	}
 	n.ml = ml
-	n.q = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: mc.RetransmitMult}
+	mlp.Store(ml)
 	self := ml.LocalNode()
 	n.mu.Lock()
 	n.peers[n.name] = &peer{addr: self.Address(), state: "alive", since: time.Now()}
@@ -207,7 +216,7 @@ type Stats struct {
 	GossipBytesOut uint64
 	GossipBytesIn  uint64
 	Entries        int
-	// Queued is the number of delta batches waiting to ride memberlist's gossip (clusters above directFanout).
+	// Queued is the number of delta batches waiting to ride memberlist's gossip (clusters above Config.DirectFanout).
 	Queued int
 	// LastDelay and MaxDelay are delta propagation delays as measured by the sender's clock (clock skew adds in).
 	LastDelay, MaxDelay time.Duration
@@ -268,9 +277,9 @@ func (n *Node) deltaLoop() {
 	}
 }
 
-// directFanout: up to this many members, deltas go straight to every peer (one UDP packet each, lowest delay);
-// above it they ride memberlist's gossip (GetBroadcasts), which scales but adds gossip rounds of delay.
-const directFanout = 16
+// defaultDirectFanout: up to this many members, deltas go straight to every peer (one UDP packet each, lowest
+// delay); above it they ride memberlist's gossip (GetBroadcasts), which scales but adds gossip rounds of delay.
+const defaultDirectFanout = 16
 
 // maxPacket keeps a delta inside one UDP datagram on a 1500-byte MTU after memberlist's headers and encryption.
 const maxPacket = 1200
@@ -358,7 +367,7 @@ func (n *Node) collect(r governance.CounterRef, now int64, recs []rec) []rec {
 
 func (n *Node) send(msgs [][]byte) {
 	members := n.ml.Members()
-	if len(members) <= directFanout {
+	if len(members) <= n.cfg.DirectFanout {
 		for _, m := range members {
 			if m.Name == n.name {
 				continue

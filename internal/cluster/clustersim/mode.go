@@ -120,3 +120,8 @@ func (m configMember) PayloadOut() uint64 { return m.n.Stats().GossipBytesOut }
 func (m configMember) Queued() int        { return m.n.Stats().Queued }
 
 func init() { Register(ConfigMode{ModeName: "gossip"}) }
+
+// gossip-direct is gossip with deltas sent straight to every peer at any size (cluster.direct_fanout raised).
+func init() {
+	Register(ConfigMode{ModeName: "gossip-direct", Configure: func(c *cluster.Config) { c.DirectFanout = 1 << 20 }})
+}
