@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test test-short lint fuzz bench bench-go clean
+.PHONY: run build test test-short lint fuzz bench bench-go cluster-sim cluster-e2e clean
 
 run:
 	$(GO) run ./cmd/weir
@@ -39,6 +39,20 @@ bench-go:
 # (bench/ is its own module; results land in docs/benchmarks.md).
 bench:
 	cd bench && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 -stream
+
+# Cluster mode at scale, simulated: N = 3, 10, 30, 100 memberlist nodes in one process on loopback with real
+# governance, printing the table of docs/cluster.md ("Scaling"). WEIR_SIM_N=3,10 picks sizes; WEIR_CLUSTER_MODE
+# a counter-sharing mode (gossip by default).
+cluster-sim:
+	WEIR_CLUSTER_SIM=1 $(GO) test -count=1 -timeout 30m -run '^TestSimTable$$' -v ./internal/cluster/clustersim/
+
+# N real weir processes on loopback under a burst for one rpm: 100 key (TestClusterBurstBound); the normal suite
+# runs 5 at 150 requests/s. WEIR_E2E_CLUSTER_N picks sizes (default here 20,50), WEIR_E2E_CLUSTER_RATE the pace
+# (requests/s; 0: as fast as 50 clients go), WEIR_CLUSTER_MODE the counter-sharing mode.
+WEIR_E2E_CLUSTER_N ?= 20,50
+WEIR_E2E_CLUSTER_RATE ?= 0
+cluster-e2e:
+	WEIR_E2E_CLUSTER_N=$(WEIR_E2E_CLUSTER_N) WEIR_E2E_CLUSTER_RATE=$(WEIR_E2E_CLUSTER_RATE) $(GO) test -count=1 -timeout 30m -run '^TestClusterBurstBound$$' -v ./test/e2e/
 
 clean:
 	rm -rf bin
