@@ -4,7 +4,11 @@ STATICCHECK_VERSION ?= v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
+<<<<<<< HEAD
 .PHONY: run build test test-short lint fuzz bench bench-go cluster-sim cluster-e2e clean
+=======
+.PHONY: run build test test-short lint fuzz bench bench-go bench-mcp clean
+>>>>>>> mcp
 
 run:
 	$(GO) run ./cmd/weir
@@ -30,6 +34,8 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzRequestBody -fuzztime $(FUZZTIME) ./internal/reqbody/
 	$(GO) test -run XXX -fuzz FuzzOpenAIStream -fuzztime $(FUZZTIME) ./internal/relay/
+	$(GO) test -run XXX -fuzz FuzzGlob -fuzztime $(FUZZTIME) ./internal/governance/
+	$(GO) test -run XXX -fuzz FuzzLogWriter -fuzztime $(FUZZTIME) ./internal/mcp/
 
 # Hot-path micro-benchmarks.
 bench-go:
@@ -40,6 +46,7 @@ bench-go:
 bench:
 	cd bench && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 && $(GO) run ./cmd/loadbench -rate 1000 -duration 10s -rounds 3 -stream
 
+<<<<<<< HEAD
 # Cluster mode at scale, simulated: N = 3, 10, 30, 100 memberlist nodes in one process on loopback with real
 # governance, printing the table of docs/cluster.md ("Scaling"). WEIR_SIM_N=3,10 picks sizes; WEIR_CLUSTER_MODE
 # a counter-sharing mode (gossip by default).
@@ -53,6 +60,12 @@ WEIR_E2E_CLUSTER_N ?= 20,50
 WEIR_E2E_CLUSTER_RATE ?= 0
 cluster-e2e:
 	WEIR_E2E_CLUSTER_N=$(WEIR_E2E_CLUSTER_N) WEIR_E2E_CLUSTER_RATE=$(WEIR_E2E_CLUSTER_RATE) $(GO) test -count=1 -timeout 30m -run '^TestClusterBurstBound$$' -v ./test/e2e/
+=======
+# MCP gateway overhead: tools/call through weir's /mcp vs directly to an SDK server at 500 calls/s
+# (results land in docs/benchmarks.md).
+bench-mcp:
+	cd bench && $(GO) run ./cmd/mcpbench -rate 500 -duration 10s -rounds 3
+>>>>>>> mcp
 
 clean:
 	rm -rf bin

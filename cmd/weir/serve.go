@@ -97,9 +97,11 @@ func serve(args []string) int {
 	}
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
 	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
+	mcpGateway := startMCP(ctx, cfg, pers, obs, handler.Mount(api.RouteInference), log)
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
 	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
-		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log})
+		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log,
+		MCPServers: func() any { return mcpGateway.Servers() }})
 	handler.SetBatches(settler)
 	handler.SetReadTimeouts(cfg.Server.ReadTimeout.D(), cfg.Server.UploadReadTimeout.D())
 	srv := &http.Server{
@@ -141,6 +143,7 @@ func serve(args []string) int {
 		log.Warn("shutdown timeout passed with requests still in flight; closing them", "err", err)
 		_ = srv.Close()
 	}
+	mcpGateway.Close() // stdio servers' processes end here
 	obs.close(log)
 	stop()
 	log.Info("stopped")

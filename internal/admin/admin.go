@@ -51,6 +51,8 @@ type Config struct {
 	LogReader requestlog.Reader
 	// Cluster, when set, serves GET /api/cluster: the cluster node's view of its members and gossip figures.
 	Cluster func() any
+	// MCPServers, when set, serves GET /api/mcp/servers: each MCP server's state, transport and tool count.
+	MCPServers func() any
 	// Models lists the models the gateway serves, whose prices GET /api/pricing lists.
 	Models func() []catalog.Model
 	// Log gets the errors of failed admin operations; nil: slog.Default().
@@ -103,6 +105,11 @@ func (a *admin) mount(m Mux) {
 		h("GET /api/logs", logs.Logs)
 		h("GET /api/logs/{id}", logs.Log)
 		h("GET /api/stats", logs.Stats)
+	}
+	if a.c.MCPServers != nil {
+		h("GET /api/mcp/servers", func(w http.ResponseWriter, r *http.Request) {
+			httpx.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": a.c.MCPServers()})
+		})
 	}
 	if a.c.Cluster != nil {
 		h("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) { httpx.WriteJSON(w, http.StatusOK, a.c.Cluster()) })

@@ -25,6 +25,7 @@ type wireKey struct {
 	MaxConcurrent  int                   `json:"max_concurrent,omitempty"`
 	Budget         *wireBudget           `json:"budget,omitempty"`
 	RateLimits     *wireLimits           `json:"rate_limits,omitempty"`
+	MCP            *store.MCPAccess      `json:"mcp,omitempty"`
 	Disabled       bool                  `json:"disabled"`
 	ExpiresAt      *time.Time            `json:"expires_at,omitempty"`
 	Hint           string                `json:"hint,omitempty"`
@@ -41,7 +42,7 @@ type wireKeyWithSecret struct {
 
 func keyOut(k store.VirtualKey) wireKey {
 	w := wireKey{ID: k.ID, Name: k.Name, Team: k.TeamID, Customer: k.CustomerID, Models: k.Models, Providers: k.Providers,
-		MaxConcurrent: k.MaxConcurrent, Budget: budgetOut(k.Budget), RateLimits: limitsOut(k.Limits), Disabled: k.Disabled,
+		MaxConcurrent: k.MaxConcurrent, Budget: budgetOut(k.Budget), RateLimits: limitsOut(k.Limits), MCP: k.MCP, Disabled: k.Disabled,
 		ExpiresAt: timeOut(k.ExpiresAt), Hint: hintOut(k.Hint), Source: k.Source, CreatedAt: timeOut(k.CreatedAt), UpdatedAt: timeOut(k.UpdatedAt)}
 	if len(k.ProviderLimits) > 0 {
 		w.ProviderLimits = make(map[string]wireLimits, len(k.ProviderLimits))
@@ -98,8 +99,11 @@ func (a *admin) keyIn(w *wireKey) (store.VirtualKey, *gateway.Error) {
 	if err != nil {
 		return store.VirtualKey{}, err
 	}
+	if f, err := governance.CheckMCPAccess(w.MCP); err != nil {
+		return store.VirtualKey{}, adminInvalid("mcp."+f, "%v", err)
+	}
 	k := store.VirtualKey{ID: w.ID, Name: w.Name, TeamID: w.Team, CustomerID: w.Customer, Models: w.Models, Providers: w.Providers,
-		MaxConcurrent: w.MaxConcurrent, Budget: b, Limits: l, Disabled: w.Disabled}
+		MaxConcurrent: w.MaxConcurrent, Budget: b, Limits: l, MCP: w.MCP, Disabled: w.Disabled}
 	for p, pl := range w.ProviderLimits {
 		if err := checkID("provider_limits", p); err != nil {
 			return store.VirtualKey{}, adminInvalid("provider_limits."+p, "not a provider name")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/store"
 )
 
@@ -16,15 +17,17 @@ type wireTeam struct {
 	Customer   string      `json:"customer,omitempty"`
 	Budget     *wireBudget `json:"budget,omitempty"`
 	RateLimits *wireLimits `json:"rate_limits,omitempty"`
-	Disabled   bool        `json:"disabled"`
-	Source     string      `json:"source,omitempty"`
-	CreatedAt  *time.Time  `json:"created_at,omitempty"`
-	UpdatedAt  *time.Time  `json:"updated_at,omitempty"`
+	// MCP is the team's MCP allow-list (docs/mcp.md).
+	MCP       *store.MCPAccess `json:"mcp,omitempty"`
+	Disabled  bool             `json:"disabled"`
+	Source    string           `json:"source,omitempty"`
+	CreatedAt *time.Time       `json:"created_at,omitempty"`
+	UpdatedAt *time.Time       `json:"updated_at,omitempty"`
 }
 
 func teamOut(t store.Team) wireTeam {
 	return wireTeam{ID: t.ID, Name: t.Name, Customer: t.CustomerID, Budget: budgetOut(t.Budget), RateLimits: limitsOut(t.Limits),
-		Disabled: t.Disabled, Source: t.Source, CreatedAt: timeOut(t.CreatedAt), UpdatedAt: timeOut(t.UpdatedAt)}
+		MCP: t.MCP, Disabled: t.Disabled, Source: t.Source, CreatedAt: timeOut(t.CreatedAt), UpdatedAt: timeOut(t.UpdatedAt)}
 }
 
 func (a *admin) teamIn(w *wireTeam) (store.Team, *gateway.Error) {
@@ -44,7 +47,10 @@ func (a *admin) teamIn(w *wireTeam) (store.Team, *gateway.Error) {
 	if err != nil {
 		return store.Team{}, err
 	}
-	return store.Team{ID: w.ID, Name: w.Name, CustomerID: w.Customer, Budget: b, Limits: l, Disabled: w.Disabled}, nil
+	if f, err := governance.CheckMCPAccess(w.MCP); err != nil {
+		return store.Team{}, adminInvalid("mcp."+f, "%v", err)
+	}
+	return store.Team{ID: w.ID, Name: w.Name, CustomerID: w.Customer, Budget: b, Limits: l, MCP: w.MCP, Disabled: w.Disabled}, nil
 }
 
 func (a *admin) team(id string) (store.Team, bool) {

@@ -11,6 +11,7 @@ import (
 	"github.com/weir-gateway/weir/internal/cluster"
 	"github.com/weir-gateway/weir/internal/confkit"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/mcp"
 	"github.com/weir-gateway/weir/internal/provider"
 	"github.com/weir-gateway/weir/internal/router"
 	"github.com/weir-gateway/weir/internal/telemetry"
@@ -33,6 +34,8 @@ type Config struct {
 	Cluster cluster.Config `yaml:"cluster"`
 	// Responses holds the settings of the OpenAI Responses API routes (/v1/responses).
 	Responses Responses `yaml:"responses"`
+	// MCP is the MCP gateway: the upstream MCP servers served together at /mcp (see docs/mcp.md).
+	MCP mcp.Config `yaml:"mcp"`
 }
 
 // Responses holds the settings of the OpenAI Responses API routes.

@@ -90,6 +90,11 @@ func TestParseProblems(t *testing.T) {
 			[]string{`governance.providers[0].name: unknown provider "nope"`, "governance.providers[1].rate_limits.rpm: must be between",
 				"governance.providers[1].budget.max_usd: must be >= 0", "governance.providers[1].budget.reset", `governance.providers[2].name: duplicate "a"`,
 				"governance.providers[3].name: required", "governance.providers[3]: set a budget, rate_limits or both"}},
+		{"mcp section", "mcp:\n  tool_ttl: 5m\n  servers:\n    - {name: gh, transport: streamable-http, url: \"http://x/mcp\", oauth: {client_id: c, token_url: \"http://x/t\", scope: [a]}}\n" +
+			"    - {name: fs, transport: stdio}\ngovernance:\n  virtual_keys:\n    - {id: k, mcp: {servers: [gh], tool: [x]}}\n    - {id: j, mcp: {tools: [\"\"]}}\n",
+			[]string{"mcp.tool_ttl: unknown field", "mcp.servers[0].oauth.scope: unknown field", "governance.virtual_keys[0].mcp.tool: unknown field"}},
+		{"mcp values", "mcp:\n  servers:\n    - {name: fs, transport: stdio}\ngovernance:\n  virtual_keys:\n    - {id: j, mcp: {tools: [\"\"]}}\n",
+			[]string{"mcp.servers[0].command: required for transport stdio", "governance.virtual_keys[0].mcp.tools[0]: must not be empty"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -224,5 +229,42 @@ func TestResponsesRetention(t *testing.T) {
 	}
 	if out, err := Marshal(&Config{Responses: Responses{Retention: Duration(time.Hour)}}); err != nil || !strings.Contains(string(out), "retention: 1h0m0s") {
 		t.Errorf("Marshal: %s %v", out, err)
+	}
+}
+
+// TestParseMCPExample: the mcp section as docs/mcp.md shows it, with ${ENV} in headers and oauth.
+func TestParseMCPExample(t *testing.T) {
+	doc := `
+mcp:
+  servers:
+    - name: github
+      transport: streamable-http
+      url: https://api.githubcopilot.com/mcp/
+      headers: { Authorization: "Bearer ${GITHUB_TOKEN}" }
+    - name: fs
+      transport: stdio
+      command: ["npx", "-y", "@modelcontextprotocol/server-filesystem", "/data"]
+      env: { NODE_ENV: production }
+    - name: internal
+      transport: streamable-http
+      url: https://tools.internal/mcp
+      oauth: { client_id: weir, client_secret: "${SECRET}", token_url: https://auth.internal/token, scopes: [tools.read] }
+      tool_prices: { search: 0.002, "*": 0.0005 }
+  tool_list_ttl: 5m
+governance:
+  teams: [{ id: eng, mcp: { servers: [github, fs] } }]
+  virtual_keys: [{ id: ci, team: eng, mcp: { tools: ["github__get_*"] } }]
+`
+	cfg, err := Parse([]byte(doc), env(map[string]string{"GITHUB_TOKEN": "ghp_x", "SECRET": "s3"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.MCP
+	if len(m.Servers) != 3 || m.Servers[0].Headers["Authorization"] != "Bearer ghp_x" || m.Servers[2].OAuth.ClientSecret != "s3" ||
+		m.Servers[1].Command[3] != "/data" || m.Separator != "__" || m.ToolListTTL.D() != 5*time.Minute || m.Servers[2].ToolPrices["*"] != 0.0005 {
+		t.Fatalf("mcp: %+v", m)
+	}
+	if k := cfg.Governance.VirtualKeys[0]; k.MCP == nil || k.MCP.Tools[0] != "github__get_*" || cfg.Governance.Teams[0].MCP.Servers[1] != "fs" {
+		t.Fatalf("governance mcp allow-lists: %+v %+v", k, cfg.Governance.Teams[0])
 	}
 }

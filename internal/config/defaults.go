@@ -46,6 +46,7 @@ func DefaultDataDir() string {
 
 // ApplyDefaults fills every unset field.
 func (c *Config) ApplyDefaults() {
+	c.MCP.ApplyDefaults()
 	if c.Server.Addr == "" {
 		c.Server.Addr = DefaultAddr
 	}
@@ -182,6 +183,7 @@ func (c *Config) Validate() Problems {
 			ps = append(ps, Problem{Path: path, Msg: msg})
 		}
 	}
+	ps = append(ps, c.MCP.Validate()...)
 	if c.Routing.Cooldown != nil {
 		for _, err := range router.ValidateBreaker("routing.cooldown", *c.Routing.Cooldown) {
 			path, msg, _ := strings.Cut(err.Error(), ": ")

@@ -308,3 +308,32 @@ type LimitStatus struct {
 	Metric  string // "rpm"
 	Status  Status
 }
+
+// AdmitCall admits a call that is not a model request (an MCP tool call): the key must be usable, and one
+// request plus est is reserved against every limit and budget of its key, team and customer, as Admit does,
+// without the model and provider allow-lists (the caller checks its own). Settle or Release it the same way.
+func (s *Service) AdmitCall(ctx context.Context, p *Principal, est Estimate) (*Reservation, *Denial) {
+	if p == nil {
+		return nil, &Denial{Status: http.StatusUnauthorized, Code: "invalid_api_key", Message: "missing or unknown virtual key"}
+	}
+	if !p.usable(s.now) {
+		return nil, &Denial{Status: http.StatusUnauthorized, Code: "key_disabled", Message: "virtual key " + p.rec.ID + ": disabled or expired"}
+	}
+	var sem chan struct{}
+	if p.sem != nil {
+		if d := s.acquire(ctx, p); d != nil {
+			return nil, d
+		}
+		sem = p.sem
+	}
+	now := s.now()
+	r := resPool.Get().(*Reservation)
+	r.s, r.sem = s, sem
+	tokens, cost := max(est.Tokens, 1), max(int64(est.Cost), 1)
+	for _, lv := range p.levels {
+		if d := r.reserve(lv, now, tokens, cost); d != nil {
+			return nil, completeInfo(d, p, "", now)
+		}
+	}
+	return r, nil
+}

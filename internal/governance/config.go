@@ -66,6 +66,8 @@ type TeamConfig struct {
 	Customer   string        `yaml:"customer"`
 	Budget     *BudgetConfig `yaml:"budget"`
 	RateLimits *RateLimits   `yaml:"rate_limits"`
+	// MCP is the team's MCP allow-list: its keys inherit it, and a key's own list can only narrow it.
+	MCP *MCPAccessConfig `yaml:"mcp"`
 }
 
 // VirtualKeyConfig declares a virtual key under a team, a customer, or neither.
@@ -84,7 +86,9 @@ type VirtualKeyConfig struct {
 	MaxConcurrent  int                   `yaml:"max_concurrent"`
 	RateLimits     *RateLimits           `yaml:"rate_limits"`
 	Budget         *BudgetConfig         `yaml:"budget"`
-	Disabled       bool                  `yaml:"disabled"`
+	// MCP allow-lists the MCP servers and tools the key may use (deny by default; see docs/mcp.md).
+	MCP      *MCPAccessConfig `yaml:"mcp"`
+	Disabled bool             `yaml:"disabled"`
 }
 
 func (r *RateLimits) toStore() store.Limits {
@@ -131,6 +135,9 @@ func (c *Config) Validate() error {
 		}
 		checkBudget(p, t.Budget, bad)
 		checkLimits(p+".rate_limits", t.RateLimits, bad)
+		if f, err := CheckMCPAccess(t.MCP.toStore()); err != nil {
+			bad(p+".mcp."+f, err)
+		}
 	}
 	keys := map[string]bool{}
 	for i, k := range c.VirtualKeys {
@@ -162,6 +169,9 @@ func (c *Config) Validate() error {
 		checkLimits(p+".rate_limits", k.RateLimits, bad)
 		for prov, l := range k.ProviderLimits {
 			checkLimits(p+".provider_limits."+prov, &l, bad)
+		}
+		if f, err := CheckMCPAccess(k.MCP.toStore()); err != nil {
+			bad(p+".mcp."+f, err)
 		}
 	}
 	checkProviders(c.Providers, bad)

@@ -41,6 +41,7 @@ type Principal struct {
 	provLimits map[string]*level // per-provider limits of the key
 	models     []string
 	providers  map[string]bool
+	mcp        mcpAccess
 	sem        chan struct{} // nil: no max_concurrent
 	disabled   bool          // the key, its team or its customer is disabled
 	expiresAt  int64         // Unix ns; 0 never

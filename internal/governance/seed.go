@@ -36,7 +36,7 @@ func (s *Service) Seed(ctx context.Context, cfg *Config) ([]GeneratedKey, error)
 	}
 	for _, t := range cfg.Teams {
 		declared["t:"+t.ID] = true
-		rec := &store.Team{ID: t.ID, Name: t.Name, CustomerID: t.Customer, Budget: t.Budget.toStore(), Limits: t.RateLimits.toStore(), Source: store.SourceConfig}
+		rec := &store.Team{ID: t.ID, Name: t.Name, CustomerID: t.Customer, Budget: t.Budget.toStore(), Limits: t.RateLimits.toStore(), MCP: t.MCP.toStore(), Source: store.SourceConfig}
 		if err := s.st.Teams().Put(ctx, rec); err != nil {
 			return nil, fmt.Errorf("seed team %s: %w", t.ID, err)
 		}
@@ -46,7 +46,7 @@ func (s *Service) Seed(ctx context.Context, cfg *Config) ([]GeneratedKey, error)
 		declared["k:"+k.ID] = true
 		rec := &store.VirtualKey{ID: k.ID, Name: k.Name, TeamID: k.Team, CustomerID: k.Customer,
 			Models: k.Models, Providers: k.Providers, MaxConcurrent: k.MaxConcurrent,
-			Budget: k.Budget.toStore(), Limits: k.RateLimits.toStore(), Disabled: k.Disabled, Source: store.SourceConfig}
+			Budget: k.Budget.toStore(), Limits: k.RateLimits.toStore(), MCP: k.MCP.toStore(), Disabled: k.Disabled, Source: store.SourceConfig}
 		if len(k.ProviderLimits) > 0 {
 			rec.ProviderLimits = map[string]store.Limits{}
 			for p, l := range k.ProviderLimits {

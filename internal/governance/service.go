@@ -163,7 +163,7 @@ func (s *Service) rebuildLocked() {
 	sn.provs = s.buildProvidersLocked(now)
 	old := s.snap.Load()
 	for id, k := range s.keys {
-		p := &Principal{rec: k, disabled: k.Disabled, models: k.Models}
+		p := &Principal{rec: k, disabled: k.Disabled, models: k.Models, mcp: mcpAccess{key: newMCPRule(k.MCP)}}
 		if !k.ExpiresAt.IsZero() {
 			p.expiresAt = k.ExpiresAt.UnixNano()
 		}
@@ -174,6 +174,7 @@ func (s *Service) rebuildLocked() {
 			if t, ok := s.teams[k.TeamID]; ok {
 				p.levels = append(p.levels, sn.teams[k.TeamID])
 				p.disabled = p.disabled || t.Disabled
+				p.mcp.team = newMCPRule(t.MCP)
 				custID = t.CustomerID
 			} else {
 				p.disabled = true // dangling team reference: refuse rather than bypass the team's limits

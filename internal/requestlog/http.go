@@ -57,6 +57,9 @@ type attemptView struct {
 	Status    int     `json:"status"`
 	LatencyMS float64 `json:"latency_ms"`
 	Error     string  `json:"error,omitempty"`
+	// RequestBytes and ResponseBytes: an MCP tool call's arguments and result.
+	RequestBytes  int64 `json:"request_bytes,omitempty"`
+	ResponseBytes int64 `json:"response_bytes,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -65,7 +68,7 @@ func view(r Record) logView {
 	v := logView{Record: r, TTFBms: ms(r.TTFB), DurationMS: ms(r.Duration), CostUSD: float64(r.CostNanoUSD) / 1e9}
 	for _, at := range r.Attempts {
 		v.Attempts = append(v.Attempts, attemptView{Provider: at.Provider, Model: at.Model, Status: at.Status,
-			LatencyMS: ms(at.Latency), Error: at.Error})
+			LatencyMS: ms(at.Latency), Error: at.Error, RequestBytes: at.RequestBytes, ResponseBytes: at.ResponseBytes})
 	}
 	return v
 }

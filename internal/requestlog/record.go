@@ -54,6 +54,10 @@ type Attempt struct {
 	Status   int           `json:"status"` // 0: no answer
 	Latency  time.Duration `json:"latency_ns"`
 	Error    string        `json:"error,omitempty"`
+	// RequestBytes and ResponseBytes are the sizes of an MCP tool call's arguments and result (0: not
+	// recorded).
+	RequestBytes  int64 `json:"request_bytes,omitempty"`
+	ResponseBytes int64 `json:"response_bytes,omitempty"`
 }
 
 // NewID returns a time-sortable id (UUIDv7: 48-bit millisecond time, then a per-process monotonic sequence and

@@ -79,10 +79,20 @@ type Team struct {
 	CustomerID string
 	Budget     *Budget
 	Limits     Limits
-	Disabled   bool
-	Source     string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// MCP is the team's MCP tool allow-list (nil: none; see MCPAccess).
+	MCP       *MCPAccess
+	Disabled  bool
+	Source    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// MCPAccess allow-lists MCP tools: a tool is allowed when its server is named in Servers (or Servers is empty)
+// and its namespaced name ("server__tool") matches a glob in Tools (or Tools is empty). Both empty allows
+// nothing: MCP access is deny by default.
+type MCPAccess struct {
+	Servers []string `json:"servers,omitempty"`
+	Tools   []string `json:"tools,omitempty"`
 }
 
 // VirtualKey is a gateway credential. Only the SHA-256 of its secret is stored.
@@ -105,11 +115,13 @@ type VirtualKey struct {
 	MaxConcurrent  int
 	Budget         *Budget
 	Limits         Limits
-	Disabled       bool
-	ExpiresAt      time.Time // zero: never
-	Source         string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// MCP is the key's MCP tool allow-list (nil: its team's, else none).
+	MCP       *MCPAccess
+	Disabled  bool
+	ExpiresAt time.Time // zero: never
+	Source    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Provider is an upstream configured through the admin API; its settings are opaque JSON to the store.

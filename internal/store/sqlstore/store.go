@@ -152,7 +152,7 @@ type teams struct{ s *Store }
 
 func (t teams) Put(ctx context.Context, v *store.Team) error {
 	stamp(&v.CreatedAt, &v.UpdatedAt)
-	spec, err := json.Marshal(customerSpec{Name: v.Name, Budget: v.Budget, Limits: v.Limits, Disabled: v.Disabled})
+	spec, err := json.Marshal(teamSpec{customerSpec: customerSpec{Name: v.Name, Budget: v.Budget, Limits: v.Limits, Disabled: v.Disabled}, MCP: v.MCP})
 	if err != nil {
 		return err
 	}
@@ -161,6 +161,12 @@ func (t teams) Put(ctx context.Context, v *store.Team) error {
 		updated_at = excluded.updated_at`,
 		v.ID, v.CustomerID, string(spec), v.Source, ms(v.CreatedAt), ms(v.UpdatedAt))
 	return err
+}
+
+// teamSpec is a customer's spec plus the team's MCP allow-list.
+type teamSpec struct {
+	customerSpec
+	MCP *store.MCPAccess `json:"mcp,omitempty"`
 }
 
 const teamCols = `id, customer_id, spec, source, created_at, updated_at`
@@ -172,11 +178,11 @@ func scanTeam(scan func(...any) error) (*store.Team, error) {
 	if err := scan(&v.ID, &v.CustomerID, &spec, &v.Source, &created, &updated); err != nil {
 		return nil, err
 	}
-	var sp customerSpec
+	var sp teamSpec
 	if err := json.Unmarshal([]byte(spec), &sp); err != nil {
 		return nil, fmt.Errorf("team %s: %w", v.ID, err)
 	}
-	v.Name, v.Budget, v.Limits, v.Disabled = sp.Name, sp.Budget, sp.Limits, sp.Disabled
+	v.Name, v.Budget, v.Limits, v.Disabled, v.MCP = sp.Name, sp.Budget, sp.Limits, sp.Disabled, sp.MCP
 	v.CreatedAt, v.UpdatedAt = fromMS(created), fromMS(updated)
 	return &v, nil
 }
@@ -217,6 +223,7 @@ type keySpec struct {
 	MaxConcurrent  int                     `json:"max_concurrent,omitempty"`
 	Budget         *store.Budget           `json:"budget,omitempty"`
 	Limits         store.Limits            `json:"limits"`
+	MCP            *store.MCPAccess        `json:"mcp,omitempty"`
 	Disabled       bool                    `json:"disabled,omitempty"`
 	ExpiresAt      int64                   `json:"expires_at,omitempty"`
 }
@@ -228,7 +235,7 @@ func (k keys) Put(ctx context.Context, v *store.VirtualKey) error {
 	stamp(&v.CreatedAt, &v.UpdatedAt)
 	spec, err := json.Marshal(keySpec{Name: v.Name, Hint: v.Hint, Models: v.Models, Providers: v.Providers,
 		ProviderLimits: v.ProviderLimits, MaxConcurrent: v.MaxConcurrent, Budget: v.Budget, Limits: v.Limits,
-		Disabled: v.Disabled, ExpiresAt: ms(v.ExpiresAt)})
+		MCP: v.MCP, Disabled: v.Disabled, ExpiresAt: ms(v.ExpiresAt)})
 	if err != nil {
 		return err
 	}
@@ -269,7 +276,7 @@ func scanKey(scan func(...any) error) (*store.VirtualKey, error) {
 	}
 	v.Name, v.Hint, v.Models, v.Providers, v.ProviderLimits = sp.Name, sp.Hint, sp.Models, sp.Providers, sp.ProviderLimits
 	v.MaxConcurrent, v.Budget, v.Limits, v.Disabled = sp.MaxConcurrent, sp.Budget, sp.Limits, sp.Disabled
-	v.ExpiresAt = fromMS(sp.ExpiresAt)
+	v.ExpiresAt, v.MCP = fromMS(sp.ExpiresAt), sp.MCP
 	v.CreatedAt, v.UpdatedAt = fromMS(created), fromMS(updated)
 	return &v, nil
 }

@@ -1,0 +1,49 @@
+package mcp
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/test/mcpserver"
+)
+
+const benchCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":{"a":2,"b":3}}}`
+
+func benchPost(b *testing.B, h http.Handler, body, key string) {
+	b.Helper()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Accept", "application/json, text/event-stream")
+		r.Header.Set("MCP-Protocol-Version", "2025-06-18")
+		if key != "" {
+			r.Header.Set("Authorization", "Bearer "+key)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), `"text":"5"`) {
+			b.Fatalf("%d %s", w.Code, w.Body.String())
+		}
+	}
+}
+
+// BenchmarkDirectCall is the floor: a tools/call answered by a stateless SDK server handler in-process.
+func BenchmarkDirectCall(b *testing.B) {
+	s := mcpserver.New("tools", &mcpserver.Calls{})
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, &sdk.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	benchPost(b, h, strings.Replace(benchCall, "%s", "add", 1), "")
+}
+
+// BenchmarkGatewayCall is the same call through Handler: authentication, the allow-list, admission, the
+// upstream session (Streamable HTTP over loopback to the same kind of server) and the call's record.
+func BenchmarkGatewayCall(b *testing.B) {
+	const key = "wk-bench-0000000000000000000001"
+	f := newFixture(b, []governance.VirtualKeyConfig{{ID: "k", Value: key, MCP: &governance.MCPAccessConfig{Servers: []string{"tools"}}}}, ServerConfig{})
+	benchPost(b, f.g.Handler(), strings.Replace(benchCall, "%s", "tools__add", 1), key)
+}

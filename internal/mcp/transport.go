@@ -1,0 +1,101 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// transport builds the SDK client transport of one server. A stdio server's process is started by Connect;
+// closing the session closes its stdin and, after terminateAfter, terminates it.
+func (u *upstream) transport(ctx context.Context) sdk.Transport {
+	c := u.cfg
+	switch c.Transport {
+	case TransportStdio:
+		cmd := exec.Command(c.Command[0], c.Command[1:]...)
+		cmd.Env = os.Environ()
+		for k, v := range c.Env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stderr = &logWriter{log: u.log}
+		return &sdk.CommandTransport{Command: cmd, TerminateDuration: terminateAfter}
+	case TransportSSE:
+		return &sdk.SSEClientTransport{Endpoint: c.URL, HTTPClient: u.httpClient(ctx)}
+	default:
+		return &sdk.StreamableClientTransport{Endpoint: c.URL, HTTPClient: u.httpClient(ctx), MaxRetries: -1}
+	}
+}
+
+// terminateAfter is how long a stdio server has to exit after its stdin closes before it is sent SIGTERM.
+const terminateAfter = 2 * time.Second
+
+// httpClient is the remote server's client: its configured headers on every request, and a client-credentials
+// token when oauth is set. Nothing of the calling client's request (its credential above all) is ever added.
+func (u *upstream) httpClient(ctx context.Context) *http.Client {
+	base := u.g.opts.HTTPTransport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	var rt http.RoundTripper = headerTransport{base: base, headers: u.cfg.Headers}
+	if o := u.cfg.OAuth; o != nil {
+		cc := &clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenURL: o.TokenURL, Scopes: o.Scopes}
+		if o.Audience != "" {
+			cc.EndpointParams = map[string][]string{"audience": {o.Audience}}
+		}
+		// The token endpoint is reached without the server's headers; the token source caches and refreshes.
+		tctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: base, Timeout: 30 * time.Second})
+		rt = &oauth2.Transport{Source: cc.TokenSource(tctx), Base: rt}
+	}
+	return &http.Client{Transport: rt}
+}
+
+// headerTransport adds fixed headers to each request.
+type headerTransport struct {
+	base    http.RoundTripper
+	headers map[string]string
+}
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(t.headers) == 0 {
+		return t.base.RoundTrip(r)
+	}
+	r = r.Clone(r.Context())
+	for k, v := range t.headers {
+		r.Header.Set(k, v)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// logWriter sends a stdio server's stderr to the log, one record per line. exec's copier calls Write from one
+// goroutine, which ends with the process.
+type logWriter struct {
+	log *slog.Logger
+	buf []byte
+}
+
+// maxLogLine bounds a buffered stderr line; a longer one is logged in pieces.
+const maxLogLine = 16 << 10
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			if len(w.buf) >= maxLogLine {
+				w.log.Info("mcp server stderr", "line", string(w.buf))
+				w.buf = w.buf[:0]
+			}
+			return len(p), nil
+		}
+		w.log.Info("mcp server stderr", "line", string(bytes.TrimRight(w.buf[:i], "\r")))
+		w.buf = w.buf[i+1:]
+	}
+}
