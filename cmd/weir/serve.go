@@ -17,6 +17,7 @@ import (
 	"github.com/weir-gateway/weir/internal/api"
 	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/agent"
 )
 
 func serve(args []string) int {
@@ -98,6 +99,7 @@ func serve(args []string) int {
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
 	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
 	mcpGateway := startMCP(ctx, cfg, pers, obs, handler.Mount(api.RouteInference), log)
+	handler.WrapServe(agent.New(eng, mcpGateway, cfg.MCP.Separator, cfg.MCP.AgentMaxDepth).Wrap)
 	// The admin API shares the data plane's listener and mux, on its own routes (/api/...).
 	admin.Mount(handler.Mount(api.RouteAdmin), admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
 		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, Cluster: clusterView, Models: handler.Catalog().List, Log: log,
