@@ -237,7 +237,7 @@ func TestMCPGateway(t *testing.T) {
 
 	t.Run("union of allowed tools, namespaced", func(t *testing.T) {
 		want := []string{"legacy__echo", "local__add", "local__crash", "local__echo", "local__secret", "local__sleep",
-			"web__add", "web__crash", "web__echo", "web__secret", "web__sleep"}
+			"local__weather", "web__add", "web__crash", "web__echo", "web__secret", "web__sleep", "web__weather"}
 		if got := toolNames(t, full); !slices.Equal(got, want) {
 			t.Fatalf("tools/list = %v\nwant %v", got, want)
 		}
