@@ -156,8 +156,11 @@ func TestAgentMode(t *testing.T) {
 			if err := s.Err(); err != nil {
 				t.Fatal(err)
 			}
-			if final == nil || !slices.Contains(types, "response.mcp_call.completed") {
-				t.Fatalf("events %v: no response.completed or mcp_call", types)
+			// Written as the loop goes: the response starts, the call runs, then the model's text follows.
+			inProgress, done, text := slices.Index(types, "response.mcp_call.in_progress"),
+				slices.Index(types, "response.mcp_call.completed"), slices.Index(types, "response.output_text.delta")
+			if final == nil || types[0] != "response.created" || inProgress < 0 || !(inProgress < done && done < text) {
+				t.Fatalf("events %v: want response.created, mcp_call in progress, completed, then text, response.completed", types)
 			}
 			checkMCPOutput(t, final)
 			ran(t, before)

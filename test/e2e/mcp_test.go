@@ -419,8 +419,8 @@ func TestMCPGateway(t *testing.T) {
 			t.Fatalf("/api/mcp/servers: %v %s", err, body)
 		}
 		for _, s := range servers.Data {
-			if s.State != "up" || s.Tools != 5 {
-				t.Errorf("server %+v: want up with 5 tools", s)
+			if s.State != "up" || s.Tools != 6 {
+				t.Errorf("server %+v: want up with 6 tools", s)
 			}
 		}
 		waitUntil(t, "the tool calls in the request log", func() bool {

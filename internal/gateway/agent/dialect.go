@@ -23,7 +23,11 @@ type dialect interface {
 	final(ans []byte, r *run, u schema.Usage) ([]byte, error)
 	// stopsInBand: the depth limit is reported inside a normal answer (else as an error).
 	stopsInBand() bool
-	// events is a final answer as the dialect's stream of server-sent events.
+}
+
+// replayer is a dialect whose streamed requests get the final answer as the dialect's server-sent events once
+// the loop ends (chat, messages); the Responses API's stream is written as the loop goes (liveEvents).
+type replayer interface {
 	events(body []byte) []byte
 }
 

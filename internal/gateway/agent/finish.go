@@ -11,6 +11,9 @@ import (
 // finish writes the loop's answer to the caller: the model's last answer in the route's dialect with the
 // request's whole usage (and, on the Responses API, the MCP items), or the model call's failure as it came.
 func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, error) {
+	if r.live != nil {
+		return r.live.finish(r, ans)
+	}
 	h := w.Header()
 	for k, v := range ans.header {
 		if k == "Content-Length" {
@@ -31,12 +34,12 @@ func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, er
 		return r.out, gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
 			"agent mode could not read the model's answer: %s", err.Error())
 	}
-	if stream {
+	if rp, ok := r.d.(replayer); ok && stream {
 		h.Del("Content-Type")
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-cache")
 		r.out.Stream = true
-		return r.write(w, http.StatusOK, r.d.events(body))
+		return r.write(w, http.StatusOK, rp.events(body))
 	}
 	h.Set("Content-Type", "application/json")
 	return r.write(w, http.StatusOK, body)

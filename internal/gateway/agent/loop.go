@@ -34,6 +34,7 @@ type toolCall struct {
 
 // callRecord is a call Weir ran (or holds for approval), for the Responses API's mcp_call items.
 type callRecord struct {
+	itemID  string // its mcp_call or mcp_approval_request item's id
 	call    toolCall
 	tool    *offered
 	output  string
@@ -50,6 +51,8 @@ type run struct {
 	tools   map[string]*offered // by the name the model calls
 	order   []*offered
 	records []callRecord
+	listIDs map[string]string // each server label's mcp_list_tools item id
+	live    *liveEvents       // a streamed Responses request's events as the loop goes; nil otherwise
 	out     gateway.Outcome
 	stopped bool // the depth limit ended the loop with the model still asking for tools
 }
@@ -64,7 +67,7 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 		return gateway.Outcome{}, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_mcp_tool",
 			"this request lists mcp tools, but Weir has no MCP servers configured (the mcp section)")
 	}
-	r := &run{a: a, d: d, req: req, specs: specs, tools: map[string]*offered{}}
+	r := &run{a: a, d: d, req: req, specs: specs, tools: map[string]*offered{}, listIDs: map[string]string{}}
 	if body, err = r.offerTools(ctx, body); err != nil {
 		return gateway.Outcome{}, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_mcp_tool", "%s", err.Error())
 	}
@@ -72,12 +75,19 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 	if stream {
 		body, _ = sjson.SetBytes(body, "stream", false)
 		body, _ = sjson.DeleteBytes(body, "stream_options")
+		if _, ok := d.(responsesDialect); ok {
+			r.live = startLive(w, body, &r.out)
+			r.live.listed(r)
+		}
 	}
 	var ans answer
 	for depth := 1; ; depth++ {
 		var gerr error
 		ans, gerr = r.pass(ctx, body)
 		if gerr != nil {
+			if r.live != nil {
+				return r.live.failed(gerr)
+			}
 			return r.out, gerr
 		}
 		if ans.status != http.StatusOK {
@@ -96,8 +106,12 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 		}
 		results := r.execute(ctx, calls)
 		if body, err = d.appendTurn(body, ans.body, calls, results); err != nil {
-			return r.out, gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
+			gerr := gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
 				"agent mode could not continue the conversation with the model's answer: %s", err.Error())
+			if r.live != nil {
+				return r.live.failed(gerr)
+			}
+			return r.out, gerr
 		}
 	}
 	return r.finish(ans, stream, w)
@@ -114,6 +128,9 @@ func (r *run) offerTools(ctx context.Context, body []byte) ([]byte, error) {
 			return nil, err
 		}
 		for _, t := range tools {
+			if r.listIDs[s.label] == "" {
+				r.listIDs[s.label] = newID("mcpl_")
+			}
 			o := &offered{tool: t, spec: s, name: strings.TrimPrefix(t.Name, t.Server+r.a.sep)}
 			r.tools[t.Name] = o
 			r.order = append(r.order, o)
@@ -167,7 +184,9 @@ func (r *run) holdForApproval(ctx context.Context, calls []toolCall) bool {
 	for _, c := range calls {
 		o := r.tools[c.name]
 		if o.spec.needsApproval(o.name) {
-			r.records = append(r.records, callRecord{call: c, tool: o, pending: true})
+			rec := callRecord{itemID: newID("mcpr_"), call: c, tool: o, pending: true}
+			r.live.held(&rec)
+			r.records = append(r.records, rec)
 		} else {
 			r.execute(ctx, []toolCall{c})
 		}
@@ -190,7 +209,8 @@ func (r *run) execute(ctx context.Context, calls []toolCall) []toolResult {
 		if len(args) == 0 {
 			args = json.RawMessage(`{}`)
 		}
-		rec := callRecord{call: c, tool: o}
+		rec := callRecord{itemID: newID("mcp_"), call: c, tool: o}
+		r.live.calling(&rec)
 		res, err := r.a.tools.CallTool(ctx, r.req.Principal, c.name, args)
 		var merr *mcp.Error
 		switch {
@@ -209,6 +229,7 @@ func (r *run) execute(ctx context.Context, calls []toolCall) []toolResult {
 			}
 			out[i] = toolResult{text: text, isError: res.IsError}
 		}
+		r.live.called(&rec)
 		r.records = append(r.records, rec)
 	}
 	return out

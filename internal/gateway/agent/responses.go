@@ -55,37 +55,13 @@ func (responsesDialect) appendTurn(body, ans []byte, calls []toolCall, results [
 // final puts the MCP items before the model's last output: one mcp_list_tools per server, one mcp_call per call
 // Weir ran, one mcp_approval_request per call held for approval (in place of its function_call).
 func (responsesDialect) final(ans []byte, r *run, u schema.Usage) ([]byte, error) {
-	var items []any
-	seen := map[string]bool{}
-	for _, s := range r.specs {
-		if seen[s.label] {
-			continue
-		}
-		seen[s.label] = true
-		tools := []any{}
-		for _, o := range r.order {
-			if o.tool.Server == s.label {
-				tools = append(tools, map[string]any{"name": o.name, "description": o.tool.Def.Description,
-					"input_schema": inputSchema(o.tool.Def), "annotations": o.tool.Def.Annotations})
-			}
-		}
-		items = append(items, map[string]any{"type": "mcp_list_tools", "id": newID("mcpl_"), "server_label": s.label, "tools": tools})
-	}
+	items := r.listItems()
 	pending := map[string]bool{}
 	for _, rec := range r.records {
-		args := string(rec.call.args)
 		if rec.pending {
 			pending[rec.call.id] = true
-			items = append(items, map[string]any{"type": "mcp_approval_request", "id": newID("mcpr_"),
-				"server_label": rec.tool.tool.Server, "name": rec.tool.name, "arguments": args})
-			continue
 		}
-		item := map[string]any{"type": "mcp_call", "id": newID("mcp_"), "server_label": rec.tool.tool.Server,
-			"name": rec.tool.name, "arguments": args, "output": rec.output, "error": nil, "status": "completed"}
-		if rec.errText != "" {
-			item["output"], item["error"], item["status"] = nil, rec.errText, "failed"
-		}
-		items = append(items, item)
+		items = append(items, rec.item())
 	}
 	gjson.GetBytes(ans, "output").ForEach(func(_, it gjson.Result) bool {
 		if it.Get("type").Str == "function_call" && (pending[it.Get("call_id").Str] || r.stopped && r.tools[it.Get("name").Str] != nil) {
@@ -110,44 +86,44 @@ func (responsesDialect) final(ans []byte, r *run, u schema.Usage) ([]byte, error
 	return out, nil
 }
 
-func (responsesDialect) stopsInBand() bool { return true }
-
-// events replays a response as the Responses API's stream: response.created, each output item added and done,
-// response.completed (or .incomplete).
-func (responsesDialect) events(body []byte) []byte {
-	r := gjson.ParseBytes(body)
-	seq := 0
-	ev := func(b []byte, typ string, fields map[string]any) []byte {
-		fields["type"], fields["sequence_number"] = typ, seq
-		seq++
-		return sse(b, typ, mustJSON(fields))
-	}
-	created, _ := sjson.SetRawBytes(body, "output", []byte("[]"))
-	created, _ = sjson.SetBytes(created, "status", "in_progress")
-	var b []byte
-	b = ev(b, "response.created", map[string]any{"response": json.RawMessage(created)})
-	for i, it := range r.Get("output").Array() {
-		b = ev(b, "response.output_item.added", map[string]any{"output_index": i, "item": json.RawMessage(it.Raw)})
-		switch it.Get("type").Str {
-		case "mcp_call":
-			b = ev(b, "response.mcp_call.completed", map[string]any{"output_index": i, "item_id": it.Get("id").Str})
-		case "mcp_list_tools":
-			b = ev(b, "response.mcp_list_tools.completed", map[string]any{"output_index": i, "item_id": it.Get("id").Str})
-		case "message":
-			for j, part := range it.Get("content").Array() {
-				if part.Get("type").Str == "output_text" {
-					b = ev(b, "response.output_text.delta", map[string]any{"output_index": i, "content_index": j,
-						"item_id": it.Get("id").Str, "delta": part.Get("text").Str})
-					b = ev(b, "response.output_text.done", map[string]any{"output_index": i, "content_index": j,
-						"item_id": it.Get("id").Str, "text": part.Get("text").Str})
-				}
+// listItems are the mcp_list_tools items, one per server label.
+func (r *run) listItems() []any {
+	var items []any
+	seen := map[string]bool{}
+	for _, s := range r.specs {
+		if seen[s.label] {
+			continue
+		}
+		seen[s.label] = true
+		tools := []any{}
+		for _, o := range r.order {
+			if o.tool.Server == s.label {
+				tools = append(tools, map[string]any{"name": o.name, "description": o.tool.Def.Description,
+					"input_schema": inputSchema(o.tool.Def), "annotations": o.tool.Def.Annotations})
 			}
 		}
-		b = ev(b, "response.output_item.done", map[string]any{"output_index": i, "item": json.RawMessage(it.Raw)})
+		id := r.listIDs[s.label]
+		if id == "" {
+			id = newID("mcpl_")
+		}
+		items = append(items, map[string]any{"type": "mcp_list_tools", "id": id, "server_label": s.label, "tools": tools})
 	}
-	done := "response.completed"
-	if r.Get("status").Str == "incomplete" {
-		done = "response.incomplete"
-	}
-	return ev(b, done, map[string]any{"response": json.RawMessage(body)})
+	return items
 }
+
+// item is the record's output item: an mcp_approval_request, or an mcp_call (in progress until it has a result).
+func (rec *callRecord) item() map[string]any {
+	args := string(rec.call.args)
+	if rec.pending {
+		return map[string]any{"type": "mcp_approval_request", "id": rec.itemID, "server_label": rec.tool.tool.Server,
+			"name": rec.tool.name, "arguments": args}
+	}
+	item := map[string]any{"type": "mcp_call", "id": rec.itemID, "server_label": rec.tool.tool.Server,
+		"name": rec.tool.name, "arguments": args, "output": rec.output, "error": nil, "status": "completed"}
+	if rec.errText != "" {
+		item["output"], item["error"], item["status"] = nil, rec.errText, "failed"
+	}
+	return item
+}
+
+func (responsesDialect) stopsInBand() bool { return true }
