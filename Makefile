@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test test-short lint fuzz bench bench-go bench-mcp bench-ui clean
+.PHONY: run build test test-short lint fuzz bench bench-go bench-mcp bench-ui cluster-sim cluster-e2e clean
 
 run:
 	$(GO) run ./cmd/weir
@@ -34,6 +34,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzLogWriter -fuzztime $(FUZZTIME) ./internal/mcp/
 	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/requestlog/
 	$(GO) test -run XXX -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME) ./internal/requestlog/
+	$(GO) test -run XXX -fuzz FuzzParseSpecs -fuzztime $(FUZZTIME) ./internal/gateway/agent/
 
 # Hot-path micro-benchmarks.
 bench-go:
@@ -55,6 +56,20 @@ UI_ROWS ?= 1000000
 bench-ui:
 	eval "$$(bash .ci/postgres.sh)" && WEIR_SCALE_ROWS=$(UI_ROWS) WEIR_SCALE_ASSERT=1 \
 		$(GO) test -count=1 -timeout 3h -run 'TestScale$$' -v ./internal/requestlog/
+
+# Cluster mode at scale, simulated: N = 3, 10, 30, 100 memberlist nodes in one process on loopback with real
+# governance, printing the table of docs/cluster.md ("Scaling"). WEIR_SIM_N=3,10 picks sizes; WEIR_CLUSTER_MODE
+# a counter-sharing mode (gossip by default).
+cluster-sim:
+	WEIR_CLUSTER_SIM=1 $(GO) test -count=1 -timeout 30m -run '^TestSimTable$$' -v ./internal/cluster/clustersim/
+
+# N real weir processes on loopback under a burst for one rpm: 100 key (TestClusterBurstBound); the normal suite
+# runs 5 at 150 requests/s. WEIR_E2E_CLUSTER_N picks sizes (default here 20,50), WEIR_E2E_CLUSTER_RATE the pace
+# (requests/s; 0: as fast as 50 clients go), WEIR_CLUSTER_MODE the counter-sharing mode.
+WEIR_E2E_CLUSTER_N ?= 20,50
+WEIR_E2E_CLUSTER_RATE ?= 0
+cluster-e2e:
+	WEIR_E2E_CLUSTER_N=$(WEIR_E2E_CLUSTER_N) WEIR_E2E_CLUSTER_RATE=$(WEIR_E2E_CLUSTER_RATE) $(GO) test -count=1 -timeout 30m -run '^TestClusterBurstBound$$' -v ./test/e2e/
 
 clean:
 	rm -rf bin

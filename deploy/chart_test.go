@@ -11,6 +11,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -366,5 +368,59 @@ func TestChartRefuses(t *testing.T) {
 				t.Fatalf("error does not mention %q:\n%v", tc.want, err)
 			}
 		})
+	}
+}
+
+// TestClusterPlacement: in cluster mode the pods get a PodDisruptionBudget and a topology spread selecting
+// exactly them (on by default, each can be switched off), and weir.cluster.directFanout reaches the config.
+func TestClusterPlacement(t *testing.T) {
+	helm(t)
+	base := []string{"--set", "weir.cluster.enabled=true", "--set", "weir.cluster.keySecret.name=weir-cluster-key",
+		"--set", "weir.cluster.keySecret.key=cluster-key", "--set", "replicaCount=5"}
+	m := render(t, append(base, "--set", "weir.cluster.directFanout=32")...)
+	if doc := string(m.configDoc(t)); !strings.Contains(doc, "direct_fanout: 32") {
+		t.Errorf("config.yaml lacks direct_fanout: 32:\n%s", doc)
+	}
+	tpl, _ := m.podTemplate(t)
+	pdb, ok := m["PodDisruptionBudget/weir"].(*policyv1.PodDisruptionBudget)
+	if !ok {
+		t.Fatalf("no PodDisruptionBudget: %v", m.keys())
+	}
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 || pdb.Spec.MinAvailable != nil {
+		t.Errorf("PDB: maxUnavailable %v, minAvailable %v; want 1 pod at a time", pdb.Spec.MaxUnavailable, pdb.Spec.MinAvailable)
+	}
+	selects := func(what string, sel *metav1.LabelSelector) {
+		if sel == nil || len(sel.MatchLabels) == 0 {
+			t.Errorf("%s selects nothing", what)
+			return
+		}
+		for k, v := range sel.MatchLabels {
+			if tpl.Labels[k] != v {
+				t.Errorf("%s selects %s=%s, which the pods do not carry (%v)", what, k, v, tpl.Labels)
+			}
+		}
+	}
+	selects("the PDB", pdb.Spec.Selector)
+	keys := map[string]bool{}
+	for _, c := range tpl.Spec.TopologySpreadConstraints {
+		keys[c.TopologyKey] = true
+		selects("the topology spread over "+c.TopologyKey, c.LabelSelector)
+		if c.WhenUnsatisfiable != corev1.ScheduleAnyway {
+			t.Errorf("spread over %s is %s; the default must not leave pods pending", c.TopologyKey, c.WhenUnsatisfiable)
+		}
+	}
+	if !keys["kubernetes.io/hostname"] || !keys["topology.kubernetes.io/zone"] {
+		t.Errorf("pods spread over %v; want nodes and zones", keys)
+	}
+
+	off := render(t, append(base, "--set", "podDisruptionBudget.enabled=false", "--set", "topologySpreadConstraints=null")...)
+	if _, ok := off["PodDisruptionBudget/weir"]; ok {
+		t.Error("podDisruptionBudget.enabled=false still renders a PDB")
+	}
+	if tpl, _ := off.podTemplate(t); len(tpl.Spec.TopologySpreadConstraints) != 0 {
+		t.Errorf("topologySpreadConstraints=null still spreads: %+v", tpl.Spec.TopologySpreadConstraints)
+	}
+	if doc := string(off.configDoc(t)); strings.Contains(doc, "direct_fanout") {
+		t.Errorf("direct_fanout rendered without directFanout:\n%s", doc)
 	}
 }

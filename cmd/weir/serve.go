@@ -17,6 +17,7 @@ import (
 	"github.com/weir-gateway/weir/internal/api"
 	"github.com/weir-gateway/weir/internal/batches"
 	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/gateway/agent"
 	"github.com/weir-gateway/weir/internal/ui"
 )
 
@@ -108,6 +109,7 @@ func serve(args []string) int {
 	handler := api.New(eng, api.Governance{Service: pers.gov, Enforce: cfg.Client.EnforceGovernanceHeader}, obs.api, log)
 	go handler.Catalog().Run(ctx) // the models upstreams list, refreshed in the background
 	mcpGateway := startMCP(ctx, cfg, pers, obs, handler.Mount(api.RouteInference), log)
+	handler.WrapServe(agent.New(eng, mcpGateway, cfg.MCP.Separator, cfg.MCP.AgentMaxDepth).Wrap)
 	// The admin API and the web UI share the data plane's listener and mux, on their own routes (/api/..., /ui/...).
 	ac := admin.Config{Gov: pers.gov, Token: adminToken, AllowedHosts: cfg.Server.AllowedHosts,
 		Store: pers.store, Cipher: pers.cipher, LogReader: obs.logReader, LogTail: obs.logTail, Overview: obs.overview, Cluster: clusterView, Models: handler.Catalog().List,

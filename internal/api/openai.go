@@ -40,7 +40,7 @@ func (s *Server) inference(op provider.Op, dialect dialects.Dialect, writeError 
 			f.body = body
 		}
 		req := gateway.Request{Op: op, Dialect: dialect, Body: body, Header: r.Header, Principal: p}
-		return s.eng.Serve(ctx, x, &req, sink)
+		return s.serve(ctx, x, &req, sink)
 	})
 }
 

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -16,11 +17,13 @@ import (
 	"github.com/weir-gateway/weir/internal/httpx"
 	"github.com/weir-gateway/weir/internal/meter"
 	"github.com/weir-gateway/weir/internal/provider"
+	"github.com/weir-gateway/weir/internal/relay"
 )
 
 // Server serves the gateway's HTTP API.
 type Server struct {
 	eng      *gateway.Engine
+	serve    ServeFunc        // the chat, completions, embeddings, responses and messages routes' pipeline (eng.Serve, or wrapped)
 	catalog  *catalog.Catalog // the models eng serves (GET /v1/models)
 	log      *slog.Logger
 	mux      *http.ServeMux
@@ -33,13 +36,20 @@ type Server struct {
 	readTimeout, uploadTimeout time.Duration
 }
 
+// ServeFunc serves one inference request through the gateway, as gateway.Engine.Serve does.
+type ServeFunc = func(ctx context.Context, x *gateway.Exchange, req *gateway.Request, w relay.Sink) (gateway.Outcome, error)
+
+// WrapServe puts wrap in front of the inference routes' pipeline (agent mode, internal/gateway/agent, does).
+// Call it before serving.
+func (s *Server) WrapServe(wrap func(next ServeFunc) ServeFunc) { s.serve = wrap(s.serve) }
+
 // Catalog is the listing of the models the server's engine serves; Run it to list what upstreams offer.
 func (s *Server) Catalog() *catalog.Catalog { return s.catalog }
 
 // New builds the routes, and gives eng the Responses API's layers: the routes it mounts need them.
 func New(eng *gateway.Engine, gov Governance, obs Observability, log *slog.Logger) *Server {
 	responses.Use(eng)
-	s := &Server{eng: eng, catalog: catalog.New(eng), gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
+	s := &Server{eng: eng, serve: eng.Serve, catalog: catalog.New(eng), gov: gov, obs: obs, log: log, mux: http.NewServeMux()}
 	for _, prefix := range []string{"/v1", ""} {
 		s.mountOpenAI(prefix)
 		s.handle(RoutePublic, "GET "+prefix+"/models", http.HandlerFunc(s.models))

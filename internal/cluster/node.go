@@ -35,6 +35,9 @@ type Options struct {
 	Key []byte
 	// Now is the clock shared with governance (default time.Now).
 	Now func() time.Time
+	// Transport carries memberlist's packets and streams (default: memberlist's own UDP/TCP transport on
+	// Config.Bind). The cluster simulation wraps one to count every byte on the wire.
+	Transport memberlist.Transport
 }
 
 // Node is one member of the cluster.
@@ -127,6 +130,7 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 	mc.Name = n.name
 	mc.GossipInterval = cfg.GossipInterval
 	mc.PushPullInterval = 10 * time.Second
+	mc.Transport = opt.Transport
 	mc.Delegate = (*delegate)(n)
 	mc.Events = (*events)(n)
 	mc.Logger = log.New(&mlLog{l: n.log}, "", 0)
@@ -139,12 +143,21 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 	} else {
 		n.log.Warn("cluster: gossip is NOT encrypted or authenticated (cluster.insecure: true)")
 	}
+	// memberlist's goroutines may call the delegate (GetBroadcasts) as soon as Create starts them, before n.ml is
+	// set: the queue exists first and counts members through an atomic pointer.
+	var mlp atomic.Pointer[memberlist.Memberlist]
+	n.q = &memberlist.TransmitLimitedQueue{RetransmitMult: mc.RetransmitMult, NumNodes: func() int {
+		if ml := mlp.Load(); ml != nil {
+			return ml.NumMembers()
+		}
+		return 1
+	}}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.Bind, err)
 	}
 	n.ml = ml
-	n.q = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: mc.RetransmitMult}
+	mlp.Store(ml)
 	self := ml.LocalNode()
 	n.mu.Lock()
 	n.peers[n.name] = &peer{addr: self.Address(), state: "alive", since: time.Now()}
@@ -203,6 +216,8 @@ type Stats struct {
 	GossipBytesOut uint64
 	GossipBytesIn  uint64
 	Entries        int
+	// Queued is the number of delta batches waiting to ride memberlist's gossip (clusters above Config.DirectFanout).
+	Queued int
 	// LastDelay and MaxDelay are delta propagation delays as measured by the sender's clock (clock skew adds in).
 	LastDelay, MaxDelay time.Duration
 }
@@ -213,7 +228,7 @@ func (n *Node) Stats() Stats {
 	e := n.st.Len()
 	n.mu.Unlock()
 	return Stats{Alive: n.ml.NumMembers(), GossipBytesOut: n.bytesOut.Load(), GossipBytesIn: n.bytesIn.Load(),
-		Entries: e, LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load())}
+		Entries: e, Queued: n.q.NumQueued(), LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load())}
 }
 
 // Snapshot is the body of GET /api/cluster: this node's view of the members and its gossip figures.
@@ -262,16 +277,23 @@ func (n *Node) deltaLoop() {
 	}
 }
 
-// directFanout: up to this many members, deltas go straight to every peer (one UDP packet each, lowest delay);
-// above it they ride memberlist's gossip (GetBroadcasts), which scales but adds gossip rounds of delay.
-const directFanout = 16
+// defaultDirectFanout: up to this many members, deltas go straight to every peer (one UDP packet each, lowest
+// delay); above it they ride memberlist's gossip (GetBroadcasts), which scales but adds gossip rounds of delay.
+const defaultDirectFanout = 16
 
 // maxPacket keeps a delta inside one UDP datagram on a 1500-byte MTU after memberlist's headers and encryption.
 const maxPacket = 1200
 
-// flush finds this node's changed counts, records them in the state and sends them; it also picks up counters
-// governance created since the last tick and applies the remote view to them.
+// flush sends this node's changed counts to its peers.
 func (n *Node) flush() {
+	if recs := n.changes(); len(recs) > 0 {
+		n.send(encodeDeltas(n.name, recs, maxPacket))
+	}
+}
+
+// changes finds this node's changed counts and records them in the state; it also picks up counters governance
+// created since the last tick and applies the remote view to them.
+func (n *Node) changes() []rec {
 	now := n.opt.Now().UnixNano()
 	refs := n.src.Counters()
 	var recs []rec
@@ -318,9 +340,7 @@ func (n *Node) flush() {
 		n.st.Prune(2)
 	}
 	n.mu.Unlock()
-	if len(recs) > 0 {
-		n.send(encodeDeltas(n.name, recs, maxPacket))
-	}
+	return recs
 }
 
 // collect records r's local slots that differ from what we last published; mu held.
@@ -347,7 +367,7 @@ func (n *Node) collect(r governance.CounterRef, now int64, recs []rec) []rec {
 
 func (n *Node) send(msgs [][]byte) {
 	members := n.ml.Members()
-	if len(members) <= directFanout {
+	if len(members) <= n.cfg.DirectFanout {
 		for _, m := range members {
 			if m.Name == n.name {
 				continue

@@ -22,6 +22,9 @@ type Config struct {
 	CallTimeout confkit.Duration `yaml:"call_timeout"`
 	// MaxArgumentBytes bounds a tool call's arguments, as JSON. Default 1 MiB.
 	MaxArgumentBytes int64 `yaml:"max_argument_bytes"`
+	// AgentMaxDepth bounds the model calls of one agent-mode request (a chat, Responses or messages request
+	// whose mcp tools Weir runs, internal/gateway/agent). Default 10.
+	AgentMaxDepth int `yaml:"agent_max_depth"`
 }
 
 // ServerConfig is one upstream MCP server.
@@ -69,6 +72,7 @@ const (
 	DefaultSeparator        = "__"
 	DefaultCallTimeout      = 60 * time.Second
 	DefaultMaxArgumentBytes = 1 << 20
+	DefaultAgentMaxDepth    = 10
 )
 
 // ApplyDefaults fills what is unset.
@@ -85,6 +89,9 @@ func (c *Config) ApplyDefaults() {
 	if c.MaxArgumentBytes == 0 {
 		c.MaxArgumentBytes = DefaultMaxArgumentBytes
 	}
+	if c.AgentMaxDepth == 0 {
+		c.AgentMaxDepth = DefaultAgentMaxDepth
+	}
 }
 
 // Validate names every problem by its path under "mcp".
@@ -95,6 +102,9 @@ func (c *Config) Validate() confkit.Problems {
 	}
 	if c.ToolListTTL < 0 {
 		add("tool_list_ttl", "must not be negative")
+	}
+	if c.AgentMaxDepth < 0 {
+		add("agent_max_depth", "must not be negative")
 	}
 	if c.CallTimeout < 0 {
 		add("call_timeout", "must not be negative")

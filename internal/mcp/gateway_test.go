@@ -53,7 +53,7 @@ func newFixture(t testing.TB, keys []governance.VirtualKeyConfig, sc ServerConfi
 	g := New(cfg, Options{Gov: gov})
 	g.Start(ctx)
 	t.Cleanup(g.Close)
-	if st := g.Servers()[0]; st.State != StateUp || st.Tools != 5 {
+	if st := g.Servers()[0]; st.State != StateUp || st.Tools != 6 {
 		t.Fatalf("server after Start: %+v", st)
 	}
 	return &fixture{g: g, gov: gov, calls: calls, server: s}

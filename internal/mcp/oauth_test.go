@@ -75,7 +75,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 	g := New(cfg, Options{Gov: gov})
 	g.Start(ctx)
 	defer g.Close()
-	if st := g.Servers()[0]; st.State != StateUp || st.Tools != 5 || st.Resources != 1 || st.Prompts != 1 {
+	if st := g.Servers()[0]; st.State != StateUp || st.Tools != 6 || st.Resources != 1 || st.Prompts != 1 {
 		t.Fatalf("server: %+v", st)
 	}
 	p := gov.Principal("k")

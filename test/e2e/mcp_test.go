@@ -237,7 +237,7 @@ func TestMCPGateway(t *testing.T) {
 
 	t.Run("union of allowed tools, namespaced", func(t *testing.T) {
 		want := []string{"legacy__echo", "local__add", "local__crash", "local__echo", "local__secret", "local__sleep",
-			"web__add", "web__crash", "web__echo", "web__secret", "web__sleep"}
+			"local__weather", "web__add", "web__crash", "web__echo", "web__secret", "web__sleep", "web__weather"}
 		if got := toolNames(t, full); !slices.Equal(got, want) {
 			t.Fatalf("tools/list = %v\nwant %v", got, want)
 		}
@@ -419,8 +419,8 @@ func TestMCPGateway(t *testing.T) {
 			t.Fatalf("/api/mcp/servers: %v %s", err, body)
 		}
 		for _, s := range servers.Data {
-			if s.State != "up" || s.Tools != 5 {
-				t.Errorf("server %+v: want up with 5 tools", s)
+			if s.State != "up" || s.Tools != 6 {
+				t.Errorf("server %+v: want up with 6 tools", s)
 			}
 		}
 		waitUntil(t, "the tool calls in the request log", func() bool {

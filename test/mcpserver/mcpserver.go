@@ -1,5 +1,5 @@
 // Package mcpserver is an MCP server for Weir's tests, built on the official Go SDK: the tools add, echo,
-// sleep, secret and crash, a resource and a prompt. The e2e tests serve it over Streamable HTTP and SSE
+// sleep, secret, crash and weather (what mockupstream's scripted tool calls ask for), a resource and a prompt. The e2e tests serve it over Streamable HTTP and SSE
 // in-process, and over stdio through cmd/mcpstdio.
 package mcpserver
 
@@ -26,6 +26,10 @@ type addArgs struct {
 
 type echoArgs struct {
 	Text string `json:"text" jsonschema:"text to echo back"`
+}
+
+type weatherArgs struct {
+	City string `json:"city" jsonschema:"the city"`
 }
 
 type sleepArgs struct {
@@ -70,6 +74,11 @@ func New(name string, calls *Calls) *mcp.Server {
 			fmt.Fprintln(os.Stderr, "crashing on request")
 			os.Exit(3)
 			return nil, nil, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "weather", Description: "The weather in a city."},
+		func(ctx context.Context, req *mcp.CallToolRequest, a weatherArgs) (*mcp.CallToolResult, any, error) {
+			calls.n.Add(1)
+			return text(name + ": sunny in " + a.City), nil, nil
 		})
 	s.AddResource(&mcp.Resource{URI: "test://" + name + "/readme", Name: "readme", MIMEType: "text/plain"},
 		func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {

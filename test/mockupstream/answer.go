@@ -37,13 +37,14 @@ type answer struct {
 
 func (a *answer) total() int { return a.in + a.out }
 
-// answer applies the shared rules: a tool result is acknowledged in text,
-// offered tools are called, "echo" repeats the user, anything else gets
-// ContentBytes of lorem ipsum.
+// answer applies the shared rules: a tool result is acknowledged in text
+// (except by the model "tool-loop", which calls the offered tool again, for
+// ever), offered tools are called, "echo" repeats the user, anything else
+// gets ContentBytes of lorem ipsum.
 func (s *Server) answer(t *turn) answer {
 	a := answer{in: tokens(t.promptChars), out: s.o.Chunks * 2}
 	switch {
-	case t.afterTool:
+	case t.afterTool && !(t.tool != "" && controlName(t.model) == "tool-loop"):
 		a.text = "The tool returned: " + t.toolResult
 	case t.tool != "":
 		a.toolName = t.tool

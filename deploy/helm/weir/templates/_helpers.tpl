@@ -197,6 +197,7 @@ weir.config renders Weir's config file from .Values.weir and .Values.storage.
 {{- range $w.cluster.extraJoin }}{{ $join = append $join . }}{{ end -}}
 {{- $cluster := dict "enabled" true "bind" (printf "0.0.0.0:%d" $port) "join" $join -}}
 {{- with $w.cluster.gossipInterval }}{{ $_ := set $cluster "gossip_interval" . }}{{ end -}}
+{{- with $w.cluster.directFanout }}{{ $_ := set $cluster "direct_fanout" (int .) }}{{ end -}}
 {{- $_ := set $cfg "cluster" $cluster -}}
 {{- end -}}
 

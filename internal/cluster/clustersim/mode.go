@@ -1,0 +1,127 @@
+package clustersim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/weir-gateway/weir/internal/cluster"
+	"github.com/weir-gateway/weir/internal/governance"
+)
+
+// ModeEnv selects the counter-sharing mode the simulation runs (default "gossip").
+const ModeEnv = "WEIR_CLUSTER_MODE"
+
+// A Mode is one way of sharing governance counters among nodes: today's full-mesh gossip, and the tiers that
+// plug in beside it (an ownership ring, a Redis store). The harness drives every mode the same way.
+type Mode interface {
+	Name() string
+	// Start makes node env.Index of a cluster share env.Gov's counters with the nodes started before it.
+	Start(ctx context.Context, env NodeEnv) (Member, error)
+}
+
+// NodeEnv is what the harness hands a mode for one node.
+type NodeEnv struct {
+	Index int
+	Name  string
+	Gov   *governance.Service
+	// Join lists the gossip addresses of nodes already started (empty for the first).
+	Join []string
+	// Transport is a loopback memberlist transport that counts the bytes it sends; a memberlist-based mode
+	// passes it on (cluster.Options.Transport), another mode may ignore it and count its own bytes.
+	Transport memberlist.NodeAwareTransport
+	// Addr is Transport's address, the one later nodes join.
+	Addr   string
+	Key    []byte
+	Logger *slog.Logger
+	// Now is the clock every node and its governance share.
+	Now func() time.Time
+}
+
+// Member is a running node of some mode.
+type Member interface {
+	Stop()
+	// Alive is how many members this node sees, itself included.
+	Alive() int
+	// PayloadOut is the counter payload this node has sent (for memberlist modes, cluster.Stats.GossipBytesOut).
+	PayloadOut() uint64
+	// Queued is how many updates wait to be sent (0 where the mode has no queue).
+	Queued() int
+}
+
+var (
+	modesMu sync.Mutex
+	modes   = map[string]Mode{}
+)
+
+// Register adds a mode (call it from an init function in the file that defines the mode).
+func Register(m Mode) {
+	modesMu.Lock()
+	defer modesMu.Unlock()
+	modes[m.Name()] = m
+}
+
+// Lookup returns the named mode, or an error listing the registered ones.
+func Lookup(name string) (Mode, error) {
+	if name == "" {
+		name = "gossip"
+	}
+	modesMu.Lock()
+	defer modesMu.Unlock()
+	if m, ok := modes[name]; ok {
+		return m, nil
+	}
+	var names []string
+	for n := range modes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("cluster mode %q: want one of %v", name, names)
+}
+
+// ModeFromEnv returns the mode WEIR_CLUSTER_MODE names.
+func ModeFromEnv() (Mode, error) { return Lookup(os.Getenv(ModeEnv)) }
+
+// ConfigMode is a mode that is cluster.Start with a variation of the cluster config: gossip is the plain
+// config; a tier selected by config keys is one Register(ConfigMode{...}) away.
+type ConfigMode struct {
+	ModeName  string
+	Configure func(*cluster.Config) // nil: the defaults
+}
+
+// Name implements Mode.
+func (m ConfigMode) Name() string { return m.ModeName }
+
+// Start implements Mode.
+func (m ConfigMode) Start(ctx context.Context, env NodeEnv) (Member, error) {
+	cfg := cluster.Config{Enabled: true, Name: env.Name, Bind: env.Addr, Join: env.Join}
+	if m.Configure != nil {
+		m.Configure(&cfg)
+	}
+	n, err := cluster.Start(ctx, cfg, env.Gov, cluster.Options{Logger: env.Logger, Key: env.Key, Transport: env.Transport,
+		Now: env.Now})
+	if err != nil {
+		return nil, err
+	}
+	return configMember{n}, nil
+}
+
+type configMember struct{ n *cluster.Node }
+
+func (m configMember) Stop()              { m.n.Stop() }
+func (m configMember) Alive() int         { return m.n.NumAlive() }
+func (m configMember) PayloadOut() uint64 { return m.n.Stats().GossipBytesOut }
+func (m configMember) Queued() int        { return m.n.Stats().Queued }
+
+func init() { Register(ConfigMode{ModeName: "gossip"}) }
+
+// gossip-direct is gossip with deltas sent straight to every peer at any size (cluster.direct_fanout raised).
+func init() {
+	Register(ConfigMode{ModeName: "gossip-direct", Configure: func(c *cluster.Config) { c.DirectFanout = 1 << 20 }})
+}

@@ -1,0 +1,56 @@
+package agent
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/relay"
+)
+
+// finish writes the loop's answer to the caller: the model's last answer in the route's dialect with the
+// request's whole usage (and, on the Responses API, the MCP items), or the model call's failure as it came.
+func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, error) {
+	if r.live != nil {
+		return r.live.finish(r, ans)
+	}
+	h := w.Header()
+	for k, v := range ans.header {
+		if k == "Content-Length" {
+			continue
+		}
+		h[k] = v
+	}
+	if ans.status != http.StatusOK {
+		return r.write(w, ans.status, ans.body)
+	}
+	if r.stopped && !r.d.stopsInBand() {
+		return r.out, gateway.Errorf(http.StatusLoopDetected, gateway.TypeAPI, "agent_max_depth",
+			"agent mode stopped after %d model calls: the model still asked for tools (mcp.agent_max_depth)", r.a.maxDepth)
+	}
+	h.Set("X-Weir-Agent-Calls", strconv.Itoa(len(r.records)))
+	body, err := r.d.final(ans.body, r, r.out.Usage)
+	if err != nil {
+		return r.out, gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
+			"agent mode could not read the model's answer: %s", err.Error())
+	}
+	if rp, ok := r.d.(replayer); ok && stream {
+		h.Del("Content-Type")
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		r.out.Stream = true
+		return r.write(w, http.StatusOK, rp.events(body))
+	}
+	h.Set("Content-Type", "application/json")
+	return r.write(w, http.StatusOK, body)
+}
+
+func (r *run) write(w relay.Sink, status int, body []byte) (gateway.Outcome, error) {
+	w.WriteHeader(status)
+	r.out.Committed = true
+	r.out.Status = status
+	if _, err := w.Write(body); err != nil {
+		return r.out, err
+	}
+	return r.out, w.Flush()
+}

@@ -1,0 +1,265 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/tidwall/sjson"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weir-gateway/weir/internal/gateway"
+	"github.com/weir-gateway/weir/internal/mcp"
+	"github.com/weir-gateway/weir/internal/relay"
+)
+
+// offered is one MCP tool the model was given.
+type offered struct {
+	tool mcp.Tool
+	spec *spec
+	name string // the server's own name for it
+}
+
+// toolCall is one call the model asked for.
+type toolCall struct {
+	id   string // the dialect's call id
+	name string
+	args json.RawMessage
+}
+
+// callRecord is a call Weir ran (or holds for approval), for the Responses API's mcp_call items.
+type callRecord struct {
+	itemID  string // its mcp_call or mcp_approval_request item's id
+	call    toolCall
+	tool    *offered
+	output  string
+	errText string
+	pending bool // waits for the caller's approval; not run
+}
+
+// run is one agent-mode request's state.
+type run struct {
+	a       *Agent
+	d       dialect
+	req     *gateway.Request
+	specs   []spec
+	tools   map[string]*offered // by the name the model calls
+	order   []*offered
+	records []callRecord
+	listIDs map[string]string // each server label's mcp_list_tools item id
+	live    *liveEvents       // a streamed Responses request's events as the loop goes; nil otherwise
+	out     gateway.Outcome
+	stopped bool // the depth limit ended the loop with the model still asking for tools
+}
+
+// serve runs the loop: model call, tool calls, results back, until the model is done.
+func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w relay.Sink) (gateway.Outcome, error) {
+	specs, body, err := parseSpecs(req.Body)
+	if err != nil {
+		return gateway.Outcome{}, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_mcp_tool", "%s", err.Error())
+	}
+	if a.tools == nil || !a.tools.Enabled() {
+		return gateway.Outcome{}, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_mcp_tool",
+			"this request lists mcp tools, but Weir has no MCP servers configured (the mcp section)")
+	}
+	r := &run{a: a, d: d, req: req, specs: specs, tools: map[string]*offered{}, listIDs: map[string]string{}}
+	if body, err = r.offerTools(ctx, body); err != nil {
+		return gateway.Outcome{}, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_mcp_tool", "%s", err.Error())
+	}
+	stream := gjsonBool(body, "stream")
+	if stream {
+		body, _ = sjson.SetBytes(body, "stream", false)
+		body, _ = sjson.DeleteBytes(body, "stream_options")
+		if _, ok := d.(responsesDialect); ok {
+			r.live = startLive(w, body, &r.out)
+			r.live.listed(r)
+		}
+	}
+	var ans answer
+	for depth := 1; ; depth++ {
+		var gerr error
+		ans, gerr = r.pass(ctx, body)
+		if gerr != nil {
+			if r.live != nil {
+				return r.live.failed(gerr)
+			}
+			return r.out, gerr
+		}
+		if ans.status != http.StatusOK {
+			break // the model call failed: its answer goes to the caller as it is
+		}
+		calls := d.calls(ans.body)
+		if len(calls) == 0 || !r.allOurs(calls) {
+			break // done, or a call of the caller's own tools: theirs to run
+		}
+		if r.holdForApproval(ctx, calls) {
+			break
+		}
+		if depth >= a.maxDepth {
+			r.stopped = true
+			break
+		}
+		results := r.execute(ctx, calls)
+		if body, err = d.appendTurn(body, ans.body, calls, results); err != nil {
+			gerr := gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
+				"agent mode could not continue the conversation with the model's answer: %s", err.Error())
+			if r.live != nil {
+				return r.live.failed(gerr)
+			}
+			return r.out, gerr
+		}
+	}
+	return r.finish(ans, stream, w)
+}
+
+// offerTools replaces the mcp entries' place with the MCP tools the key may call, as the dialect's function
+// tools.
+func (r *run) offerTools(ctx context.Context, body []byte) ([]byte, error) {
+	var defs []json.RawMessage
+	for i := range r.specs {
+		s := &r.specs[i]
+		tools, err := r.a.tools.Tools(ctx, r.req.Principal, mcp.Filter{Servers: []string{s.label}, Tools: s.allowed})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tools {
+			if r.listIDs[s.label] == "" {
+				r.listIDs[s.label] = newID("mcpl_")
+			}
+			o := &offered{tool: t, spec: s, name: strings.TrimPrefix(t.Name, t.Server+r.a.sep)}
+			r.tools[t.Name] = o
+			r.order = append(r.order, o)
+			defs = append(defs, r.d.toolDef(t.Name, t.Def.Description, inputSchema(t.Def)))
+		}
+	}
+	for _, def := range defs {
+		var err error
+		if body, err = sjson.SetRawBytes(body, "tools.-1", def); err != nil {
+			return nil, err
+		}
+	}
+	if len(defs) == 0 {
+		body, _ = sjson.DeleteBytes(body, "tools") // an empty tools array is refused by some upstreams
+	}
+	return body, nil
+}
+
+func inputSchema(t *sdk.Tool) json.RawMessage {
+	if t == nil || t.InputSchema == nil {
+		return json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	b, err := json.Marshal(t.InputSchema)
+	if err != nil || string(b) == "null" {
+		return json.RawMessage(`{"type":"object","properties":{}}`)
+	}
+	return b
+}
+
+// allOurs reports whether every call is of an MCP tool Weir offered.
+func (r *run) allOurs(calls []toolCall) bool {
+	for _, c := range calls {
+		if r.tools[c.name] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// holdForApproval records the calls that need the caller's approval as pending, running the others; it
+// reports whether any did (the loop then stops).
+func (r *run) holdForApproval(ctx context.Context, calls []toolCall) bool {
+	held := false
+	for _, c := range calls {
+		o := r.tools[c.name]
+		held = held || o.spec.needsApproval(o.name)
+	}
+	if !held {
+		return false
+	}
+	for _, c := range calls {
+		o := r.tools[c.name]
+		if o.spec.needsApproval(o.name) {
+			rec := callRecord{itemID: newID("mcpr_"), call: c, tool: o, pending: true}
+			r.live.held(&rec)
+			r.records = append(r.records, rec)
+		} else {
+			r.execute(ctx, []toolCall{c})
+		}
+	}
+	return true
+}
+
+// toolResult is what goes back to the model for one call.
+type toolResult struct {
+	text    string
+	isError bool
+}
+
+// execute runs calls on their MCP servers as the calling key, in order.
+func (r *run) execute(ctx context.Context, calls []toolCall) []toolResult {
+	out := make([]toolResult, len(calls))
+	for i, c := range calls {
+		o := r.tools[c.name]
+		args := c.args
+		if len(args) == 0 {
+			args = json.RawMessage(`{}`)
+		}
+		rec := callRecord{itemID: newID("mcp_"), call: c, tool: o}
+		r.live.calling(&rec)
+		res, err := r.a.tools.CallTool(ctx, r.req.Principal, c.name, args)
+		var merr *mcp.Error
+		switch {
+		case errors.As(err, &merr):
+			rec.errText = merr.Kind + ": " + merr.Message
+			out[i] = toolResult{text: "error: " + rec.errText, isError: true}
+		case err != nil:
+			rec.errText = err.Error()
+			out[i] = toolResult{text: "error: " + rec.errText, isError: true}
+		default:
+			text := resultText(res)
+			if res.IsError {
+				rec.errText = text
+			} else {
+				rec.output = text
+			}
+			out[i] = toolResult{text: text, isError: res.IsError}
+		}
+		r.live.called(&rec)
+		r.records = append(r.records, rec)
+	}
+	return out
+}
+
+// resultText is a tool result as the model reads it: its text contents joined, other contents as JSON, the
+// structured content when there is nothing else.
+func resultText(res *sdk.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		if t, ok := c.(*sdk.TextContent); ok {
+			b.WriteString(t.Text)
+			continue
+		}
+		j, _ := json.Marshal(c)
+		b.Write(j)
+	}
+	if b.Len() == 0 && res.StructuredContent != nil {
+		j, _ := json.Marshal(res.StructuredContent)
+		b.Write(j)
+	}
+	return b.String()
+}
+
+// newID is a random id with prefix, for the items Weir adds.
+func newID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
