@@ -277,9 +277,11 @@ func (n *Node) deltaLoop() {
 	}
 }
 
-// defaultDirectFanout: up to this many members, deltas go straight to every peer (one UDP packet each, lowest
-// delay); above it they ride memberlist's gossip (GetBroadcasts), which scales but adds gossip rounds of delay.
-const defaultDirectFanout = 16
+// directFanout is Config.DirectFanout's default: up to this many members, deltas go straight to every peer (one
+// UDP packet each, lowest delay); above it they ride memberlist's gossip (GetBroadcasts), where each reaches
+// only a dozen peers and the rest wait for push/pull. It was 16; 20 and 50 real processes under a burst admitted
+// 357 and 354 of rpm 100 that way and 139 and 123 with direct deltas (docs/cluster.md, "Scaling").
+const directFanout = 64
 
 // maxPacket keeps a delta inside one UDP datagram on a 1500-byte MTU after memberlist's headers and encryption.
 const maxPacket = 1200

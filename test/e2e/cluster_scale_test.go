@@ -19,6 +19,7 @@ import (
 var clusterModeYAML = map[string]string{
 	"gossip":        "",
 	"gossip-direct": "  direct_fanout: 1000\n", // deltas straight to every peer at any size
+	"gossip-16":     "  direct_fanout: 16\n",   // the design before direct_fanout: gossip above 16 members
 }
 
 // clusterMode returns the mode under test and the YAML it adds.
