@@ -207,20 +207,17 @@ func (c *simCluster) start(ctx context.Context) error {
 			join = append(join, env.Addr)
 		}
 	}
-	deadline := time.Now().Add(30*time.Second + time.Duration(c.p.N)*300*time.Millisecond)
+	deadline := time.Now().Add(30*time.Second + time.Duration(c.p.N)*time.Second)
 	for {
-		all := true
+		least := c.p.N
 		for _, nd := range c.nodes {
-			if nd.m.Alive() != c.p.N {
-				all = false
-				break
-			}
+			least = min(least, nd.m.Alive())
 		}
-		if all {
+		if least == c.p.N {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d nodes did not all see each other", c.p.N)
+			return fmt.Errorf("%d nodes did not all see each other (one sees %d alive)", c.p.N, least)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -93,7 +93,8 @@ func TestSimTable(t *testing.T) {
 		row, err := Run(context.Background(), Params{Mode: m, N: n, Rates: []int{1000, 10000}, Measure: 3 * time.Second,
 			Burst: 1000, BurstSpan: time.Second, ConvergeBurst: 100, ConvergeTimeout: 30 * time.Second})
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("N=%d: %v", n, err)
+			continue
 		}
 		rows = append(rows, row)
 		fmt.Printf("N=%d done in %v\n%s\n", n, time.Since(start).Round(time.Second), Table(rows[len(rows)-1:]))
