@@ -119,6 +119,12 @@ func (m configMember) Alive() int         { return m.n.NumAlive() }
 func (m configMember) PayloadOut() uint64 { return m.n.Stats().GossipBytesOut }
 func (m configMember) Queued() int        { return m.n.Stats().Queued }
 
+// MaxDelay is the largest delta propagation delay this node measured (see Delayer).
+func (m configMember) MaxDelay() time.Duration { return m.n.Stats().MaxDelay }
+
+// Delayer is implemented by a Member that measures how late other nodes' updates reach it.
+type Delayer interface{ MaxDelay() time.Duration }
+
 func init() { Register(ConfigMode{ModeName: "gossip"}) }
 
 // gossip-direct sends deltas straight to every peer at any size; gossip-16 is the design before direct_fanout

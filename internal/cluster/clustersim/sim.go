@@ -67,6 +67,8 @@ type Row struct {
 	// RPMAdmitted of Burst requests for a key with rpm: 100; BudgetAdmitted of Burst requests costing $0.01 each
 	// against a $1 budget (the limit is 100 of them).
 	RPMAdmitted, BudgetAdmitted int
+	// MaxDelay is the largest propagation delay any node measured up to the end of the bursts (0: not measured).
+	MaxDelay time.Duration
 	// MinAlive is the fewest members any node saw alive when measuring began (N unless membership never settled).
 	MinAlive int
 }
@@ -166,6 +168,11 @@ func Run(ctx context.Context, p Params) (Row, error) {
 	row.Converge, row.Converged = c.converge()
 	row.RPMAdmitted = c.burst(secretRL, governance.Estimate{Tokens: 1, Cost: 0}, 0)
 	row.BudgetAdmitted = c.burst(secretUSD, governance.Estimate{Tokens: 1, Cost: pricing.FromUSD(requestUSD)}, pricing.FromUSD(requestUSD))
+	for _, nd := range c.nodes {
+		if d, ok := nd.m.(Delayer); ok {
+			row.MaxDelay = max(row.MaxDelay, d.MaxDelay())
+		}
+	}
 	for _, r := range p.Rates {
 		row.Rates = append(row.Rates, c.bandwidth(r))
 	}
