@@ -44,7 +44,7 @@ type Config struct {
 	// DeltaInterval is how often this node's changed counts are sent to its peers (default 5ms).
 	DeltaInterval time.Duration `yaml:"delta_interval"`
 	// DirectFanout: in clusters of up to this many members, changed counts go straight to every peer (one
-	// datagram each, the lowest delay); in larger ones they ride memberlist's gossip (default 16).
+	// datagram each, the lowest delay); in larger ones they ride memberlist's gossip (default 64).
 	DirectFanout int `yaml:"direct_fanout"`
 	// RejoinInterval is how often join addresses are re-resolved and missing peers joined (default 30s; 5s while
 	// alone).
@@ -80,7 +80,7 @@ func (c Config) WithDefaults() Config {
 		c.DeltaInterval = 5 * time.Millisecond
 	}
 	if c.DirectFanout <= 0 {
-		c.DirectFanout = defaultDirectFanout
+		c.DirectFanout = directFanout
 	}
 	if c.RejoinInterval <= 0 {
 		c.RejoinInterval = 30 * time.Second

@@ -277,9 +277,11 @@ func (n *Node) deltaLoop() {
 	}
 }
 
-// defaultDirectFanout: up to this many members, deltas go straight to every peer (one UDP packet each, lowest
-// delay); above it they ride memberlist's gossip (GetBroadcasts), which scales but adds gossip rounds of delay.
-const defaultDirectFanout = 16
+// directFanout is Config.DirectFanout's default: up to this many members, deltas go straight to every peer (one
+// UDP packet each, lowest delay); above it they ride memberlist's gossip (GetBroadcasts), where each reaches
+// only a dozen peers and the rest wait for push/pull. It was 16; 20 and 50 real processes under a burst admitted
+// 357 and 354 of rpm 100 that way and 139 and 123 with direct deltas (docs/cluster.md, "Scaling").
+const directFanout = 64
 
 // maxPacket keeps a delta inside one UDP datagram on a 1500-byte MTU after memberlist's headers and encryption.
 const maxPacket = 1200
@@ -366,25 +368,36 @@ func (n *Node) collect(r governance.CounterRef, now int64, recs []rec) []rec {
 }
 
 func (n *Node) send(msgs [][]byte) {
-	members := n.ml.Members()
-	if len(members) <= n.cfg.DirectFanout {
-		for _, m := range members {
-			if m.Name == n.name {
-				continue
-			}
-			for _, b := range msgs {
-				if err := n.ml.SendBestEffort(m, b); err != nil {
-					n.log.Debug("cluster: send delta", "to", m.Name, "err", err)
-					continue
-				}
-				n.bytesOut.Add(uint64(len(b)))
-			}
+	if n.ml.NumMembers() > n.cfg.DirectFanout {
+		for _, b := range msgs {
+			n.q.QueueBroadcast(broadcast(b))
 		}
 		return
 	}
-	for _, b := range msgs {
-		n.q.QueueBroadcast(broadcast(b))
+	for _, to := range n.alivePeers() {
+		for _, b := range msgs {
+			if err := n.ml.SendToAddress(to, b); err != nil {
+				n.log.Debug("cluster: send delta", "to", to.Name, "err", err)
+				continue
+			}
+			n.bytesOut.Add(uint64(len(b)))
+		}
 	}
+}
+
+// alivePeers lists the other alive members' addresses as the event delegate recorded them. Not ml.Members():
+// memberlist updates the *Node values it returns in place (a member's new incarnation or address), so reading
+// their fields outside its lock is a data race.
+func (n *Node) alivePeers() []memberlist.Address {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]memberlist.Address, 0, len(n.peers))
+	for name, p := range n.peers {
+		if name != n.name && p.state == "alive" && p.addr != "" {
+			out = append(out, memberlist.Address{Addr: p.addr, Name: name})
+		}
+	}
+	return out
 }
 
 // applyLocked sets a counter's remote view from the state: per window, the sum of every other node's latest
@@ -511,8 +524,8 @@ func (n *Node) join(ctx context.Context) {
 		return
 	}
 	known := map[string]bool{n.ml.LocalNode().Address(): true}
-	for _, m := range n.ml.Members() {
-		known[m.Address()] = true
+	for _, a := range n.alivePeers() { // not ml.Members(): see alivePeers
+		known[a.Addr] = true
 	}
 	var todo []string
 	for _, a := range addrs {

@@ -119,9 +119,17 @@ func (m configMember) Alive() int         { return m.n.NumAlive() }
 func (m configMember) PayloadOut() uint64 { return m.n.Stats().GossipBytesOut }
 func (m configMember) Queued() int        { return m.n.Stats().Queued }
 
+// MaxDelay is the largest delta propagation delay this node measured (see Delayer).
+func (m configMember) MaxDelay() time.Duration { return m.n.Stats().MaxDelay }
+
+// Delayer is implemented by a Member that measures how late other nodes' updates reach it.
+type Delayer interface{ MaxDelay() time.Duration }
+
 func init() { Register(ConfigMode{ModeName: "gossip"}) }
 
-// gossip-direct is gossip with deltas sent straight to every peer at any size (cluster.direct_fanout raised).
+// gossip-direct sends deltas straight to every peer at any size; gossip-16 is the design before direct_fanout
+// (deltas ride memberlist's gossip above 16 members), kept so its row of the table can be reproduced.
 func init() {
 	Register(ConfigMode{ModeName: "gossip-direct", Configure: func(c *cluster.Config) { c.DirectFanout = 1 << 20 }})
+	Register(ConfigMode{ModeName: "gossip-16", Configure: func(c *cluster.Config) { c.DirectFanout = 16 }})
 }

@@ -68,8 +68,10 @@ func (t *countingTransport) DialAddressTimeout(a memberlist.Address, timeout tim
 }
 
 func (t *countingTransport) Shutdown() error {
+	// The listener may be handing over a stream as it stops: keep forwarding until it has.
+	err := t.NetTransport.Shutdown()
 	t.stop.Do(func() { close(t.done) })
-	return t.NetTransport.Shutdown()
+	return err
 }
 
 func (t *countingTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
