@@ -112,9 +112,15 @@ func TestAgentMode(t *testing.T) {
 				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?")}},
 				option.WithJSONSet("tools", weatherOnly))
 			var text strings.Builder
+			deltas, calls := 0, ""
 			for s.Next() {
-				if ch := s.Current(); len(ch.Choices) > 0 {
+				ch := s.Current()
+				if len(ch.Choices) > 0 && ch.Choices[0].Delta.Content != "" {
 					text.WriteString(ch.Choices[0].Delta.Content)
+					deltas++
+				}
+				if w, ok := ch.JSON.ExtraFields["weir"]; ok {
+					calls = w.Raw()
 				}
 			}
 			if err := s.Err(); err != nil {
@@ -122,6 +128,13 @@ func TestAgentMode(t *testing.T) {
 			}
 			if text.String() != agentAnswer {
 				t.Fatalf("streamed %q, want %q", text.String(), agentAnswer)
+			}
+			// The model's tokens are relayed as the upstream streams them, not replayed whole at the end.
+			if deltas < 2 {
+				t.Fatalf("%d text deltas, want the model's streamed pieces (more than one)", deltas)
+			}
+			if !strings.Contains(calls, `"name":"web__weather"`) || !strings.Contains(calls, `"status":"completed"`) {
+				t.Fatalf("final chunk's weir field %q, want the call Weir ran", calls)
 			}
 			ran(t, before)
 		})
@@ -184,16 +197,24 @@ func TestAgentMode(t *testing.T) {
 				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("What is the weather in Paris?"))}},
 				aoption.WithJSONSet("tools", weatherOnly))
 			var m anthropic.Message
+			deltas := 0
 			for s.Next() {
-				if err := m.Accumulate(s.Current()); err != nil {
+				ev := s.Current()
+				if ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta" {
+					deltas++
+				}
+				if err := m.Accumulate(ev); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if err := s.Err(); err != nil {
 				t.Fatal(err)
 			}
-			if len(m.Content) == 0 || m.Content[0].Text != agentAnswer {
-				t.Fatalf("streamed %+v, want %q", m.Content, agentAnswer)
+			if len(m.Content) == 0 || m.Content[0].Text != agentAnswer || m.StopReason != "end_turn" || m.Usage.OutputTokens == 0 {
+				t.Fatalf("streamed %+v (stop %q, usage %+v), want %q", m.Content, m.StopReason, m.Usage, agentAnswer)
+			}
+			if deltas < 2 {
+				t.Fatalf("%d text deltas, want the model's streamed pieces (more than one)", deltas)
 			}
 			ran(t, before)
 		})
