@@ -158,9 +158,21 @@ func TestAgentMode(t *testing.T) {
 				option.WithJSONSet("tools", weatherOnly))
 			var final *responses.Response
 			var types []string
+			seq, added := int64(-1), int64(0)
 			for s.Next() {
 				ev := s.Current()
 				types = append(types, ev.Type)
+				// One response: sequence numbers count up, output items are numbered in order across the turns.
+				if ev.SequenceNumber != seq+1 {
+					t.Fatalf("%s has sequence_number %d after %d", ev.Type, ev.SequenceNumber, seq)
+				}
+				seq = ev.SequenceNumber
+				if ev.Type == "response.output_item.added" {
+					if ev.OutputIndex != added {
+						t.Fatalf("item %d added at output_index %d", added, ev.OutputIndex)
+					}
+					added++
+				}
 				if ev.Type == "response.completed" {
 					r := ev.Response
 					final = &r
@@ -175,7 +187,14 @@ func TestAgentMode(t *testing.T) {
 			if final == nil || types[0] != "response.created" || inProgress < 0 || !(inProgress < done && done < text) {
 				t.Fatalf("events %v: want response.created, mcp_call in progress, completed, then text, response.completed", types)
 			}
+			// The model's tokens are relayed as the upstream streams them, not replayed whole at the end.
+			if n := countOf(types, "response.output_text.delta"); n < 2 {
+				t.Fatalf("%d response.output_text.delta events, want the model's streamed pieces (more than one): %v", n, types)
+			}
 			checkMCPOutput(t, final)
+			if int64(len(final.Output)) != added {
+				t.Fatalf("final response has %d output items, the stream added %d", len(final.Output), added)
+			}
 			ran(t, before)
 		})
 		t.Run(model+"/messages", func(t *testing.T) {
@@ -219,6 +238,16 @@ func TestAgentMode(t *testing.T) {
 			ran(t, before)
 		})
 	}
+}
+
+func countOf(list []string, v string) int {
+	n := 0
+	for _, s := range list {
+		if s == v {
+			n++
+		}
+	}
+	return n
 }
 
 // checkMCPOutput: a completed response listing the server's tools, the call Weir ran and the model's answer.

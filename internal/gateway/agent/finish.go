@@ -13,7 +13,7 @@ import (
 // request's whole usage (and, on the Responses API, the MCP items), or the model call's failure as it came.
 func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, error) {
 	if r.live != nil {
-		return r.live.finish(r, ans)
+		return r.live.end(r, ans)
 	}
 	if r.rel != nil && (r.rel.opened() || ans.status == http.StatusOK && !r.stopped) {
 		return r.rel.end(r, ans)

@@ -76,10 +76,9 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 	if stream {
 		switch d.(type) {
 		case responsesDialect:
-			body, _ = sjson.SetBytes(body, "stream", false)
-			body, _ = sjson.DeleteBytes(body, "stream_options")
 			r.live = startLive(w, body, &r.out)
 			r.live.listed(r)
+			r.rel = r.live
 		case chatDialect:
 			r.rel = &chatStream{callerStream: callerStream{w: w, out: &r.out}}
 		case messagesDialect:
