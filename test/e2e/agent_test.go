@@ -104,6 +104,9 @@ func TestAgentMode(t *testing.T) {
 			if c.Usage.TotalTokens == 0 {
 				t.Fatal("no usage")
 			}
+			if w := c.JSON.ExtraFields["weir"].Raw(); !strings.Contains(w, `"name":"web__weather"`) {
+				t.Fatalf("weir field %q, want the call Weir ran", w)
+			}
 			ran(t, before)
 		})
 		t.Run(model+"/chat stream", func(t *testing.T) {
@@ -207,6 +210,9 @@ func TestAgentMode(t *testing.T) {
 			}
 			if len(m.Content) == 0 || m.Content[0].Text != agentAnswer || m.StopReason != "end_turn" {
 				t.Fatalf("answer %+v, want %q", m.Content, agentAnswer)
+			}
+			if w := m.JSON.ExtraFields["weir"].Raw(); !strings.Contains(w, `"name":"web__weather"`) {
+				t.Fatalf("weir field %q, want the call Weir ran", w)
 			}
 			ran(t, before)
 		})

@@ -28,12 +28,6 @@ type dialect interface {
 	wire() dialects.Dialect
 }
 
-// replayer is a dialect whose streamed requests get the final answer as the dialect's server-sent events once
-// the loop ends (chat, messages); the Responses API's stream is written as the loop goes (liveEvents).
-type replayer interface {
-	events(body []byte) []byte
-}
-
 // appendItems appends raw JSON values to the array at path of body.
 func appendItems(body []byte, path string, items ...[]byte) ([]byte, error) {
 	var err error

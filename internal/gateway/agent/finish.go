@@ -11,7 +11,7 @@ import (
 
 // finish writes the loop's answer to the caller: the model's last answer in the route's dialect with the
 // request's whole usage (and, on the Responses API, the MCP items), or the model call's failure as it came.
-func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, error) {
+func (r *run) finish(ans answer, w relay.Sink) (gateway.Outcome, error) {
 	if r.live != nil {
 		return r.live.end(r, ans)
 	}
@@ -36,13 +36,6 @@ func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, er
 	if err != nil {
 		return r.out, gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
 			"agent mode could not read the model's answer: %s", err.Error())
-	}
-	if rp, ok := r.d.(replayer); ok && stream {
-		h.Del("Content-Type")
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		r.out.Stream = true
-		return r.write(w, http.StatusOK, rp.events(body))
 	}
 	h.Set("Content-Type", "application/json")
 	return r.write(w, http.StatusOK, body)

@@ -116,7 +116,7 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 				"agent mode could not continue the conversation with the model's answer: %s", err.Error()))
 		}
 	}
-	return r.finish(ans, stream, w)
+	return r.finish(ans, w)
 }
 
 // offerTools replaces the mcp entries' place with the MCP tools the key may call, as the dialect's function
