@@ -131,10 +131,9 @@ func (c *chatStream) end(r *run, ans answer) (gateway.Outcome, error) {
 	return *c.out, c.err
 }
 
-// endEarly closes the caller's stream when the loop ended on a failure: a model call's error answer before
-// anything was sent goes back as it came (done false: the caller's unstreamed path writes it); after, it ends
-// the stream with the dialect's error event; a broken model stream has already relayed its error; the depth
-// limit is an error event too.
+// endEarly closes the caller's begun stream when the loop ended on a failure (done true): a model call's error
+// answer or the depth limit as the dialect's error event; a broken model stream has already relayed its error.
+// (Before anything was sent, finish answers a failure as the unstreamed error it is.)
 func endEarly(c *callerStream, r *run, ans answer, d dialects.Dialect) (error, bool) {
 	switch {
 	case ans.status == http.StatusOK && !r.stopped:
