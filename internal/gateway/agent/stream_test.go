@@ -162,7 +162,9 @@ func FuzzRelay(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, stream string) {
 		for _, mk := range []func(s *bufferSink, out *gateway.Outcome) relayer{
-			func(s *bufferSink, out *gateway.Outcome) relayer { return &chatStream{callerStream: callerStream{w: s, out: out}} },
+			func(s *bufferSink, out *gateway.Outcome) relayer {
+				return &chatStream{callerStream: callerStream{w: s, out: out}}
+			},
 			func(s *bufferSink, out *gateway.Outcome) relayer {
 				return &messagesStream{callerStream: callerStream{w: s, out: out}}
 			},
