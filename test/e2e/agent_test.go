@@ -372,6 +372,50 @@ func TestAgentModeLimits(t *testing.T) {
 			t.Fatalf("output %s", r.RawJSON())
 		}
 	})
+	t.Run("streamed: max depth on chat is the 508 before any byte, approval on messages ends with the tool_use", func(t *testing.T) {
+		s := oc.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "up/tool-loop",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("loop")}}, option.WithJSONSet("tools", weather))
+		for s.Next() {
+		}
+		var apiErr *openai.Error
+		if err := s.Err(); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusLoopDetected {
+			t.Fatalf("err = %v, want 508 agent_max_depth", err)
+		}
+		before := f.calls.Load()
+		ms := ac.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "up/mock-model", MaxTokens: 64,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("weather?"))}},
+			aoption.WithJSONSet("tools", []any{mcpTool("always", "weather")}))
+		var m anthropic.Message
+		for ms.Next() {
+			if err := m.Accumulate(ms.Current()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ms.Err(); err != nil {
+			t.Fatal(err)
+		}
+		last := m.Content[len(m.Content)-1]
+		if last.Type != "tool_use" || last.Name != "web__weather" || string(last.Input) != `{"city":"Paris"}` || m.StopReason != "tool_use" || f.calls.Load() != before {
+			t.Fatalf("streamed %+v (stop %q)", m.Content, m.StopReason)
+		}
+	})
+	t.Run("streamed: max depth on responses is response.incomplete", func(t *testing.T) {
+		s := oc.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude/tool-loop",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openaiString("loop")}}, option.WithJSONSet("tools", weather))
+		var final *responses.Response
+		for s.Next() {
+			if ev := s.Current(); ev.Type == "response.incomplete" {
+				r := ev.Response
+				final = &r
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if final == nil || final.IncompleteDetails.Reason != "max_tool_calls" {
+			t.Fatalf("final %+v, want response.incomplete (max_tool_calls)", final)
+		}
+	})
 	t.Run("an mcp tool without server_label is a 400", func(t *testing.T) {
 		code, _, body := post(t, f.gw.URL+"/v1/chat/completions", `{"model":"up/mock-model","messages":[{"role":"user","content":"x"}],"tools":[{"type":"mcp"}]}`,
 			"Authorization", "Bearer "+agentKey)
