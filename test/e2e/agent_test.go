@@ -104,6 +104,9 @@ func TestAgentMode(t *testing.T) {
 			if c.Usage.TotalTokens == 0 {
 				t.Fatal("no usage")
 			}
+			if w := c.JSON.ExtraFields["weir"].Raw(); !strings.Contains(w, `"name":"web__weather"`) {
+				t.Fatalf("weir field %q, want the call Weir ran", w)
+			}
 			ran(t, before)
 		})
 		t.Run(model+"/chat stream", func(t *testing.T) {
@@ -112,9 +115,15 @@ func TestAgentMode(t *testing.T) {
 				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?")}},
 				option.WithJSONSet("tools", weatherOnly))
 			var text strings.Builder
+			deltas, calls := 0, ""
 			for s.Next() {
-				if ch := s.Current(); len(ch.Choices) > 0 {
+				ch := s.Current()
+				if len(ch.Choices) > 0 && ch.Choices[0].Delta.Content != "" {
 					text.WriteString(ch.Choices[0].Delta.Content)
+					deltas++
+				}
+				if w, ok := ch.JSON.ExtraFields["weir"]; ok {
+					calls = w.Raw()
 				}
 			}
 			if err := s.Err(); err != nil {
@@ -122,6 +131,13 @@ func TestAgentMode(t *testing.T) {
 			}
 			if text.String() != agentAnswer {
 				t.Fatalf("streamed %q, want %q", text.String(), agentAnswer)
+			}
+			// The model's tokens are relayed as the upstream streams them, not replayed whole at the end.
+			if deltas < 2 {
+				t.Fatalf("%d text deltas, want the model's streamed pieces (more than one)", deltas)
+			}
+			if !strings.Contains(calls, `"name":"web__weather"`) || !strings.Contains(calls, `"status":"completed"`) {
+				t.Fatalf("final chunk's weir field %q, want the call Weir ran", calls)
 			}
 			ran(t, before)
 		})
@@ -145,9 +161,21 @@ func TestAgentMode(t *testing.T) {
 				option.WithJSONSet("tools", weatherOnly))
 			var final *responses.Response
 			var types []string
+			seq, added := int64(-1), int64(0)
 			for s.Next() {
 				ev := s.Current()
 				types = append(types, ev.Type)
+				// One response: sequence numbers count up, output items are numbered in order across the turns.
+				if ev.SequenceNumber != seq+1 {
+					t.Fatalf("%s has sequence_number %d after %d", ev.Type, ev.SequenceNumber, seq)
+				}
+				seq = ev.SequenceNumber
+				if ev.Type == "response.output_item.added" {
+					if ev.OutputIndex != added {
+						t.Fatalf("item %d added at output_index %d", added, ev.OutputIndex)
+					}
+					added++
+				}
 				if ev.Type == "response.completed" {
 					r := ev.Response
 					final = &r
@@ -162,7 +190,14 @@ func TestAgentMode(t *testing.T) {
 			if final == nil || types[0] != "response.created" || inProgress < 0 || !(inProgress < done && done < text) {
 				t.Fatalf("events %v: want response.created, mcp_call in progress, completed, then text, response.completed", types)
 			}
+			// The model's tokens are relayed as the upstream streams them, not replayed whole at the end.
+			if n := countOf(types, "response.output_text.delta"); n < 2 {
+				t.Fatalf("%d response.output_text.delta events, want the model's streamed pieces (more than one): %v", n, types)
+			}
 			checkMCPOutput(t, final)
+			if int64(len(final.Output)) != added {
+				t.Fatalf("final response has %d output items, the stream added %d", len(final.Output), added)
+			}
 			ran(t, before)
 		})
 		t.Run(model+"/messages", func(t *testing.T) {
@@ -176,6 +211,9 @@ func TestAgentMode(t *testing.T) {
 			if len(m.Content) == 0 || m.Content[0].Text != agentAnswer || m.StopReason != "end_turn" {
 				t.Fatalf("answer %+v, want %q", m.Content, agentAnswer)
 			}
+			if w := m.JSON.ExtraFields["weir"].Raw(); !strings.Contains(w, `"name":"web__weather"`) {
+				t.Fatalf("weir field %q, want the call Weir ran", w)
+			}
 			ran(t, before)
 		})
 		t.Run(model+"/messages stream", func(t *testing.T) {
@@ -184,20 +222,38 @@ func TestAgentMode(t *testing.T) {
 				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("What is the weather in Paris?"))}},
 				aoption.WithJSONSet("tools", weatherOnly))
 			var m anthropic.Message
+			deltas := 0
 			for s.Next() {
-				if err := m.Accumulate(s.Current()); err != nil {
+				ev := s.Current()
+				if ev.Type == "content_block_delta" && ev.Delta.Type == "text_delta" {
+					deltas++
+				}
+				if err := m.Accumulate(ev); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if err := s.Err(); err != nil {
 				t.Fatal(err)
 			}
-			if len(m.Content) == 0 || m.Content[0].Text != agentAnswer {
-				t.Fatalf("streamed %+v, want %q", m.Content, agentAnswer)
+			if len(m.Content) == 0 || m.Content[0].Text != agentAnswer || m.StopReason != "end_turn" || m.Usage.OutputTokens == 0 {
+				t.Fatalf("streamed %+v (stop %q, usage %+v), want %q", m.Content, m.StopReason, m.Usage, agentAnswer)
+			}
+			if deltas < 2 {
+				t.Fatalf("%d text deltas, want the model's streamed pieces (more than one)", deltas)
 			}
 			ran(t, before)
 		})
 	}
+}
+
+func countOf(list []string, v string) int {
+	n := 0
+	for _, s := range list {
+		if s == v {
+			n++
+		}
+	}
+	return n
 }
 
 // checkMCPOutput: a completed response listing the server's tools, the call Weir ran and the model's answer.
@@ -314,6 +370,50 @@ func TestAgentModeLimits(t *testing.T) {
 		last := r.Output[len(r.Output)-1]
 		if last.Type != "mcp_approval_request" || last.Name != "weather" || f.calls.Load() != before {
 			t.Fatalf("output %s", r.RawJSON())
+		}
+	})
+	t.Run("streamed: max depth on chat is the 508 before any byte, approval on messages ends with the tool_use", func(t *testing.T) {
+		s := oc.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "up/tool-loop",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("loop")}}, option.WithJSONSet("tools", weather))
+		for s.Next() {
+		}
+		var apiErr *openai.Error
+		if err := s.Err(); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusLoopDetected {
+			t.Fatalf("err = %v, want 508 agent_max_depth", err)
+		}
+		before := f.calls.Load()
+		ms := ac.Messages.NewStreaming(ctx, anthropic.MessageNewParams{Model: "up/mock-model", MaxTokens: 64,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("weather?"))}},
+			aoption.WithJSONSet("tools", []any{mcpTool("always", "weather")}))
+		var m anthropic.Message
+		for ms.Next() {
+			if err := m.Accumulate(ms.Current()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ms.Err(); err != nil {
+			t.Fatal(err)
+		}
+		last := m.Content[len(m.Content)-1]
+		if last.Type != "tool_use" || last.Name != "web__weather" || string(last.Input) != `{"city":"Paris"}` || m.StopReason != "tool_use" || f.calls.Load() != before {
+			t.Fatalf("streamed %+v (stop %q)", m.Content, m.StopReason)
+		}
+	})
+	t.Run("streamed: max depth on responses is response.incomplete", func(t *testing.T) {
+		s := oc.Responses.NewStreaming(ctx, responses.ResponseNewParams{Model: "claude/tool-loop",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openaiString("loop")}}, option.WithJSONSet("tools", weather))
+		var final *responses.Response
+		for s.Next() {
+			if ev := s.Current(); ev.Type == "response.incomplete" {
+				r := ev.Response
+				final = &r
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if final == nil || final.IncompleteDetails.Reason != "max_tool_calls" {
+			t.Fatalf("final %+v, want response.incomplete (max_tool_calls)", final)
 		}
 	})
 	t.Run("an mcp tool without server_label is a 400", func(t *testing.T) {

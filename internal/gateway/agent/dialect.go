@@ -6,6 +6,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -23,12 +24,8 @@ type dialect interface {
 	final(ans []byte, r *run, u schema.Usage) ([]byte, error)
 	// stopsInBand: the depth limit is reported inside a normal answer (else as an error).
 	stopsInBand() bool
-}
-
-// replayer is a dialect whose streamed requests get the final answer as the dialect's server-sent events once
-// the loop ends (chat, messages); the Responses API's stream is written as the loop goes (liveEvents).
-type replayer interface {
-	events(body []byte) []byte
+	// wire is the dialect's family, for its error events.
+	wire() dialects.Dialect
 }
 
 // appendItems appends raw JSON values to the array at path of body.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -10,9 +11,12 @@ import (
 
 // finish writes the loop's answer to the caller: the model's last answer in the route's dialect with the
 // request's whole usage (and, on the Responses API, the MCP items), or the model call's failure as it came.
-func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, error) {
+func (r *run) finish(ans answer, w relay.Sink) (gateway.Outcome, error) {
 	if r.live != nil {
-		return r.live.finish(r, ans)
+		return r.live.end(r, ans)
+	}
+	if r.rel != nil && (r.rel.opened() || ans.status == http.StatusOK && !r.stopped) {
+		return r.rel.end(r, ans)
 	}
 	h := w.Header()
 	for k, v := range ans.header {
@@ -25,21 +29,13 @@ func (r *run) finish(ans answer, stream bool, w relay.Sink) (gateway.Outcome, er
 		return r.write(w, ans.status, ans.body)
 	}
 	if r.stopped && !r.d.stopsInBand() {
-		return r.out, gateway.Errorf(http.StatusLoopDetected, gateway.TypeAPI, "agent_max_depth",
-			"agent mode stopped after %d model calls: the model still asked for tools (mcp.agent_max_depth)", r.a.maxDepth)
+		return r.out, gateway.Errorf(http.StatusLoopDetected, gateway.TypeAPI, "agent_max_depth", "%s", depthMessage(r))
 	}
 	h.Set("X-Weir-Agent-Calls", strconv.Itoa(len(r.records)))
 	body, err := r.d.final(ans.body, r, r.out.Usage)
 	if err != nil {
 		return r.out, gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
 			"agent mode could not read the model's answer: %s", err.Error())
-	}
-	if rp, ok := r.d.(replayer); ok && stream {
-		h.Del("Content-Type")
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		r.out.Stream = true
-		return r.write(w, http.StatusOK, rp.events(body))
 	}
 	h.Set("Content-Type", "application/json")
 	return r.write(w, http.StatusOK, body)
@@ -53,4 +49,21 @@ func (r *run) write(w relay.Sink, status int, body []byte) (gateway.Outcome, err
 		return r.out, err
 	}
 	return r.out, w.Flush()
+}
+
+func depthMessage(r *run) string {
+	return fmt.Sprintf("agent mode stopped after %d model calls: the model still asked for tools (mcp.agent_max_depth)", r.a.maxDepth)
+}
+
+// failed ends the request on an error of the loop: as the error itself while nothing was sent, else as the
+// stream's error event.
+func (r *run) failed(w relay.Sink, err error) (gateway.Outcome, error) {
+	switch {
+	case r.live != nil:
+		return r.live.failed(err)
+	case r.rel != nil && r.rel.opened():
+		relay.EndWithError(w, r.d.wire(), err)
+		return r.out, nil
+	}
+	return r.out, err
 }

@@ -17,16 +17,23 @@ import (
 // once, each mcp_list_tools item, each mcp_call as it starts and ends, then the model's last output and
 // response.completed. Its methods do nothing on a nil receiver (an unstreamed request).
 type liveEvents struct {
-	w     relay.Sink
-	out   *gateway.Outcome
-	shell map[string]any // the response as it stands: id, model, status
-	seq   int            // the next sequence_number
-	sent  int            // output items sent, the next output_index
-	err   error          // the first failed write: the caller is gone, nothing more is sent
+	w       relay.Sink
+	out     *gateway.Outcome
+	shell   map[string]any    // the response as it stands: id, model, status
+	seq     int               // the next sequence_number
+	sent    int               // output items sent, the next output_index
+	err     error             // the first failed write: the caller is gone, nothing more is sent
+	items   []json.RawMessage // the output items sent, in order
+	sentIDs map[string]bool   // their ids
+	// the model call being streamed (responses_stream.go)
+	local    map[int64]int // its output_index → the caller's; -1 for a kept function_call
+	resp     []byte        // its final response
+	broke    bool
+	brokeMsg string
 }
 
 func startLive(w relay.Sink, body []byte, out *gateway.Outcome) *liveEvents {
-	l := &liveEvents{w: w, out: out, shell: map[string]any{"id": newID("resp_"), "object": "response",
+	l := &liveEvents{w: w, out: out, sentIDs: map[string]bool{}, shell: map[string]any{"id": newID("resp_"), "object": "response",
 		"created_at": time.Now().Unix(), "status": "in_progress", "model": gjson.GetBytes(body, "model").Str,
 		"output": []any{}, "error": nil, "incomplete_details": nil}}
 	h := w.Header()
@@ -58,6 +65,7 @@ func (l *liveEvents) item(item any, between func(i int)) {
 		between(i)
 	}
 	l.emit("response.output_item.done", map[string]any{"output_index": i, "item": item})
+	l.record(item)
 	l.sent++
 }
 
@@ -95,6 +103,7 @@ func (l *liveEvents) called(rec *callRecord) {
 	}
 	l.emit(ev, map[string]any{"output_index": l.sent, "item_id": rec.itemID})
 	l.emit("response.output_item.done", map[string]any{"output_index": l.sent, "item": rec.item()})
+	l.record(rec.item())
 	l.sent++
 }
 
@@ -137,9 +146,10 @@ func (l *liveEvents) finish(r *run, ans answer) (gateway.Outcome, error) {
 		return l.fail("agent_bad_answer", err.Error())
 	}
 	body, _ = sjson.SetBytes(body, "id", l.shell["id"])
-	output := gjson.GetBytes(body, "output").Array()
-	for i := l.sent; i < len(output); i++ {
-		it := output[i]
+	for _, it := range gjson.GetBytes(body, "output").Array() {
+		if l.sentIDs[it.Get("id").Str] {
+			continue // sent as the loop went
+		}
 		l.item(json.RawMessage(it.Raw), func(idx int) {
 			if it.Get("type").Str != "message" {
 				return
@@ -161,6 +171,7 @@ func (l *liveEvents) finish(r *run, ans answer) (gateway.Outcome, error) {
 			}
 		})
 	}
+	body, _ = sjson.SetBytes(body, "output", l.items)
 	done := "response.completed"
 	if gjson.GetBytes(body, "status").Str == "incomplete" {
 		done = "response.incomplete"

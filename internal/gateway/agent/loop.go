@@ -53,6 +53,7 @@ type run struct {
 	records []callRecord
 	listIDs map[string]string // each server label's mcp_list_tools item id
 	live    *liveEvents       // a streamed Responses request's events as the loop goes; nil otherwise
+	rel     relayer           // a streamed chat or messages request's stream; nil otherwise
 	out     gateway.Outcome
 	stopped bool // the depth limit ended the loop with the model still asking for tools
 }
@@ -73,22 +74,27 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 	}
 	stream := gjsonBool(body, "stream")
 	if stream {
-		body, _ = sjson.SetBytes(body, "stream", false)
-		body, _ = sjson.DeleteBytes(body, "stream_options")
-		if _, ok := d.(responsesDialect); ok {
+		switch d.(type) {
+		case responsesDialect:
 			r.live = startLive(w, body, &r.out)
 			r.live.listed(r)
+			r.rel = r.live
+		case chatDialect:
+			r.rel = &chatStream{callerStream: callerStream{w: w, out: &r.out}}
+		case messagesDialect:
+			r.rel = &messagesStream{callerStream: callerStream{w: w, out: &r.out}}
 		}
 	}
 	var ans answer
 	for depth := 1; ; depth++ {
 		var gerr error
-		ans, gerr = r.pass(ctx, body)
+		if r.rel != nil {
+			ans, gerr = r.passStream(ctx, body)
+		} else {
+			ans, gerr = r.pass(ctx, body)
+		}
 		if gerr != nil {
-			if r.live != nil {
-				return r.live.failed(gerr)
-			}
-			return r.out, gerr
+			return r.failed(w, gerr)
 		}
 		if ans.status != http.StatusOK {
 			break // the model call failed: its answer goes to the caller as it is
@@ -106,15 +112,11 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 		}
 		results := r.execute(ctx, calls)
 		if body, err = d.appendTurn(body, ans.body, calls, results); err != nil {
-			gerr := gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
-				"agent mode could not continue the conversation with the model's answer: %s", err.Error())
-			if r.live != nil {
-				return r.live.failed(gerr)
-			}
-			return r.out, gerr
+			return r.failed(w, gateway.Errorf(http.StatusBadGateway, gateway.TypeAPI, "agent_bad_answer",
+				"agent mode could not continue the conversation with the model's answer: %s", err.Error()))
 		}
 	}
-	return r.finish(ans, stream, w)
+	return r.finish(ans, w)
 }
 
 // offerTools replaces the mcp entries' place with the MCP tools the key may call, as the dialect's function

@@ -37,11 +37,12 @@ func (messagesDialect) appendTurn(body, ans []byte, calls []toolCall, results []
 	return appendItems(body, "messages", assistant, user)
 }
 
-func (messagesDialect) final(ans []byte, _ *run, u schema.Usage) ([]byte, error) {
-	if !gjson.GetBytes(ans, "usage").Exists() {
-		return ans, nil
+func (messagesDialect) final(ans []byte, r *run, u schema.Usage) ([]byte, error) {
+	ans, err := sjson.SetBytes(ans, "weir.agent_calls", r.callSummaries())
+	if err != nil || !gjson.GetBytes(ans, "usage").Exists() {
+		return ans, err
 	}
-	ans, err := sjson.SetBytes(ans, "usage.input_tokens", u.PromptTokens)
+	ans, err = sjson.SetBytes(ans, "usage.input_tokens", u.PromptTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -49,34 +50,3 @@ func (messagesDialect) final(ans []byte, _ *run, u schema.Usage) ([]byte, error)
 }
 
 func (messagesDialect) stopsInBand() bool { return false }
-
-// events replays a message as Anthropic's stream: message_start, each content block whole, message_delta with
-// the stop reason and usage, message_stop.
-func (messagesDialect) events(body []byte) []byte {
-	r := gjson.ParseBytes(body)
-	start, _ := sjson.SetRawBytes(body, "content", []byte("[]"))
-	start, _ = sjson.SetBytes(start, "stop_reason", nil)
-	var b []byte
-	b = sse(b, "message_start", mustJSON(map[string]any{"type": "message_start", "message": json.RawMessage(start)}))
-	for i, c := range r.Get("content").Array() {
-		empty := json.RawMessage(c.Raw)
-		var delta any
-		switch c.Get("type").Str {
-		case "text":
-			empty, _ = sjson.SetBytes(empty, "text", "")
-			delta = map[string]any{"type": "text_delta", "text": c.Get("text").Str}
-		case "tool_use":
-			empty, _ = sjson.SetRawBytes(empty, "input", []byte("{}"))
-			delta = map[string]any{"type": "input_json_delta", "partial_json": c.Get("input").Raw}
-		}
-		b = sse(b, "content_block_start", mustJSON(map[string]any{"type": "content_block_start", "index": i, "content_block": empty}))
-		if delta != nil {
-			b = sse(b, "content_block_delta", mustJSON(map[string]any{"type": "content_block_delta", "index": i, "delta": delta}))
-		}
-		b = sse(b, "content_block_stop", mustJSON(map[string]any{"type": "content_block_stop", "index": i}))
-	}
-	b = sse(b, "message_delta", mustJSON(map[string]any{"type": "message_delta",
-		"delta": map[string]any{"stop_reason": r.Get("stop_reason").Value(), "stop_sequence": r.Get("stop_sequence").Value()},
-		"usage": map[string]any{"output_tokens": r.Get("usage.output_tokens").Int()}}))
-	return sse(b, "message_stop", []byte(`{"type":"message_stop"}`))
-}

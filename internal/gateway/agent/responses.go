@@ -6,6 +6,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/weir-gateway/weir/internal/dialects"
 	"github.com/weir-gateway/weir/internal/schema"
 )
 
@@ -127,3 +128,5 @@ func (rec *callRecord) item() map[string]any {
 }
 
 func (responsesDialect) stopsInBand() bool { return true }
+
+func (responsesDialect) wire() dialects.Dialect { return dialects.OpenAI }
