@@ -14,7 +14,7 @@ export async function render(main) {
       ' in the config file (a name, a transport — ', h('code', {}, 'stdio'), ' with a command, or ', h('code', {}, 'streamable-http'),
       ' with a URL — and optional tool prices); the gateway then serves their tools to MCP clients at ', h('code', {}, '/mcp'),
       ' and to agent-mode requests, and this page shows each server\u2019s state and tools. See docs/mcp.md.'),
-    h('pre', {}, ['mcp:', '  servers:', '    - name: fs', '      transport: stdio', '      command:', '        - npx', '        - -y',
+    h('pre', { class: 'config' }, ['mcp:', '  servers:', '    - name: fs', '      transport: stdio', '      command:', '        - npx', '        - -y',
       '        - "@modelcontextprotocol/server-filesystem"', '        - /data', '    - name: internal', '      transport: streamable-http',
       '      url: https://tools.internal/mcp'].join('\n'))));
     return;
