@@ -15,8 +15,7 @@ export async function render(main) {
       ' with a URL — and optional tool prices); the gateway then serves their tools to MCP clients at ', h('code', {}, '/mcp'),
       ' and to agent-mode requests, and this page shows each server\u2019s state and tools. See docs/mcp.md.'),
     h('pre', { class: 'config' }, ['mcp:', '  servers:', '    - name: fs', '      transport: stdio', '      command:', '        - npx', '        - -y',
-      '        - "@modelcontextprotocol/server-filesystem"', '        - /data', '    - name: internal', '      transport: streamable-http',
-      '      url: https://tools.internal/mcp'].join('\n'))));
+      '        - "@modelcontextprotocol/server-filesystem"', '        - /data'].join('\n'))));
     return;
   }
   if (!res.ok) { mount(main, title, errorBox(res.error)); return; }
