@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
@@ -35,6 +36,31 @@ type finished struct {
 	body      []byte
 	traceID   string // the request span's trace, when tracing is on
 	answer    *sink  // with content logging on: the answer's first bytes
+	// id is the request-log record's id, sent as X-Weir-Request-Id before the answer begins ("" without a log).
+	id string
+}
+
+// requestID is one allocation holding a request id's text and the header value viewing it: the record's id
+// string would be allocated anyway, so the header costs nothing more.
+type requestID struct {
+	header [1]string
+	text   [requestlog.IDLen]byte
+}
+
+// RequestIDHeader carries the request's log-record id on every answer of a logged inference route, so a caller
+// can fetch its own entry (GET /api/logs/{id}) exactly.
+const RequestIDHeader = "X-Weir-Request-Id"
+
+// setRequestID gives the request its log-record id now, so the answer's headers can carry it.
+func (s *Server) setRequestID(w http.ResponseWriter, f *finished) {
+	if s.obs.Log == nil {
+		return
+	}
+	id := new(requestID)
+	requestlog.PutID(&id.text)
+	id.header[0] = unsafe.String(&id.text[0], len(id.text)) // text is never written again
+	f.id = id.header[0]
+	w.Header()[RequestIDHeader] = id.header[:]
 }
 
 // observe records a finished request in metrics and the request log. It never blocks: the log writer queues.
@@ -81,7 +107,7 @@ func (s *Server) observe(f *finished) {
 		return
 	}
 	rec := requestlog.Record{
-		Time: f.start, KeyID: keyID, TeamID: teamID, CustomerID: customerID, Route: f.r.Pattern, Alias: f.out.Alias,
+		ID: f.id, Time: f.start, KeyID: keyID, TeamID: teamID, CustomerID: customerID, Route: f.r.Pattern, Alias: f.out.Alias,
 		Provider: f.out.Provider, Model: f.out.Model, Status: f.status,
 		InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, CostNanoUSD: int64(cost),
 		TTFB: f.out.TTFB, Duration: dur, Stream: f.out.Stream, CallerIP: callerIP(f.r), TraceID: f.traceID,

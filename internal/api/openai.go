@@ -53,6 +53,7 @@ type serveFunc func(ctx context.Context, r *http.Request, x *gateway.Exchange, p
 func (s *Server) governed(writeError func(http.ResponseWriter, *gateway.Error), serve serveFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := finished{r: r, start: time.Now()}
+		s.setRequestID(w, &f)
 		var x *gateway.Exchange
 		defer func() {
 			// Record before the buffers are reused: the record may view the request body.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func newFixture(t testing.TB, keys []governance.VirtualKeyConfig, sc ServerConfi
 	g := New(cfg, Options{Gov: gov})
 	g.Start(ctx)
 	t.Cleanup(g.Close)
-	if st := g.Servers()[0]; st.State != StateUp || st.Tools != 6 {
+	if st := g.Servers()[0]; st.State != StateUp || st.Tools != 6 || len(st.ToolNames) != 6 || !slices.Contains(st.ToolNames, "add") {
 		t.Fatalf("server after Start: %+v", st)
 	}
 	return &fixture{g: g, gov: gov, calls: calls, server: s}

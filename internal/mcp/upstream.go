@@ -286,8 +286,10 @@ type Status struct {
 	State     string    `json:"state"`
 	Since     time.Time `json:"since"`
 	Tools     int       `json:"tools"`
-	Resources int       `json:"resources"`
-	Prompts   int       `json:"prompts"`
+	// ToolNames are the server's own names of its tools, in listing order (empty unless up).
+	ToolNames []string `json:"tool_names"`
+	Resources int      `json:"resources"`
+	Prompts   int      `json:"prompts"`
 	// ListedAt is when the lists were last fetched (absent while the server is not up).
 	ListedAt  *time.Time `json:"listed_at,omitempty"`
 	LastError string     `json:"last_error,omitempty"`
@@ -296,10 +298,15 @@ type Status struct {
 
 func (u *upstream) status() Status {
 	u.mu.Lock()
-	s := Status{Name: u.cfg.Name, Transport: u.cfg.Transport, State: u.state, Since: u.since, LastError: u.lastErr, Restarts: u.restarts}
+	s := Status{Name: u.cfg.Name, Transport: u.cfg.Transport, State: u.state, Since: u.since, LastError: u.lastErr, Restarts: u.restarts,
+		ToolNames: []string{}}
 	u.mu.Unlock()
 	if c := u.cat.Load(); c != nil {
 		s.Tools, s.Resources, s.Prompts = len(c.tools), len(c.resources), len(c.prompts)
+		s.ToolNames = make([]string, len(c.tools))
+		for i, t := range c.tools {
+			s.ToolNames[i] = t.name
+		}
 		t := c.fetched
 		s.ListedAt = &t
 	}

@@ -7,6 +7,7 @@ package requestlog
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -74,6 +75,26 @@ func NewID() string {
 		return uuid.NewString()
 	}
 	return u.String()
+}
+
+// IDLen is the length of an id NewID or PutID makes.
+const IDLen = 36
+
+// PutID writes a new id, as NewID makes, into b: for callers that keep it in memory they already hold.
+func PutID(b *[IDLen]byte) {
+	u, err := uuid.NewV7()
+	if err != nil {
+		u = uuid.New()
+	}
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
 }
 
 // ErrNotFound is returned by GetLog for an unknown id.

@@ -237,6 +237,11 @@ func TestUIBrowser(t *testing.T) {
 			t.Fatalf("cluster page: %s", b.text("main"))
 		}
 		b.shots("cluster")
+		b.page("#/mcp")
+		if m := b.text("main"); !strings.Contains(m, "No MCP servers are configured") || !strings.Contains(m, "mcp.servers") {
+			t.Fatalf("MCP page without servers should say how to configure them: %s", m)
+		}
+		b.shots("mcp-empty")
 	})
 
 	t.Run("keyboard", func(t *testing.T) {

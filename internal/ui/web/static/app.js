@@ -4,12 +4,13 @@ import { api, auth, url } from './api.js';
 import { h, mount, errorBox } from './dom.js';
 import { setRouter } from './nav.js';
 
-// New entries (Cache, Guardrails, SSO/Users, MCP) get a module here and a link in index.html's nav.
+// New entries (Cache, Guardrails, SSO/Users) get a module here and a link in index.html's nav.
 const pages = {
   overview: () => import('./pages/overview.js'),
   logs: () => import('./pages/logs.js'),
   keys: () => import('./pages/keys.js'),
   providers: () => import('./pages/providers.js'),
+  mcp: () => import('./pages/mcp.js'),
   cluster: () => import('./pages/cluster.js'),
   playground: () => import('./pages/playground.js'),
 };

@@ -23,6 +23,11 @@ export function editEntity(k, r, parents, done) {
       k.one === 'key' ? input('providers', 'Providers (comma-separated; empty: all)', (r.providers || []).join(', ')) : null,
       k.one === 'key' ? input('max_concurrent', 'Max in flight', r.max_concurrent || '', { type: 'number', min: 0 }) : null,
       k.one === 'key' ? input('expires_at', 'Expires (RFC 3339)', r.expires_at || '', { placeholder: '2027-01-01T00:00:00Z' }) : null),
+    k.one !== 'customer' ? h('fieldset', {}, h('legend', {}, 'MCP allow-list'),
+      h('p', { class: 'muted' }, 'Both empty: none of its own (a key inherits its team\u2019s; with neither it may use no MCP tools). Tools: * for all of the servers\u2019.'),
+      h('div', { class: 'fields' },
+        input('mcp_servers', 'Servers (comma-separated; empty: any)', (r.mcp?.servers || []).join(', ')),
+        input('mcp_tools', 'Tools (globs such as github__get_*; empty: all of those servers)', (r.mcp?.tools || []).join(', ')))) : null,
     h('fieldset', {}, h('legend', {}, 'Budget (US dollars per period)'), h('div', { class: 'fields' },
       input('max_usd', 'Max USD (empty: none)', r.budget?.max_usd ?? '', { type: 'number', min: 0, step: 'any' }),
       h('label', {}, 'Resets every', h('select', { name: 'reset' }, resets.map((x) => h('option', { value: x, selected: (r.budget?.reset || '1d') === x }, x)))))),
@@ -59,6 +64,10 @@ function payload(k, fd, creating) {
     rate_limits: orNull(Object.keys(limits).length ? limits : '') };
   if (creating) b.id = v('id');
   if (k.one === 'team') b.customer = orNull(v('customer'));
+  if (k.one !== 'customer') {
+    const servers = list('mcp_servers'), tools = list('mcp_tools');
+    b.mcp = orNull(servers.length || tools.length ? { servers: servers.length ? servers : undefined, tools: tools.length ? tools : undefined } : '');
+  }
   if (k.one === 'key') {
     Object.assign(b, { team: orNull(v('team')), customer: orNull(v('team') ? '' : v('customer')), models: orNull(list('models')),
       providers: orNull(list('providers')), max_concurrent: orNull(Number(v('max_concurrent')) || ''), expires_at: orNull(v('expires_at')) });

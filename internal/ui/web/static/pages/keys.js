@@ -38,6 +38,7 @@ function entityTable(k, rows, counters, parents, reload) {
   if (k.one === 'key') cols.push({ label: 'Secret', value: (r) => h('span', { class: 'mono' }, r.hint || '–') });
   if (k.one !== 'customer') cols.push({ label: 'Belongs to', value: (r) => r.team ? 'team ' + r.team : r.customer ? 'customer ' + r.customer : '–' });
   if (k.one === 'key') cols.push({ label: 'Models', wrap: true, value: (r) => (r.models?.length ? r.models.join(', ') : 'all') });
+  if (k.one !== 'customer') cols.push({ label: 'MCP', wrap: true, value: (r) => (r.mcp ? [r.mcp.servers?.join(', ') || 'any server', r.mcp.tools?.join(', ')].filter(Boolean).join(': ') : k.one === 'key' ? 'team\u2019s' : 'none') });
   cols.push(
     { label: 'Spend and limits', wrap: true, value: (r) => limits(k.subject + ':' + r.id, counters.get(k.subject + ':' + r.id), r) },
     { label: 'State', value: (r) => h('span', { class: 'pill ' + (r.disabled ? 'bad' : 'ok') }, r.disabled ? 'disabled' : 'active') },

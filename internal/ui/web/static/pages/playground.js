@@ -42,24 +42,31 @@ export async function render(main) {
     const req = { model: model.value.trim(), messages: history.slice(0, -1), stream: stream.checked };
     if (req.stream) req.stream_options = { include_usage: true };
     mount(code, snippetBox(req));
-    const started = new Date();
-    const err = await send(req, secret.value.trim(), (text) => { reply.content = text; chat.lastElementChild.textContent = text; });
+    const { err, id } = await send(req, secret.value.trim(), (text) => { reply.content = text; chat.lastElementChild.textContent = text; });
     if (err) { reply.content = '⚠ ' + err; redraw(); }
-    mount(entry, await logEntry(keySel.value, started));
+    mount(entry, id ? await logEntry(id) : h('p', { class: 'muted' }, 'This gateway keeps no request log (client.enable_logging is off).'));
   });
   mount(main, h('h1', {}, 'Playground'), keyList.length ? null : h('p', { class: 'muted' },
     'No virtual keys yet: requests go without one (allowed unless client.enforce_governance_header is on). ', h('a', { href: '#/keys' }, 'Create a key'), ' to try its limits.'),
   form, entry, code);
 }
 
-// send posts the chat and streams the answer's text into onText; it returns an error message or ''.
+// send posts the chat and streams the answer's text into onText; it returns {err, id}: an error message or '',
+// and the request's log-record id from the X-Weir-Request-Id header ('' when the gateway keeps no log).
 async function send(req, secret, onText) {
+  let id = '';
+  const err = await exchange(req, secret, onText, (res) => { id = res.headers.get('X-Weir-Request-Id') || ''; });
+  return { err, id };
+}
+
+async function exchange(req, secret, onText, onAnswer) {
   const headers = { 'Content-Type': 'application/json' };
   if (secret) headers.Authorization = 'Bearer ' + secret;
   let res;
   try {
     res = await fetch(url('/v1/chat/completions'), { method: 'POST', headers, body: JSON.stringify(req) });
   } catch (e) { return 'the gateway did not answer: ' + e.message; }
+  onAnswer(res);
   if (!res.ok) {
     const data = await res.json().catch(() => null);
     return `${res.status}: ${data?.error?.message || res.statusText}`;
@@ -89,20 +96,19 @@ async function send(req, secret, onText) {
   return '';
 }
 
-// logEntry finds the request's row in the log (written within about a second of the answer): at most two
-// calls, so a send makes no more than three.
-async function logEntry(key, started) {
+// logEntry fetches the request's own log record by the id its answer carried. The record is written within
+// about a second of the answer: at most two calls (404 until then), so a send makes no more than three.
+async function logEntry(id) {
   for (let i = 0; i < 2; i++) {
     await new Promise((r) => setTimeout(r, 1100));
-    const res = await api('/api/logs?limit=1&total=false' + (key ? '&key=' + encodeURIComponent(key) : ''));
+    const res = await api('/api/logs/' + encodeURIComponent(id));
+    if (res.status === 404) continue;
     if (!res.ok) return errorBox(res.error);
-    const r = res.data.data[0];
-    if (r && new Date(r.time) >= new Date(started.getTime() - 1000)) {
-      return h('div', { class: 'card' }, h('h2', {}, 'Log entry'), h('dl', { class: 'kv' },
-        [['Status', status(r.status)], ['Provider / model', `${r.provider || '–'}/${r.model || '–'}`], ['Tokens', `${r.input_tokens} in · ${r.output_tokens} out`],
-          ['Cost', fmt.usd(r.cost_usd)], ['Duration', fmt.ms(r.duration_ms)], ['Id', h('a', { href: '#/logs?open=' + encodeURIComponent(r.id) }, r.id)]]
-          .map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
-    }
+    const r = res.data;
+    return h('div', { class: 'card' }, h('h2', {}, 'Log entry'), h('dl', { class: 'kv' },
+      [['Status', status(r.status)], ['Provider / model', `${r.provider || '–'}/${r.model || '–'}`], ['Tokens', `${r.input_tokens} in · ${r.output_tokens} out`],
+        ['Cost', fmt.usd(r.cost_usd)], ['Duration', fmt.ms(r.duration_ms)], ['Id', h('a', { href: '#/logs?open=' + encodeURIComponent(r.id), id: 'pg-entry-id' }, r.id)]]
+        .map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
   }
   return h('p', { class: 'muted' }, 'The log entry has not been written yet: see the Request log.');
 }
