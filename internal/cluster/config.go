@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,37 @@ type Config struct {
 	Strict bool `yaml:"strict"`
 	// Insecure allows running without WEIR_CLUSTER_KEY (unencrypted, unauthenticated gossip). Must be explicit.
 	Insecure bool `yaml:"insecure"`
+	// Counters chooses how nodes share counters: gossip (every node admits on the sum of everyone's gossiped
+	// counts), ring (each counter has an owner on a consistent-hash ring that admits and leases batches to the
+	// others) or auto (default: ring while more than Ring.AutoAbove members are alive, gossip otherwise).
+	Counters CountersMode `yaml:"counters"`
+	// Ring tunes ring mode.
+	Ring RingConfig `yaml:"ring"`
+}
+
+// CountersMode is the value of cluster.counters.
+type CountersMode string
+
+// Counter sharing modes. Adding one: a constant here, an entry in countersModes, and a case where Start picks
+// the mode (Node.ringOn).
+const (
+	CountersAuto   CountersMode = "auto"
+	CountersGossip CountersMode = "gossip"
+	CountersRing   CountersMode = "ring"
+)
+
+var countersModes = []CountersMode{CountersAuto, CountersGossip, CountersRing}
+
+// RingConfig is `cluster.ring:`.
+type RingConfig struct {
+	// AutoAbove: in auto mode, the ring is used while more than this many members are alive (default 16, the
+	// size above which gossip deltas stop going straight to every peer).
+	AutoAbove int `yaml:"auto_above"`
+	// LeaseTimeout bounds a request's wait for a lease from a counter's owner (default 50ms). On timeout the
+	// node admits on its own gossiped view of that counter for FallbackFor, then asks the owner again.
+	LeaseTimeout time.Duration `yaml:"lease_timeout"`
+	// FallbackFor is how long a node admits on its own view after an owner failed to answer (default 1s).
+	FallbackFor time.Duration `yaml:"fallback_for"`
 }
 
 // WithDefaults fills unset fields.
@@ -59,6 +91,18 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RejoinInterval <= 0 {
 		c.RejoinInterval = 30 * time.Second
+	}
+	if c.Counters == "" {
+		c.Counters = CountersAuto
+	}
+	if c.Ring.AutoAbove <= 0 {
+		c.Ring.AutoAbove = directFanout
+	}
+	if c.Ring.LeaseTimeout <= 0 {
+		c.Ring.LeaseTimeout = 50 * time.Millisecond
+	}
+	if c.Ring.FallbackFor <= 0 {
+		c.Ring.FallbackFor = time.Second
 	}
 	return c
 }
@@ -76,6 +120,9 @@ func (c Config) Validate() error {
 		if _, _, err := splitHostPort(c.Advertise); err != nil {
 			return fmt.Errorf("cluster.advertise: %w", err)
 		}
+	}
+	if !slices.Contains(countersModes, c.Counters) {
+		return fmt.Errorf("cluster.counters: %q: want one of %v", c.Counters, countersModes)
 	}
 	for i, j := range c.Join {
 		if _, _, err := splitHostPort(strings.TrimPrefix(j, "dns:")); err != nil {
