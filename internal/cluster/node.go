@@ -62,6 +62,22 @@ type Node struct {
 	maxDelay          atomic.Int64 // largest observed delta propagation delay (ns, by the sender's version clock)
 	lastDelay         atomic.Int64
 
+	// Ring mode (ringmode.go, lease.go); guarded by mu unless noted.
+	ringOn     bool
+	ringDirty  bool // membership changed since the ring was built
+	ring       *Ring
+	owners     map[string]string           // counter id → owner, for the current ring
+	ledgers    map[string]*ledger          // counters this node owns: what it charged each lessee
+	members    map[string]*memberlist.Node // name → memberlist node, to send lease messages
+	lesseeByID map[string]*lessee          // counters this node leases from their owner
+	lessees    sync.Map                    // governance.Counter → *lessee, for Borrow (no lock)
+	reqSeq     atomic.Uint64               // lease request ids: start at the start time, so they grow across restarts
+	callsMu    sync.Mutex                  // guards calls
+	calls      map[uint64]*leaseCall       // lease requests in flight
+	silent     map[string]int              // owner → lease requests unanswered in a row (callsMu)
+
+	leaseAsks, leaseFallbacks atomic.Uint64
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -104,6 +120,7 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 		peers: map[string]*peer{}, stop: make(chan struct{})}
 	n.startVer = uint64(time.Now().UnixNano())
 	n.lastVer = n.startVer
+	n.initRing()
 
 	mc := memberlist.DefaultLANConfig()
 	host, port, _ := splitHostPort(cfg.Bind)
@@ -148,6 +165,9 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 	self := ml.LocalNode()
 	n.mu.Lock()
 	n.peers[n.name] = &peer{addr: self.Address(), state: "alive", since: time.Now()}
+	selfCopy := *self
+	n.members[n.name] = &selfCopy
+	n.ringDirty = true
 	n.mu.Unlock()
 	n.log.Info("cluster: gossip started", "name", n.name, "addr", self.Address(), "encrypted", opt.Key != nil,
 		"join", cfg.Join)
@@ -176,6 +196,7 @@ func (n *Node) Stop() {
 	default:
 	}
 	n.flush() // last counts out first
+	n.returnLeases()
 	close(n.stop)
 	n.wg.Wait()
 	if err := n.ml.Leave(time.Second); err != nil {
@@ -282,6 +303,7 @@ func (n *Node) flush() {
 	if sweep {
 		seen = make(map[string]bool, len(refs))
 	}
+	rebuilt := n.updateRing()
 	for _, r := range refs {
 		id := counterID(r.Subject, r.Metric)
 		if sweep {
@@ -303,9 +325,10 @@ func (n *Node) flush() {
 		if changed {
 			recs = n.collect(r, now, recs)
 		}
-		if !known || n.cfg.Strict && n.st.m[id] != nil {
+		if !known || rebuilt || n.cfg.Strict && n.st.m[id] != nil {
 			n.applyLocked(id, now)
 		}
+		n.ringCounter(id, r, now, changed)
 	}
 	if sweep {
 		for id, r := range n.refs {
@@ -313,9 +336,11 @@ func (n *Node) flush() {
 				delete(n.refs, id)
 				delete(n.gens, r.Counter)
 				delete(n.strictX, id)
+				n.dropRingCounter(id, r.Counter)
 			}
 		}
 		n.st.Prune(2)
+		n.pruneLedgers(2)
 	}
 	n.mu.Unlock()
 	if len(recs) > 0 {
@@ -346,12 +371,8 @@ func (n *Node) collect(r governance.CounterRef, now int64, recs []rec) []rec {
 }
 
 func (n *Node) send(msgs [][]byte) {
-	members := n.ml.Members()
-	if len(members) <= directFanout {
-		for _, m := range members {
-			if m.Name == n.name {
-				continue
-			}
+	if n.ml.NumMembers() <= directFanout {
+		for _, m := range n.alivePeers() {
 			for _, b := range msgs {
 				if err := n.ml.SendBestEffort(m, b); err != nil {
 					n.log.Debug("cluster: send delta", "to", m.Name, "err", err)
@@ -367,6 +388,20 @@ func (n *Node) send(msgs [][]byte) {
 	}
 }
 
+// alivePeers lists the other alive members, as copies made in the event callbacks (memberlist's own Node
+// values change under it).
+func (n *Node) alivePeers() []*memberlist.Node {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]*memberlist.Node, 0, len(n.members))
+	for name, m := range n.members {
+		if p := n.peers[name]; name != n.name && p != nil && p.state == "alive" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // applyLocked sets a counter's remote view from the state: per window, the sum of every other node's latest
 // count (dead nodes included). In strict mode the current window also carries the part of the headroom the
 // other live nodes may use. mu held.
@@ -376,16 +411,27 @@ func (n *Node) applyLocked(id string, now int64) {
 		return
 	}
 	ws := n.st.m[id]
-	if len(ws) == 0 {
+	var led *ledger
+	if n.ringOn && n.ownerLocked(id) == n.name {
+		led = n.ledgers[id]
+	}
+	if len(ws) == 0 && led == nil {
 		return
 	}
 	starts := make([]int64, 0, 2)
 	for s := range ws {
 		starts = append(starts, s)
 	}
+	if led != nil {
+		for s := range led.windows {
+			if _, ok := ws[s]; !ok {
+				starts = append(starts, s)
+			}
+		}
+	}
 	slices.Sort(starts) // ascending: a period counter keeps the last one set
 	var strictStart int64
-	strict := n.cfg.Strict && r.Limit > 0
+	strict := n.cfg.Strict && r.Limit > 0 && !n.ringOn
 	if strict {
 		ls := r.Counter.Local(now)
 		strictStart = ls[len(ls)-1].Start.UnixNano()
@@ -397,6 +443,9 @@ func (n *Node) applyLocked(id string, now int64) {
 			if node != n.name || e.Ver < n.startVer {
 				sum += e.Count
 			}
+		}
+		if led != nil {
+			sum += ledgerExtra(led.windows[s], ws[s], n.name)
 		}
 		if strict && s == strictStart {
 			sum += n.strictExtra(id, r, now, sum)
@@ -490,10 +539,16 @@ func (n *Node) join(ctx context.Context) {
 	if len(addrs) == 0 {
 		return
 	}
-	known := map[string]bool{n.ml.LocalNode().Address(): true}
-	for _, m := range n.ml.Members() {
-		known[m.Address()] = true
+	// Addresses from our own copies (taken in the event callbacks, under memberlist's lock): reading the nodes
+	// Members returns races with memberlist updating them.
+	n.mu.Lock()
+	known := make(map[string]bool, len(n.peers))
+	for _, p := range n.peers {
+		if p.state == "alive" {
+			known[p.addr] = true
+		}
 	}
+	n.mu.Unlock()
 	var todo []string
 	for _, a := range addrs {
 		if !known[a] {
@@ -576,6 +631,10 @@ type delegate Node
 func (d *delegate) NodeMeta(limit int) []byte { return nil }
 
 func (d *delegate) NotifyMsg(b []byte) {
+	if len(b) >= 2 && b[0] == magic && (b[1] == kindLeaseReq || b[1] == kindLeaseResp) {
+		(*Node)(d).receiveLease(b)
+		return
+	}
 	if len(b) > 0 {
 		(*Node)(d).receive(b)
 	}
@@ -629,8 +688,11 @@ func (e *events) set(m *memberlist.Node, st string) {
 	}
 	if p.state != st {
 		p.since = time.Now()
+		n.ringDirty = true
 	}
 	p.addr, p.state = m.Address(), st
+	mc := *m
+	n.members[m.Name] = &mc
 }
 
 func (e *events) NotifyJoin(m *memberlist.Node) {

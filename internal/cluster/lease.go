@@ -1,0 +1,357 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/weir-gateway/weir/internal/governance"
+)
+
+// Ring mode's lease protocol. A counter's owner (Ring.Owner of its id among the alive members) admits on its
+// own view, in which every other node counts as the larger of its gossiped count and what the owner has charged
+// it (ledger). Other nodes (lessees) admit only from a lease: units the owner granted them for the current
+// window. A lessee asks for more over one encrypted UDP datagram through memberlist (SendBestEffort): the same
+// keyring authenticates it as the gossip, it needs no other port or listener, and a request and its answer are
+// ~60 bytes each. A lost datagram is a timeout, which is safe: every request carries the lessee's whole charge
+// for the window (its local count plus its unused lease), and the owner sets its ledger to it, ignoring requests
+// older than the last one seen from that lessee (request ids only grow, also across restarts).
+
+// Lease message kinds (after magic, like the counter messages).
+const (
+	kindLeaseReq  byte = 3
+	kindLeaseResp byte = 4
+)
+
+// Lease answer statuses.
+const (
+	leaseOK       byte = 0
+	leaseNotOwner byte = 1 // the receiver does not own this counter (views differ, or ring mode is off there)
+	leaseTimeout  byte = 2 // no answer within cluster.ring.lease_timeout (set locally)
+)
+
+// exhaustedFor: after an owner answered that no room is left, a lessee refuses at once for this long instead of
+// asking again for every refused request.
+const exhaustedFor = 100 * time.Millisecond
+
+// ownerDownAfter: unanswered lease requests in a row after which a lessee treats the owner as down.
+const ownerDownAfter = 2
+
+// idleReturn: a lessee returns unused units it has not touched for this long, so the owner can grant them to
+// nodes that have traffic.
+const idleReturn = time.Second
+
+type leaseReq struct {
+	id              uint64
+	from            string
+	subject, metric string
+	start           int64 // window or period start (Unix ns) the charge and the grant are for
+	charge          int64 // the lessee's local count for the window plus its unused lease
+	want            int64 // units wanted; 0 reports (or returns units) only
+}
+
+type leaseResp struct {
+	id      uint64
+	from    string // the answering owner
+	start   int64
+	granted int64
+	room    int64 // what the owner's view has left after this grant
+	status  byte
+}
+
+func encodeLeaseReq(q leaseReq) []byte {
+	b := make([]byte, 0, 48+len(q.from)+len(q.subject)+len(q.metric))
+	b = append(b, magic, kindLeaseReq)
+	b = binary.AppendUvarint(b, q.id)
+	b = appendStr(b, q.from)
+	b = appendStr(b, q.subject)
+	b = appendStr(b, q.metric)
+	b = binary.AppendVarint(b, q.start)
+	b = binary.AppendVarint(b, q.charge)
+	return binary.AppendVarint(b, q.want)
+}
+
+func encodeLeaseResp(p leaseResp) []byte {
+	b := make([]byte, 0, 40)
+	b = append(b, magic, kindLeaseResp)
+	b = binary.AppendUvarint(b, p.id)
+	b = appendStr(b, p.from)
+	b = binary.AppendVarint(b, p.start)
+	b = binary.AppendVarint(b, p.granted)
+	b = binary.AppendVarint(b, p.room)
+	return append(b, p.status)
+}
+
+var errBadLease = errors.New("cluster: malformed lease message")
+
+func decodeLeaseReq(b []byte) (leaseReq, error) {
+	r := &reader{b: b[2:]}
+	q := leaseReq{id: r.uvarint(), from: r.str(), subject: r.str(), metric: r.str(), start: r.varint(),
+		charge: r.varint(), want: r.varint()}
+	if r.err != nil || len(r.b) != 0 || q.charge < 0 || q.want < 0 || q.from == "" {
+		return leaseReq{}, errBadLease
+	}
+	return q, nil
+}
+
+func decodeLeaseResp(b []byte) (leaseResp, error) {
+	r := &reader{b: b[2:]}
+	p := leaseResp{id: r.uvarint(), from: r.str(), start: r.varint(), granted: r.varint(), room: r.varint()}
+	if r.err != nil || len(r.b) != 1 || p.granted < 0 {
+		return leaseResp{}, errBadLease
+	}
+	p.status = r.b[0]
+	return p, nil
+}
+
+// ledger is an owner's record of what it charged each lessee, per window of one counter.
+type ledger struct {
+	windows map[int64]map[string]int64 // window start → node → charge
+	seq     map[string]uint64          // node → last request id applied
+}
+
+// lessee is this node's side of one counter it does not own.
+type lessee struct {
+	id, subject, metric string
+	c                   governance.Leasable
+	limit               int64 // guarded by mu
+
+	mu            sync.Mutex
+	owner         *memberlist.Node // nil while this node owns the counter or ring mode is off
+	ownerName     string
+	call          *leaseCall // the one request in flight
+	want          int64      // adaptive batch size
+	lastGrant     time.Time
+	exhaustedTill time.Time
+	fallbackTill  time.Time // admitting on the local view until then (the owner did not answer)
+	idleSince     time.Time // when the lease was last seen unchanged with units left
+	lastLeft      int64
+}
+
+type leaseCall struct {
+	id    uint64
+	l     *lessee
+	owner string
+	start int64
+	want  int64
+	done  chan struct{}
+	resp  leaseResp
+}
+
+// ask sends a lease request (want 0: a report or a return) to l's owner; l.mu held. It returns the call in
+// flight (an earlier one if there is one) or nil when there is no owner to ask.
+func (n *Node) ask(l *lessee, now, want int64) *leaseCall {
+	if l.call != nil {
+		return l.call
+	}
+	if l.owner == nil {
+		return nil
+	}
+	start := l.c.LeaseWindow(now)
+	var local int64
+	for _, sl := range l.c.Local(now) {
+		if sl.Start.UnixNano() == start {
+			local = sl.Count
+		}
+	}
+	q := leaseReq{id: n.reqSeq.Add(1), from: n.name, subject: l.subject, metric: l.metric, start: start,
+		charge: local + l.c.LeaseLeft(start), want: want}
+	call := &leaseCall{id: q.id, l: l, owner: l.ownerName, start: start, want: want, done: make(chan struct{})}
+	l.call = call
+	n.callsMu.Lock()
+	n.calls[q.id] = call
+	n.callsMu.Unlock()
+	n.leaseAsks.Add(1)
+	b := encodeLeaseReq(q)
+	if err := n.ml.SendBestEffort(l.owner, b); err != nil {
+		n.log.Debug("cluster: lease request", "to", l.ownerName, "err", err)
+		go n.finish(q.id, leaseResp{id: q.id, status: leaseTimeout})
+		return call
+	}
+	n.bytesOut.Add(uint64(len(b)))
+	time.AfterFunc(n.cfg.Ring.LeaseTimeout, func() { n.finish(q.id, leaseResp{id: q.id, status: leaseTimeout}) })
+	return call
+}
+
+// finish applies an answer (or a timeout) to its call, once.
+func (n *Node) finish(id uint64, p leaseResp) {
+	n.callsMu.Lock()
+	call := n.calls[id]
+	delete(n.calls, id)
+	down := false
+	switch {
+	case p.status != leaseTimeout:
+		delete(n.silent, p.from) // any answer, even a late one, shows the owner alive
+	case call != nil:
+		n.silent[call.owner]++
+		down = n.silent[call.owner] >= ownerDownAfter
+	}
+	n.callsMu.Unlock()
+	if call == nil {
+		return // answered already (a late answer after a timeout only loses units, never over-admits)
+	}
+	l, wall := call.l, time.Now()
+	l.mu.Lock()
+	if l.call == call {
+		l.call = nil
+	}
+	switch p.status {
+	case leaseOK:
+		if p.granted > 0 && p.start == call.start {
+			l.c.AddLease(p.start, p.granted)
+			// Adaptive batch: double while grants are used up quickly, shrink when they last.
+			if wall.Sub(l.lastGrant) < 100*time.Millisecond {
+				l.want = min(l.want*2, 1<<20)
+			} else {
+				l.want = max(l.want/2, 1)
+			}
+			l.lastGrant = wall
+		}
+		if p.room <= 0 && p.granted < call.want {
+			l.exhaustedTill = wall.Add(exhaustedFor)
+		}
+	case leaseNotOwner:
+		// Membership views differ for a moment (a join or a death not yet seen everywhere): refuse this one; the
+		// next tick's ring settles it.
+		l.exhaustedTill = wall.Add(exhaustedFor)
+	default:
+		// The owner is silent: after ownerDownAfter unanswered requests in a row, fall back for fallback_for
+		// (see fallback). A single timeout with the owner otherwise answering refuses only the requests that
+		// waited.
+		if down && call.want > 0 {
+			n.leaseFallbacks.Add(1)
+			l.fallbackTill = wall.Add(n.cfg.Ring.FallbackFor)
+			n.fallback(l, call.start)
+		}
+	}
+	l.mu.Unlock()
+	call.resp = p
+	close(call.done)
+}
+
+// fallback lets a lessee whose owner is silent admit without it until fallbackTill; l.mu held. Up to
+// directFanout members, gossip reaches every node within milliseconds, so the counter simply admits on its local
+// view (gossip mode, with its bound). Above, the view lags by gossip rounds, so the node grants itself only
+// 1/alive of the headroom it sees, once per fallback_for: the lessees together take at most the largest headroom
+// any of them sees per period, instead of each taking all of it.
+func (n *Node) fallback(l *lessee, start int64) {
+	alive := int64(n.ml.NumMembers())
+	if alive <= directFanout {
+		l.c.SetLeased(false)
+		return
+	}
+	now := n.opt.Now().UnixNano()
+	if room := l.limit - l.c.Peek(now, l.limit).Used; room >= alive {
+		l.c.AddLease(start, room/alive)
+	}
+}
+
+// Borrow implements governance.Lender: a leased counter refused n units, so ask its owner for a batch and wait
+// for the answer, at most cluster.ring.lease_timeout. It reports whether admission should retry: units arrived,
+// or the owner did not answer and the counter now admits on this node's view.
+func (n *Node) Borrow(c governance.Counter, now, amount, limit int64) bool {
+	v, ok := n.lessees.Load(c)
+	if !ok {
+		return false
+	}
+	l := v.(*lessee)
+	l.mu.Lock()
+	if wall := time.Now(); !l.c.Leased() || wall.Before(l.exhaustedTill) || wall.Before(l.fallbackTill) {
+		l.mu.Unlock()
+		return false
+	}
+	call := n.ask(l, now, max(amount, l.want))
+	l.mu.Unlock()
+	if call == nil {
+		return false
+	}
+	<-call.done // finished by the answer or by the timeout timer
+	return call.resp.granted > 0 || !l.c.Leased()
+}
+
+// serveLease answers a lessee as the counter's owner; mu held. It sets the lessee's charge in the ledger, then
+// grants up to want units that the owner's view has room for, at most max(1, room / (2 × other members)), so
+// the units outstanding across all lessees stay below about half the room (see docs/cluster.md).
+func (n *Node) serveLease(q leaseReq, now int64) leaseResp {
+	p := leaseResp{id: q.id, from: n.name, start: q.start, status: leaseNotOwner}
+	id := counterID(q.subject, q.metric)
+	r, ok := n.refs[id]
+	lc, leasable := r.Counter.(governance.Leasable)
+	if !ok || !leasable || !n.ringOn || n.ownerLocked(id) != n.name {
+		return p
+	}
+	p.status = leaseOK
+	lc.SetLeased(false) // we own it: admission here is on the view
+	led := n.ledgers[id]
+	if led == nil {
+		led = &ledger{windows: map[int64]map[string]int64{}, seq: map[string]uint64{}}
+		n.ledgers[id] = led
+	}
+	if q.id <= led.seq[q.from] {
+		return p // an older request overtaken by a newer one: its charge is stale
+	}
+	led.seq[q.from] = q.id
+	cur := lc.LeaseWindow(now)
+	if q.start > cur {
+		return p // a window that has not started here (clock skew)
+	}
+	w := led.windows[q.start]
+	if w == nil {
+		w = map[string]int64{}
+		led.windows[q.start] = w
+	}
+	w[q.from] = q.charge
+	n.applyLocked(id, now)
+	room := r.Limit - lc.Peek(now, r.Limit).Used
+	if q.want > 0 && q.start == cur && room > 0 {
+		peers := int64(max(len(n.ring.points)/ringVnodes-1, 1))
+		k := min(q.want, max(room/(2*peers), 1), room)
+		// Reserve is the atomic check against this node's own concurrent admissions; the units then move from
+		// our local count to the lessee's charge (counted twice for a moment, never zero times).
+		if ok, win, _ := lc.Reserve(now, k, r.Limit); ok {
+			w[q.from] += k
+			n.applyLocked(id, now)
+			lc.Adjust(now, win, -k)
+			p.granted = k
+			room -= k
+		}
+	}
+	p.room = room
+	return p
+}
+
+// receiveLease handles a lease request or answer.
+func (n *Node) receiveLease(b []byte) {
+	n.bytesIn.Add(uint64(len(b)))
+	switch b[1] {
+	case kindLeaseReq:
+		q, err := decodeLeaseReq(b)
+		if err != nil {
+			n.log.Debug("cluster: bad lease request", "err", err)
+			return
+		}
+		n.mu.Lock()
+		p := n.serveLease(q, n.opt.Now().UnixNano())
+		to := n.members[q.from]
+		n.mu.Unlock()
+		if to == nil {
+			return
+		}
+		out := encodeLeaseResp(p)
+		if err := n.ml.SendBestEffort(to, out); err != nil {
+			n.log.Debug("cluster: lease answer", "to", q.from, "err", err)
+			return
+		}
+		n.bytesOut.Add(uint64(len(out)))
+	case kindLeaseResp:
+		p, err := decodeLeaseResp(b)
+		if err != nil {
+			n.log.Debug("cluster: bad lease answer", "err", err)
+			return
+		}
+		n.finish(p.id, p)
+	}
+}
