@@ -204,3 +204,10 @@ func ledgerExtra(charges map[string]int64, gossiped map[string]Entry, self strin
 	}
 	return extra
 }
+
+// ownerOf is the owner of counter id on this node's current ring ("" with ring mode off).
+func (n *Node) ownerOf(id string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ownerLocked(id)
+}

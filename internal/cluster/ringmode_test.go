@@ -182,3 +182,65 @@ func TestRingFiftyNodesHoldRPM(t *testing.T) {
 	}
 	ringBound(t, 50)
 }
+
+// TestRingOwnerDeath: 4 nodes in ring mode, rpm 100. 40 admitted round-robin, then the counter's owner is
+// killed (no leave). The survivors' lease requests go unanswered, so they fall back (at this size: their gossiped
+// view, which holds the dead owner's admissions and every lessee's use); once the failure detector drops the
+// owner, the next node on the ring owns the counter and starts from the gossiped state. The cluster admits about
+// the limit in all — the assertion allows the 110 of the bar.
+func TestRingOwnerDeath(t *testing.T) {
+	nodes, govs := startGovNodes(t, 4, CountersRing, 100, nil)
+	id := counterID("key:k", "rpm")
+	waitFor(t, "ring mode with one owner everywhere", 10*time.Second, func() bool {
+		for _, nd := range nodes {
+			nd.flush()
+		}
+		o := nodes[0].ownerOf(id)
+		for _, nd := range nodes {
+			if !nd.RingActive() || nd.ownerOf(id) != o {
+				return false
+			}
+		}
+		return o != ""
+	})
+	waitMinuteRoom(t, 30*time.Second)
+	before, _ := burst(t, govs, 40, 1, 2*time.Millisecond)
+	if before != 40 {
+		t.Fatalf("admitted %d of the first 40", before)
+	}
+	time.Sleep(200 * time.Millisecond) // the owner's last counts out (a crash gives it no chance to flush)
+	owner := nodes[0].ownerOf(id)
+	var dead int
+	var survivors []*Node
+	var survGovs []*governance.Service
+	for i, nd := range nodes {
+		if nd.Name() == owner {
+			dead = i
+			continue
+		}
+		survivors = append(survivors, nd)
+		survGovs = append(survGovs, govs[i])
+	}
+	nodes[dead].crash()
+	after, perNode := burst(t, survGovs, 300, 3, 3*time.Millisecond)
+	var fallbacks uint64
+	for _, nd := range survivors {
+		fallbacks += nd.leaseFallbacks.Load()
+	}
+	t.Logf("owner %s killed after 40 admitted: the 3 survivors admitted %d more (per node %v; fallbacks %d)", owner, after, perNode, fallbacks)
+	if total := before + after; total > 110 || total < 90 {
+		t.Fatalf("admitted %d in all, want 90..110 (rpm 100)", total)
+	}
+	waitFor(t, "the next owner on the ring to take over", 30*time.Second, func() bool {
+		for _, nd := range survivors {
+			nd.flush()
+			if o := nd.ownerOf(id); o == owner || o == "" {
+				return false
+			}
+		}
+		return true
+	})
+	if more, _ := burst(t, survGovs, 30, 1, 2*time.Millisecond); more != 0 {
+		t.Fatalf("the new owner admitted %d past the limit", more)
+	}
+}
