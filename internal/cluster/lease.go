@@ -37,8 +37,10 @@ const (
 // asking again for every refused request.
 const exhaustedFor = 100 * time.Millisecond
 
-// ownerDownAfter: unanswered lease requests in a row after which a lessee treats the owner as down.
-const ownerDownAfter = 2
+// leaseHorizon is how many delta ticks of this node's recent use a batch covers (≈100ms at the default 5ms):
+// enough that a node with steady traffic asks its owner about ten times a second, not once per request, while
+// the units it holds unused — what could be spent twice if the owner died before hearing of them — stay small.
+const leaseHorizon = 20
 
 // idleReturn: a lessee returns unused units it has not touched for this long, so the owner can grant them to
 // nodes that have traffic.
@@ -51,6 +53,7 @@ type leaseReq struct {
 	start           int64 // window or period start (Unix ns) the charge and the grant are for
 	charge          int64 // the lessee's local count for the window plus its unused lease
 	want            int64 // units wanted; 0 reports (or returns units) only
+	need            int64 // units the waiting request needs (0 for a top-up ahead of need): granted whole or not at all
 }
 
 type leaseResp struct {
@@ -71,7 +74,8 @@ func encodeLeaseReq(q leaseReq) []byte {
 	b = appendStr(b, q.metric)
 	b = binary.AppendVarint(b, q.start)
 	b = binary.AppendVarint(b, q.charge)
-	return binary.AppendVarint(b, q.want)
+	b = binary.AppendVarint(b, q.want)
+	return binary.AppendVarint(b, q.need)
 }
 
 func encodeLeaseResp(p leaseResp) []byte {
@@ -90,8 +94,8 @@ var errBadLease = errors.New("cluster: malformed lease message")
 func decodeLeaseReq(b []byte) (leaseReq, error) {
 	r := &reader{b: b[2:]}
 	q := leaseReq{id: r.uvarint(), from: r.str(), subject: r.str(), metric: r.str(), start: r.varint(),
-		charge: r.varint(), want: r.varint()}
-	if r.err != nil || len(r.b) != 0 || q.charge < 0 || q.want < 0 || q.from == "" {
+		charge: r.varint(), want: r.varint(), need: r.varint()}
+	if r.err != nil || len(r.b) != 0 || q.charge < 0 || q.want < 0 || q.need < 0 || q.from == "" {
 		return leaseReq{}, errBadLease
 	}
 	return q, nil
@@ -123,8 +127,10 @@ type lessee struct {
 	owner         *memberlist.Node // nil while this node owns the counter or ring mode is off
 	ownerName     string
 	call          *leaseCall // the one request in flight
-	want          int64      // adaptive batch size
-	lastGrant     time.Time
+	want          int64      // batch size: the units this node used in about leaseHorizon ticks, at least 1
+	rate          float64    // units used per delta tick, smoothed
+	lastLocal     int64      // local count at the last tick, for rate
+	lastStart     int64      // its window
 	exhaustedTill time.Time
 	fallbackTill  time.Time // admitting on the local view until then (the owner did not answer)
 	idleSince     time.Time // when the lease was last seen unchanged with units left
@@ -143,7 +149,7 @@ type leaseCall struct {
 
 // ask sends a lease request (want 0: a report or a return) to l's owner; l.mu held. It returns the call in
 // flight (an earlier one if there is one) or nil when there is no owner to ask.
-func (n *Node) ask(l *lessee, now, want int64) *leaseCall {
+func (n *Node) ask(l *lessee, now, want, need int64) *leaseCall {
 	if l.call != nil {
 		return l.call
 	}
@@ -158,7 +164,7 @@ func (n *Node) ask(l *lessee, now, want int64) *leaseCall {
 		}
 	}
 	q := leaseReq{id: n.reqSeq.Add(1), from: n.name, subject: l.subject, metric: l.metric, start: start,
-		charge: local + l.c.LeaseLeft(start), want: want}
+		charge: local + l.c.LeaseLeft(start), want: max(want, need), need: max(need, 0)}
 	call := &leaseCall{id: q.id, l: l, owner: l.ownerName, start: start, want: want, done: make(chan struct{})}
 	l.call = call
 	n.callsMu.Lock()
@@ -181,14 +187,6 @@ func (n *Node) finish(id uint64, p leaseResp) {
 	n.callsMu.Lock()
 	call := n.calls[id]
 	delete(n.calls, id)
-	down := false
-	switch {
-	case p.status != leaseTimeout:
-		delete(n.silent, p.from) // any answer, even a late one, shows the owner alive
-	case call != nil:
-		n.silent[call.owner]++
-		down = n.silent[call.owner] >= ownerDownAfter
-	}
 	n.callsMu.Unlock()
 	if call == nil {
 		return // answered already (a late answer after a timeout only loses units, never over-admits)
@@ -202,26 +200,18 @@ func (n *Node) finish(id uint64, p leaseResp) {
 	case leaseOK:
 		if p.granted > 0 && p.start == call.start {
 			l.c.AddLease(p.start, p.granted)
-			// Adaptive batch: double while grants are used up quickly, shrink when they last.
-			if wall.Sub(l.lastGrant) < 100*time.Millisecond {
-				l.want = min(l.want*2, 1<<20)
-			} else {
-				l.want = max(l.want/2, 1)
-			}
-			l.lastGrant = wall
 		}
-		if p.room <= 0 && p.granted < call.want {
+		if p.granted == 0 && call.want > 0 {
 			l.exhaustedTill = wall.Add(exhaustedFor)
 		}
-	case leaseNotOwner:
-		// Membership views differ for a moment (a join or a death not yet seen everywhere): refuse this one; the
-		// next tick's ring settles it.
-		l.exhaustedTill = wall.Add(exhaustedFor)
 	default:
-		// The owner is silent: after ownerDownAfter unanswered requests in a row, fall back for fallback_for
-		// (see fallback). A single timeout with the owner otherwise answering refuses only the requests that
-		// waited.
-		if down && call.want > 0 {
+		// The owner did not answer in time (dead, cut off, or overloaded), or the node asked does not own the
+		// counter (membership views differ for a moment: a join or a death not yet seen everywhere): fall back
+		// for fallback_for rather than refuse (see fallback for the bound), and ask again after it.
+		if p.status == leaseNotOwner {
+			n.log.Debug("cluster: lease asked of a node that does not own the counter", "node", p.from, "counter", l.id)
+		}
+		if call.want > 0 {
 			n.leaseFallbacks.Add(1)
 			l.fallbackTill = wall.Add(n.cfg.Ring.FallbackFor)
 			n.fallback(l, call.start)
@@ -238,6 +228,9 @@ func (n *Node) finish(id uint64, p leaseResp) {
 // 1/alive of the headroom it sees, once per fallback_for: the lessees together take at most the largest headroom
 // any of them sees per period, instead of each taking all of it.
 func (n *Node) fallback(l *lessee, start int64) {
+	// Units left from the silent owner are dropped: it counted them, but this node's view does not, and using
+	// them after the fallback would spend them on top of it.
+	l.c.DrainLease(start)
 	alive := int64(n.ml.NumMembers())
 	if alive <= directFanout {
 		l.c.SetLeased(false)
@@ -263,13 +256,13 @@ func (n *Node) Borrow(c governance.Counter, now, amount, limit int64) bool {
 		l.mu.Unlock()
 		return false
 	}
-	call := n.ask(l, now, max(amount, l.want))
+	call := n.ask(l, now, l.want, amount-l.c.LeaseLeft(l.c.LeaseWindow(now)))
 	l.mu.Unlock()
 	if call == nil {
 		return false
 	}
-	<-call.done // finished by the answer or by the timeout timer
-	return call.resp.granted > 0 || !l.c.Leased()
+	<-call.done                                                 // finished by the answer or by the timeout timer
+	return call.resp.granted > 0 || call.resp.status != leaseOK // units arrived, or the fallback took over
 }
 
 // serveLease answers a lessee as the counter's owner; mu held. It sets the lessee's charge in the ledger, then
@@ -306,9 +299,11 @@ func (n *Node) serveLease(q leaseReq, now int64) leaseResp {
 	w[q.from] = q.charge
 	n.applyLocked(id, now)
 	room := r.Limit - lc.Peek(now, r.Limit).Used
-	if q.want > 0 && q.start == cur && room > 0 {
+	if q.want > 0 && q.start == cur && room >= q.need {
+		// A batch is at most max(1, room / (2 × other members)), but never less than what the waiting request
+		// needs (a budget request costs more than a small batch).
 		peers := int64(max(len(n.ring.points)/ringVnodes-1, 1))
-		k := min(q.want, max(room/(2*peers), 1), room)
+		k := min(max(min(q.want, max(room/(2*peers), 1)), q.need), room)
 		// Reserve is the atomic check against this node's own concurrent admissions; the units then move from
 		// our local count to the lessee's charge (counted twice for a moment, never zero times).
 		if ok, win, _ := lc.Reserve(now, k, r.Limit); ok {

@@ -135,7 +135,7 @@ func TestLeaseTakeover(t *testing.T) {
 }
 
 func FuzzDecodeLease(f *testing.F) {
-	f.Add(encodeLeaseReq(leaseReq{id: 7, from: "n1", subject: "key:k", metric: "rpm", start: 60e9, charge: 3, want: 4}))
+	f.Add(encodeLeaseReq(leaseReq{id: 7, from: "n1", subject: "key:k", metric: "rpm", start: 60e9, charge: 3, want: 4, need: 2}))
 	f.Add(encodeLeaseResp(leaseResp{id: 7, from: "n0", start: 60e9, granted: 4, room: 10}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) < 2 {

@@ -74,7 +74,6 @@ type Node struct {
 	reqSeq     atomic.Uint64               // lease request ids: start at the start time, so they grow across restarts
 	callsMu    sync.Mutex                  // guards calls
 	calls      map[uint64]*leaseCall       // lease requests in flight
-	silent     map[string]int              // owner → lease requests unanswered in a row (callsMu)
 
 	leaseAsks, leaseFallbacks atomic.Uint64
 
@@ -226,21 +225,30 @@ type Stats struct {
 	Entries        int
 	// LastDelay and MaxDelay are delta propagation delays as measured by the sender's clock (clock skew adds in).
 	LastDelay, MaxDelay time.Duration
+	// Ring is true while counters are shared in ring mode; LeaseRequests counts lease requests sent to owners,
+	// LeaseFallbacks the lease requests that went unanswered, putting a counter on its fallback.
+	Ring                          bool
+	LeaseRequests, LeaseFallbacks uint64
 }
 
 // Stats reports gossip figures.
 func (n *Node) Stats() Stats {
 	n.mu.Lock()
-	e := n.st.Len()
+	e, ring := n.st.Len(), n.ringOn
 	n.mu.Unlock()
 	return Stats{Alive: n.ml.NumMembers(), GossipBytesOut: n.bytesOut.Load(), GossipBytesIn: n.bytesIn.Load(),
-		Entries: e, LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load())}
+		Entries: e, LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load()),
+		Ring: ring, LeaseRequests: n.leaseAsks.Load(), LeaseFallbacks: n.leaseFallbacks.Load()}
 }
 
 // Snapshot is the body of GET /api/cluster: this node's view of the members and its gossip figures.
 type Snapshot struct {
-	Self           string   `json:"self"`
-	Alive          int      `json:"alive"`
+	Self  string `json:"self"`
+	Alive int    `json:"alive"`
+	// Counters is the sharing mode in effect: gossip or ring (cluster.counters auto picks by size).
+	Counters       string   `json:"counters"`
+	LeaseRequests  uint64   `json:"lease_requests"`
+	LeaseFallbacks uint64   `json:"lease_fallbacks"`
 	Members        []Member `json:"members"`
 	Entries        int      `json:"entries"`
 	GossipBytesOut uint64   `json:"gossip_bytes_out"`
@@ -254,7 +262,12 @@ type Snapshot struct {
 func (n *Node) Snapshot() Snapshot {
 	st := n.Stats()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return Snapshot{Self: n.name, Alive: st.Alive, Members: n.Members(), Entries: st.Entries,
+	mode := "gossip"
+	if st.Ring {
+		mode = "ring"
+	}
+	return Snapshot{Self: n.name, Alive: st.Alive, Members: n.Members(), Entries: st.Entries, Counters: mode,
+		LeaseRequests: st.LeaseRequests, LeaseFallbacks: st.LeaseFallbacks,
 		GossipBytesOut: st.GossipBytesOut, GossipBytesIn: st.GossipBytesIn,
 		PropagationDelayLastMS: ms(st.LastDelay), PropagationDelayMaxMS: ms(st.MaxDelay)}
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -20,7 +21,6 @@ func (n *Node) initRing() {
 	n.members = map[string]*memberlist.Node{}
 	n.lesseeByID = map[string]*lessee{}
 	n.calls = map[uint64]*leaseCall{}
-	n.silent = map[string]int{}
 	n.reqSeq.Store(n.startVer)
 }
 
@@ -117,7 +117,7 @@ func (n *Node) ringCounter(id string, r governance.CounterRef, now int64, change
 		l.ownerName, l.owner = owner, n.members[owner]
 		l.fallbackTill, l.exhaustedTill = time.Time{}, time.Time{}
 		if had {
-			n.ask(l, now, 0) // tell the new owner what we hold, so it charges us before granting others
+			n.ask(l, now, 0, 0) // tell the new owner what we hold, so it charges us before granting others
 		}
 	}
 	if !lc.Leased() && !wall.Before(l.fallbackTill) {
@@ -128,16 +128,17 @@ func (n *Node) ringCounter(id string, r governance.CounterRef, now int64, change
 	}
 	start := lc.LeaseWindow(now)
 	left := lc.LeaseLeft(start)
+	l.observe(lc, now, start, changed)
 	switch {
 	case changed && l.call == nil && !wall.Before(l.exhaustedTill) && left*2 < l.want:
-		n.ask(l, now, l.want) // top up ahead of need while there is traffic
+		n.ask(l, now, l.want, 0) // top up ahead of need while there is traffic
 		l.idleSince = time.Time{}
 	case left > 0 && left == l.lastLeft && !changed:
 		if l.idleSince.IsZero() {
 			l.idleSince = wall
 		} else if wall.Sub(l.idleSince) >= idleReturn && l.call == nil {
 			lc.DrainLease(start)
-			n.ask(l, now, 0) // return: the charge we report no longer includes the drained units
+			n.ask(l, now, 0, 0) // return: the charge we report no longer includes the drained units
 			l.idleSince = time.Time{}
 			left = 0
 		}
@@ -183,7 +184,7 @@ func (n *Node) returnLeases() {
 	for _, l := range n.lesseeByID {
 		l.mu.Lock()
 		if l.owner != nil && l.c.Leased() && l.call == nil && l.c.DrainLease(l.c.LeaseWindow(now)) > 0 {
-			n.ask(l, now, 0)
+			n.ask(l, now, 0, 0)
 		}
 		l.mu.Unlock()
 	}
@@ -210,4 +211,23 @@ func (n *Node) ownerOf(id string) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.ownerLocked(id)
+}
+
+// observe updates the lessee's use rate and batch size from its local count; l.mu held.
+func (l *lessee) observe(lc governance.Leasable, now, start int64, changed bool) {
+	var used int64
+	if changed {
+		var cur int64
+		for _, sl := range lc.Local(now) {
+			if sl.Start.UnixNano() == start {
+				cur = sl.Count
+			}
+		}
+		if start != l.lastStart {
+			l.lastStart, l.lastLocal = start, 0
+		}
+		used, l.lastLocal = max(cur-l.lastLocal, 0), cur
+	}
+	l.rate = l.rate*0.8 + float64(used)*0.2
+	l.want = max(1, min(int64(math.Ceil(l.rate*leaseHorizon)), 1<<30))
 }

@@ -122,7 +122,10 @@ func nsGetJSON(t *testing.T, hc *http.Client, url string, v any) {
 // namespace of the other two: both sides keep serving while the link is down, and after it is back up the
 // nodes find each other again and converge on the same counts. It needs root and `ip netns`; the addresses are
 // a private /30 that exists only inside the two namespaces the test creates.
-func TestClusterPartitionHeals(t *testing.T) {
+// TestClusterPartitionHeals runs testClusterPartitionHeals in every counters mode.
+func TestClusterPartitionHeals(t *testing.T) { forEachClusterMode(t, testClusterPartitionHeals) }
+
+func testClusterPartitionHeals(t *testing.T, mode string) {
 	if os.Geteuid() != 0 {
 		t.Skip("partition test needs root (network namespaces)")
 	}
@@ -155,7 +158,7 @@ func TestClusterPartitionHeals(t *testing.T) {
 	}
 	var nodes []node
 	for i, ns := range []string{nsA, nsA, nsB} {
-		cfg := clusterNodeConfig(fmt.Sprintf("node%d", i), gossip[i], gossip, t.TempDir(), keys)
+		cfg := clusterNodeConfig(fmt.Sprintf("node%d", i), gossip[i], gossip, t.TempDir(), keys, mode)
 		g, hc := startGatewayInNS(t, ns, fmt.Sprintf("127.0.0.1:%d", 8080+i), cfg)
 		nodes = append(nodes, node{g, hc})
 	}

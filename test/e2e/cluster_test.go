@@ -31,7 +31,7 @@ func freeGossipAddr(t *testing.T) string {
 	return ""
 }
 
-func clusterConfig(name, bind string, join []string, key string) string {
+func clusterConfig(name, bind string, join []string, key, mode string) string {
 	return fmt.Sprintf(`
 providers:
   - {name: mock, type: mock}
@@ -47,7 +47,25 @@ cluster:
   bind: %q
   join: [%s]
   gossip_interval: 100ms
-`, key, name, bind, `"`+strings.Join(join, `", "`)+`"`)
+%s`, key, name, bind, `"`+strings.Join(join, `", "`)+`"`, countersLine(mode))
+}
+
+// clusterModes are the cluster.counters modes every multi-process cluster test runs in: the bound, node loss
+// and partition must hold in each.
+var clusterModes = []string{"gossip", "ring"}
+
+func forEachClusterMode(t *testing.T, test func(t *testing.T, mode string)) {
+	for _, mode := range clusterModes {
+		t.Run(mode, func(t *testing.T) { test(t, mode) })
+	}
+}
+
+// countersLine is the cluster.counters line for mode ("" leaves the default, auto).
+func countersLine(mode string) string {
+	if mode == "" {
+		return ""
+	}
+	return "  counters: " + mode + "\n"
 }
 
 // waitForWindowRoom avoids starting a rate test in the last seconds of a minute: the sliding window would
@@ -59,11 +77,16 @@ func waitForWindowRoom(t *testing.T, need time.Duration) {
 	}
 }
 
+// TestClusterSharesRateLimitAcrossThreeProcesses runs testClusterSharesRateLimitAcrossThreeProcesses in every counters mode.
 func TestClusterSharesRateLimitAcrossThreeProcesses(t *testing.T) {
+	forEachClusterMode(t, testClusterSharesRateLimitAcrossThreeProcesses)
+}
+
+func testClusterSharesRateLimitAcrossThreeProcesses(t *testing.T, mode string) {
 	addrs := []string{freeGossipAddr(t), freeGossipAddr(t), freeGossipAddr(t)}
 	var gs []*gateway
 	for i, a := range addrs {
-		gs = append(gs, startGateway(t, clusterConfig(fmt.Sprintf("node%d", i), a, addrs, vk(1)), "WEIR_CLUSTER_KEY="+clusterKey))
+		gs = append(gs, startGateway(t, clusterConfig(fmt.Sprintf("node%d", i), a, addrs, vk(1), mode), "WEIR_CLUSTER_KEY="+clusterKey))
 	}
 	for i, g := range gs {
 		waitUntil(t, fmt.Sprintf("node%d to see 2 peers", i), func() bool {
@@ -110,7 +133,7 @@ func TestClusterSharesRateLimitAcrossThreeProcesses(t *testing.T) {
 
 	// A node with another key does not join, and says why.
 	bad := base64.StdEncoding.EncodeToString([]byte("another-key-16by"))
-	g4 := startGateway(t, clusterConfig("intruder", freeGossipAddr(t), addrs, vk(1)), "WEIR_CLUSTER_KEY="+bad)
+	g4 := startGateway(t, clusterConfig("intruder", freeGossipAddr(t), addrs, vk(1), mode), "WEIR_CLUSTER_KEY="+bad)
 	waitUntil(t, "the intruder's key-mismatch log line", func() bool {
 		return strings.Contains(g4.logs.String(), "peers use a different cluster key")
 	})
@@ -127,7 +150,7 @@ func TestClusterSharesRateLimitAcrossThreeProcesses(t *testing.T) {
 
 func TestClusterNeedsKey(t *testing.T) {
 	a := freeGossipAddr(t)
-	cfg := clusterConfig("lonely", a, []string{a}, vk(2))
+	cfg := clusterConfig("lonely", a, []string{a}, vk(2), "")
 	// startGateway fails the test when the process exits; run the binary directly instead.
 	out := runWeirExpectFailure(t, cfg)
 	if !strings.Contains(out, "WEIR_CLUSTER_KEY") || !strings.Contains(out, "could not start cluster mode") {
@@ -169,7 +192,7 @@ func runWeirExpectFailure(t *testing.T, config string) string {
 
 // clusterNodeConfig is one cluster node with its own data dir (its own SQLite store) and the given virtual key
 // lines (YAML, indented for governance.virtual_keys).
-func clusterNodeConfig(name, bind string, join []string, dataDir, keys string) string {
+func clusterNodeConfig(name, bind string, join []string, dataDir, keys, mode string) string {
 	return fmt.Sprintf(`
 server:
   data_dir: %s
@@ -186,18 +209,18 @@ cluster:
   bind: %q
   join: [%s]
   gossip_interval: 100ms
-`, dataDir, keys, name, bind, `"`+strings.Join(join, `", "`)+`"`)
+%s`, dataDir, keys, name, bind, `"`+strings.Join(join, `", "`)+`"`, countersLine(mode))
 }
 
 // gossipNode is one weir process of a test cluster, with what it takes to restart it under the same identity.
 type gossipNode struct {
 	*gateway
-	name, bind, dataDir string
+	name, bind, dataDir, mode string
 }
 
 // startGossipCluster starts n weir processes on loopback forming one cluster and waits until every node sees
 // every other.
-func startGossipCluster(t *testing.T, n int, keys string) ([]*gossipNode, []string) {
+func startGossipCluster(t *testing.T, mode string, n int, keys string) ([]*gossipNode, []string) {
 	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
@@ -205,7 +228,7 @@ func startGossipCluster(t *testing.T, n int, keys string) ([]*gossipNode, []stri
 	}
 	nodes := make([]*gossipNode, n)
 	for i := range nodes {
-		nodes[i] = &gossipNode{name: fmt.Sprintf("node%d", i), bind: addrs[i], dataDir: t.TempDir()}
+		nodes[i] = &gossipNode{name: fmt.Sprintf("node%d", i), bind: addrs[i], dataDir: t.TempDir(), mode: mode}
 		nodes[i].start(t, addrs, keys)
 	}
 	for _, nd := range nodes {
@@ -216,7 +239,7 @@ func startGossipCluster(t *testing.T, n int, keys string) ([]*gossipNode, []stri
 
 func (nd *gossipNode) start(t *testing.T, join []string, keys string) {
 	t.Helper()
-	nd.gateway = startGateway(t, clusterNodeConfig(nd.name, nd.bind, join, nd.dataDir, keys), "WEIR_CLUSTER_KEY="+clusterKey)
+	nd.gateway = startGateway(t, clusterNodeConfig(nd.name, nd.bind, join, nd.dataDir, keys, nd.mode), "WEIR_CLUSTER_KEY="+clusterKey)
 }
 
 // kill9 ends the process with SIGKILL: no graceful leave, no final flush.
@@ -310,8 +333,13 @@ func spentUSD(t *testing.T, g *gateway, key string) float64 {
 	return u["spent_usd"].(float64)
 }
 
+// TestClusterBudgetAcrossThreeProcesses runs testClusterBudgetAcrossThreeProcesses in every counters mode.
 func TestClusterBudgetAcrossThreeProcesses(t *testing.T) {
-	nodes, _ := startGossipCluster(t, 3, `    - {id: payer, value: `+vk(3)+`, budget: {max_usd: 1, reset: 1d}}`)
+	forEachClusterMode(t, testClusterBudgetAcrossThreeProcesses)
+}
+
+func testClusterBudgetAcrossThreeProcesses(t *testing.T, mode string) {
+	nodes, _ := startGossipCluster(t, mode, 3, `    - {id: payer, value: `+vk(3)+`, budget: {max_usd: 1, reset: 1d}}`)
 	// A ~20 KB prompt is ~5,000 mock tokens: about $0.005 a request, so $1 takes about 200 requests.
 	body := `{"model":"mock/mock-model","max_tokens":30,"messages":[{"role":"user","content":"` +
 		strings.Repeat("spend ", 3400) + `"}]}`
@@ -364,10 +392,15 @@ func TestClusterBudgetAcrossThreeProcesses(t *testing.T) {
 	}
 }
 
+// TestClusterNodeLossAndRestartKeepCounts runs testClusterNodeLossAndRestartKeepCounts in every counters mode.
 func TestClusterNodeLossAndRestartKeepCounts(t *testing.T) {
+	forEachClusterMode(t, testClusterNodeLossAndRestartKeepCounts)
+}
+
+func testClusterNodeLossAndRestartKeepCounts(t *testing.T, mode string) {
 	const n = 3
 	keys := `    - {id: k, value: ` + vk(4) + `, rate_limits: {rpm: 100}}`
-	nodes, addrs := startGossipCluster(t, n, keys)
+	nodes, addrs := startGossipCluster(t, mode, n, keys)
 	waitForWindowRoom(t, 30*time.Second)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	body := `{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}`
