@@ -219,7 +219,12 @@ func testClusterPartitionHeals(t *testing.T, mode string) {
 	if got := send([]int{0, 1, 2}, 30); got != 30 {
 		t.Fatalf("admitted %d of the first 30 (rpm 100)", got)
 	}
-	waitLong("every node to count 30", 5*time.Second, func() bool { return used(0) == 30 && used(1) == 30 && used(2) == 30 })
+	var counted [3]int64
+	waitLong("every node to count 30", 5*time.Second, func() bool {
+		counted = [3]int64{used(0), used(1), used(2)}
+		t.Logf("counted %v", counted)
+		return counted == [3]int64{30, 30, 30}
+	})
 
 	// Partition: node2's end of the link goes down.
 	ipRun(t, "ip", "-n", nsB, "link", "set", vB, "down")
