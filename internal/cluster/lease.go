@@ -231,7 +231,7 @@ func (n *Node) fallback(l *lessee, start int64) {
 	// Units left from the silent owner are dropped: it counted them, but this node's view does not, and using
 	// them after the fallback would spend them on top of it.
 	l.c.DrainLease(start)
-	alive := int64(n.ml.NumMembers())
+	alive := max(n.alive.Load(), 1)
 	if alive <= directFanout {
 		l.c.SetLeased(false)
 		return

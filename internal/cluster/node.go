@@ -76,6 +76,7 @@ type Node struct {
 	calls      map[uint64]*leaseCall       // lease requests in flight
 
 	leaseAsks, leaseFallbacks atomic.Uint64
+	alive                     atomic.Int64 // alive members at the last delta tick (no lock needed to read it)
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -308,6 +309,9 @@ const maxPacket = 1200
 func (n *Node) flush() {
 	now := n.opt.Now().UnixNano()
 	refs := n.src.Counters()
+	// Read before taking mu: memberlist calls our event delegate (which takes mu) with its node lock held, so
+	// asking it for the member count under mu could deadlock.
+	n.alive.Store(int64(n.ml.NumMembers()))
 	var recs []rec
 	n.mu.Lock()
 	n.ticks++
@@ -471,7 +475,7 @@ func (n *Node) applyLocked(id string, now int64) {
 // H / live nodes of it; the rest is shown to it as other nodes' usage. Recomputed every tick, so a node's share
 // shrinks geometrically as the headroom is used, and a node alone with the traffic still reaches the limit.
 func (n *Node) strictExtra(id string, r governance.CounterRef, now, remote int64) int64 {
-	live := int64(n.ml.NumMembers())
+	live := n.alive.Load() // not n.ml.NumMembers(): mu is held (see flush)
 	prevX := n.strictX[id]
 	if live <= 1 {
 		n.strictX[id] = 0

@@ -37,7 +37,7 @@ func (n *Node) ringWanted() bool {
 	case CountersRing:
 		return true
 	case CountersAuto:
-		return n.ml.NumMembers() > n.cfg.Ring.AutoAbove
+		return n.alive.Load() > int64(n.cfg.Ring.AutoAbove)
 	}
 	return false
 }
@@ -50,7 +50,7 @@ func (n *Node) updateRing() bool {
 	}
 	if on != n.ringOn {
 		n.log.Info("cluster: counter sharing mode", "mode", map[bool]string{true: "ring", false: "gossip"}[on],
-			"members", n.ml.NumMembers())
+			"members", n.alive.Load())
 	}
 	n.ringOn, n.ringDirty = on, false
 	var alive []string
