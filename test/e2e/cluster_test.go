@@ -33,11 +33,16 @@ func freeGossipAddr(t *testing.T) string {
 	return ""
 }
 
-// clusterMode is how a test cluster shares its counters: gossip (memberlist) or redis (a real redis-server).
+// clusterMode is how a test cluster shares its counters: its cluster.counters value — gossip or ring (both over
+// memberlist) or redis (a real redis-server).
 type clusterMode struct {
 	name     string
 	redisURL string // redis mode
 }
+
+// clusterModes are the cluster.counters modes every multi-process cluster test runs in: the bound, node loss
+// and partition must hold in each.
+var clusterModes = []string{"gossip", "ring", "redis"}
 
 func (m clusterMode) redis() bool { return m.name == "redis" }
 
@@ -57,17 +62,29 @@ cluster:
   bind: %q
   join: [%s]
   gossip_interval: 100ms
-`, name, bind, `"`+strings.Join(join, `", "`)+`"`)
+`, name, bind, `"`+strings.Join(join, `", "`)+`"`) + m.countersLine()
 }
 
-// forEachClusterMode runs test once per counter mode; the redis run gets its own redis-server (and skips, saying
-// so, where none is installed).
+// countersLine is the cluster.counters line of a memberlist mode ("" with no name: the default, auto).
+func (m clusterMode) countersLine() string {
+	if m.name == "" {
+		return ""
+	}
+	return "  counters: " + m.name + "\n"
+}
+
+// forEachClusterMode runs test once per mode of clusterModes; the redis run gets its own redis-server (and skips,
+// saying so, where none is installed).
 func forEachClusterMode(t *testing.T, test func(t *testing.T, m clusterMode)) {
-	t.Run("gossip", func(t *testing.T) { test(t, clusterMode{name: "gossip"}) })
-	t.Run("redis", func(t *testing.T) {
-		srv := redistest.Start(t)
-		test(t, clusterMode{name: "redis", redisURL: srv.URL()})
-	})
+	for _, name := range clusterModes {
+		t.Run(name, func(t *testing.T) {
+			m := clusterMode{name: name}
+			if m.redis() {
+				m.redisURL = redistest.Start(t).URL()
+			}
+			test(t, m)
+		})
+	}
 }
 
 func clusterConfig(m clusterMode, name, bind string, join []string, key string) string {
