@@ -223,8 +223,8 @@ func (n *Node) finish(id uint64, p leaseResp) {
 }
 
 // fallback lets a lessee whose owner is silent admit without it until fallbackTill; l.mu held. Up to
-// cluster.direct_fanout members, gossip reaches every node within milliseconds, so the counter simply admits on its local
-// view (gossip mode, with its bound). Above, the view lags by gossip rounds, so the node grants itself only
+// cluster.ring.auto_above members (where auto would share counters by gossip) the counter simply admits on its
+// local view (gossip mode, with its bound). Above, the views lag too much for that, so the node grants itself only
 // 1/alive of the headroom it sees, once per fallback_for: the lessees together take at most the largest headroom
 // any of them sees per period, instead of each taking all of it.
 func (n *Node) fallback(l *lessee, start int64) {
@@ -232,7 +232,7 @@ func (n *Node) fallback(l *lessee, start int64) {
 	// them after the fallback would spend them on top of it.
 	l.c.DrainLease(start)
 	alive := max(n.alive.Load(), 1)
-	if alive <= int64(n.cfg.DirectFanout) {
+	if alive <= int64(n.cfg.Ring.AutoAbove) {
 		l.c.SetLeased(false)
 		return
 	}
