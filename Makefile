@@ -4,7 +4,7 @@ STATICCHECK_VERSION ?= v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: run build test test-short lint fuzz bench bench-go bench-mcp bench-ui cluster-sim cluster-e2e clean
+.PHONY: run build test test-short lint fuzz bench bench-go bench-mcp bench-ui cluster-sim cluster-e2e cluster-ring clean
 
 run:
 	$(GO) run ./cmd/weir
@@ -35,6 +35,12 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/requestlog/
 	$(GO) test -run XXX -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME) ./internal/requestlog/
 	$(GO) test -run XXX -fuzz FuzzParseSpecs -fuzztime $(FUZZTIME) ./internal/gateway/agent/
+	$(GO) test -run XXX -fuzz FuzzDecodeLease -fuzztime $(FUZZTIME) ./internal/cluster/
+
+# Cluster ring mode at scale: 20 and 50 in-process memberlist nodes on loopback, rpm 100 under a burst
+# (the normal suite runs 6 nodes, and 20 without the race detector).
+cluster-ring:
+	WEIR_CLUSTER_SCALE=1 $(GO) test -count=1 -v -timeout 20m -run 'TestRing(Six|Twenty|Fifty)NodesHoldRPM|TestRingOwnerDeath' ./internal/cluster/
 
 # Hot-path micro-benchmarks.
 bench-go:

@@ -32,7 +32,9 @@ func startCluster(ctx context.Context, cfg *config.Config, gov *governance.Servi
 	if err != nil {
 		return nil, nil, err
 	}
-	return n, n.Stop, nil
+	// Ring mode: a leased counter that refused asks its owner for a batch through the node.
+	gov.SetLender(n)
+	return n, func() { gov.SetLender(nil); n.Stop() }, nil
 }
 
 // registerClusterMetrics exposes the node's gossip state on /metrics, read on scrape.
@@ -50,6 +52,20 @@ func registerClusterMetrics(m *telemetry.Metrics, n *cluster.Node) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_cluster_propagation_delay_seconds",
 			Help: "Delay of the last counter update received from a peer, by the sender's clock."},
 			func() float64 { return n.Stats().LastDelay.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_cluster_ring_mode",
+			Help: "1 while counters are shared in ring mode (owners lease batches), 0 in gossip mode."},
+			func() float64 {
+				if n.Stats().Ring {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_cluster_lease_requests_total",
+			Help: "Lease requests this node sent to counter owners (ring mode)."},
+			func() float64 { return float64(n.Stats().LeaseRequests) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "weir_cluster_lease_fallbacks_total",
+			Help: "Times a silent owner put a counter on its fallback (ring mode)."},
+			func() float64 { return float64(n.Stats().LeaseFallbacks) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "weir_cluster_counters",
 			Help: "Counter windows held in the cluster state."},
 			func() float64 { return float64(n.Stats().Entries) }),
@@ -68,7 +84,7 @@ type redisView struct {
 func redisClusterView(s *rediscounter.Store) func() any {
 	return func() any {
 		st := s.Stats()
-		return redisView{Counters: cluster.CountersRedis, Up: st.Up, Errors: st.Errors,
+		return redisView{Counters: string(cluster.CountersRedis), Up: st.Up, Errors: st.Errors,
 			LocalReservations: st.LocalReservations, Moved: st.Moved}
 	}
 }

@@ -103,6 +103,41 @@ func benchAdmit(b *testing.B, nodes int) {
 	}
 }
 
+// BenchmarkAdmitRingLessee: admission on a node that leases every counter from its owner (ring mode) and holds
+// units for all of them — the common case: the lease is one CAS, the view still makes the Status.
+func BenchmarkAdmitRingLessee(b *testing.B) {
+	s := benchGov(b)
+	p := s.Authenticate(benchSecret)
+	ctx := context.Background()
+	r, d := s.Admit(ctx, p, "openai/gpt-4o-mini", governance.Estimate{Tokens: 2, Cost: 3})
+	if d != nil {
+		b.Fatal(d.Message)
+	}
+	r.Settle(schema.Usage{PromptTokens: 1, CompletionTokens: 1}, 3)
+	withRemoteState(b, s, 9)
+	lease := func() {
+		now := time.Now().UnixNano()
+		for _, ref := range s.Counters() {
+			lc := ref.Counter.(governance.Leasable)
+			lc.SetLeased(true)
+			lc.AddLease(lc.LeaseWindow(now), 1<<38)
+		}
+	}
+	lease()
+	u := schema.Usage{PromptTokens: 1, CompletionTokens: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, d := s.Admit(ctx, p, "openai/gpt-4o-mini", governance.Estimate{Tokens: 2, Cost: 3})
+		if d != nil { // a minute ended: leases are per window
+			lease()
+			if r, d = s.Admit(ctx, p, "openai/gpt-4o-mini", governance.Estimate{Tokens: 2, Cost: 3}); d != nil {
+				b.Fatal(d.Message)
+			}
+		}
+		r.Settle(u, 3)
+	}
+}
+
 // BenchmarkAdmitCluster1: the same check-and-reserve + settle with no remote state (a node alone) — the baseline.
 func BenchmarkAdmitCluster1(b *testing.B) { benchAdmit(b, 1) }
 

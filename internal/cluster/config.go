@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +25,11 @@ const KeyEnv = "WEIR_CLUSTER_KEY"
 // Config is the `cluster:` section.
 type Config struct {
 	Enabled bool `yaml:"enabled"`
-	// Counters is where the replicas share their counters: "gossip" (the default: memberlist, below) or
-	// "redis" (a Redis every replica uses, cluster.redis; no gossip, and enabled is implied).
-	Counters string `yaml:"counters"`
+	// Counters chooses how replicas share counters: gossip (every node admits on the sum of everyone's gossiped
+	// counts), ring (each counter has an owner on a consistent-hash ring that admits and leases batches to the
+	// others), auto (default: ring while more than Ring.AutoAbove members are alive, gossip otherwise) or redis
+	// (a Redis every replica uses, cluster.redis; no memberlist, and enabled is implied).
+	Counters CountersMode `yaml:"counters"`
 	// Redis is the counter store of counters: redis.
 	Redis rediscounter.Config `yaml:"redis"`
 	// Name identifies this node among its peers (unique per node; default hostname:port). Keeping it across a
@@ -54,13 +57,37 @@ type Config struct {
 	Strict bool `yaml:"strict"`
 	// Insecure allows running without WEIR_CLUSTER_KEY (unencrypted, unauthenticated gossip). Must be explicit.
 	Insecure bool `yaml:"insecure"`
+	// Ring tunes ring mode.
+	Ring RingConfig `yaml:"ring"`
 }
 
-// Counter modes (cluster.counters).
+// CountersMode is the value of cluster.counters.
+type CountersMode string
+
+// Counter sharing modes. Adding one: a constant here, an entry in countersModes, and a case where the mode is
+// picked (Node.ringWanted for the memberlist modes, UsesGossip/UsesRedis for the store).
 const (
-	CountersGossip = "gossip"
-	CountersRedis  = "redis"
+	CountersAuto   CountersMode = "auto"
+	CountersGossip CountersMode = "gossip"
+	CountersRing   CountersMode = "ring"
+	CountersRedis  CountersMode = "redis"
 )
+
+var countersModes = []CountersMode{CountersAuto, CountersGossip, CountersRing, CountersRedis}
+
+// defaultAutoAbove is cluster.ring.auto_above's default: below it a gossiped view is milliseconds old.
+const defaultAutoAbove = 16
+
+// RingConfig is `cluster.ring:`.
+type RingConfig struct {
+	// AutoAbove: in auto mode, the ring is used while more than this many members are alive (default 16).
+	AutoAbove int `yaml:"auto_above"`
+	// LeaseTimeout bounds a request's wait for a lease from a counter's owner (default 50ms). On timeout the
+	// node admits on its own gossiped view of that counter for FallbackFor, then asks the owner again.
+	LeaseTimeout time.Duration `yaml:"lease_timeout"`
+	// FallbackFor is how long a node admits on its own view after an owner failed to answer (default 1s).
+	FallbackFor time.Duration `yaml:"fallback_for"`
+}
 
 // UsesRedis reports whether the counters live in Redis (counters: redis).
 func (c Config) UsesRedis() bool { return c.Counters == CountersRedis }
@@ -85,17 +112,28 @@ func (c Config) WithDefaults() Config {
 	if c.RejoinInterval <= 0 {
 		c.RejoinInterval = 30 * time.Second
 	}
+	if c.Counters == "" {
+		c.Counters = CountersAuto
+	}
+	if c.Ring.AutoAbove <= 0 {
+		c.Ring.AutoAbove = defaultAutoAbove
+	}
+	if c.Ring.LeaseTimeout <= 0 {
+		c.Ring.LeaseTimeout = 50 * time.Millisecond
+	}
+	if c.Ring.FallbackFor <= 0 {
+		c.Ring.FallbackFor = time.Second
+	}
 	return c
 }
 
 // Validate checks addresses (it does not read the key; see LoadKey).
 func (c Config) Validate() error {
-	switch c.Counters {
-	case "", CountersGossip:
-	case CountersRedis:
+	if c.Counters != "" && !slices.Contains(countersModes, c.Counters) {
+		return fmt.Errorf("cluster.counters: %q: want one of %v", c.Counters, countersModes)
+	}
+	if c.UsesRedis() {
 		return c.Redis.Validate()
-	default:
-		return fmt.Errorf("cluster.counters: %q: want gossip or redis", c.Counters)
 	}
 	if !c.Enabled {
 		return nil

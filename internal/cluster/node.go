@@ -65,6 +65,21 @@ type Node struct {
 	maxDelay          atomic.Int64 // largest observed delta propagation delay (ns, by the sender's version clock)
 	lastDelay         atomic.Int64
 
+	// Ring mode (ringmode.go, lease.go); guarded by mu unless noted.
+	ringOn     bool
+	ringDirty  bool // membership changed since the ring was built
+	ring       *Ring
+	owners     map[string]string     // counter id → owner, for the current ring
+	ledgers    map[string]*ledger    // counters this node owns: what it charged each lessee
+	lesseeByID map[string]*lessee    // counters this node leases from their owner
+	lessees    sync.Map              // governance.Counter → *lessee, for Borrow (no lock)
+	reqSeq     atomic.Uint64         // lease request ids: start at the start time, so they grow across restarts
+	callsMu    sync.Mutex            // guards calls
+	calls      map[uint64]*leaseCall // lease requests in flight
+
+	leaseAsks, leaseFallbacks atomic.Uint64
+	alive                     atomic.Int64 // alive members at the last delta tick (no lock needed to read it)
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -107,6 +122,7 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 		peers: map[string]*peer{}, stop: make(chan struct{})}
 	n.startVer = uint64(time.Now().UnixNano())
 	n.lastVer = n.startVer
+	n.initRing()
 
 	mc := memberlist.DefaultLANConfig()
 	host, port, _ := splitHostPort(cfg.Bind)
@@ -161,6 +177,7 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 	self := ml.LocalNode()
 	n.mu.Lock()
 	n.peers[n.name] = &peer{addr: self.Address(), state: "alive", since: time.Now()}
+	n.ringDirty = true
 	n.mu.Unlock()
 	n.log.Info("cluster: gossip started", "name", n.name, "addr", self.Address(), "encrypted", opt.Key != nil,
 		"join", cfg.Join)
@@ -189,6 +206,7 @@ func (n *Node) Stop() {
 	default:
 	}
 	n.flush() // last counts out first
+	n.returnLeases()
 	close(n.stop)
 	n.wg.Wait()
 	if err := n.ml.Leave(time.Second); err != nil {
@@ -220,21 +238,30 @@ type Stats struct {
 	Queued int
 	// LastDelay and MaxDelay are delta propagation delays as measured by the sender's clock (clock skew adds in).
 	LastDelay, MaxDelay time.Duration
+	// Ring is true while counters are shared in ring mode; LeaseRequests counts lease requests sent to owners,
+	// LeaseFallbacks the lease requests that went unanswered, putting a counter on its fallback.
+	Ring                          bool
+	LeaseRequests, LeaseFallbacks uint64
 }
 
 // Stats reports gossip figures.
 func (n *Node) Stats() Stats {
 	n.mu.Lock()
-	e := n.st.Len()
+	e, ring := n.st.Len(), n.ringOn
 	n.mu.Unlock()
 	return Stats{Alive: n.ml.NumMembers(), GossipBytesOut: n.bytesOut.Load(), GossipBytesIn: n.bytesIn.Load(),
-		Entries: e, Queued: n.q.NumQueued(), LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load())}
+		Entries: e, Queued: n.q.NumQueued(), LastDelay: time.Duration(n.lastDelay.Load()), MaxDelay: time.Duration(n.maxDelay.Load()),
+		Ring: ring, LeaseRequests: n.leaseAsks.Load(), LeaseFallbacks: n.leaseFallbacks.Load()}
 }
 
 // Snapshot is the body of GET /api/cluster: this node's view of the members and its gossip figures.
 type Snapshot struct {
-	Self           string   `json:"self"`
-	Alive          int      `json:"alive"`
+	Self  string `json:"self"`
+	Alive int    `json:"alive"`
+	// Counters is the sharing mode in effect: gossip or ring (cluster.counters auto picks by size).
+	Counters       string   `json:"counters"`
+	LeaseRequests  uint64   `json:"lease_requests"`
+	LeaseFallbacks uint64   `json:"lease_fallbacks"`
 	Members        []Member `json:"members"`
 	Entries        int      `json:"entries"`
 	GossipBytesOut uint64   `json:"gossip_bytes_out"`
@@ -248,7 +275,12 @@ type Snapshot struct {
 func (n *Node) Snapshot() Snapshot {
 	st := n.Stats()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	return Snapshot{Self: n.name, Alive: st.Alive, Members: n.Members(), Entries: st.Entries,
+	mode := "gossip"
+	if st.Ring {
+		mode = "ring"
+	}
+	return Snapshot{Self: n.name, Alive: st.Alive, Members: n.Members(), Entries: st.Entries, Counters: mode,
+		LeaseRequests: st.LeaseRequests, LeaseFallbacks: st.LeaseFallbacks,
 		GossipBytesOut: st.GossipBytesOut, GossipBytesIn: st.GossipBytesIn,
 		PropagationDelayLastMS: ms(st.LastDelay), PropagationDelayMaxMS: ms(st.MaxDelay)}
 }
@@ -288,13 +320,17 @@ const maxPacket = 1200
 
 // flush sends this node's changed counts to its peers.
 func (n *Node) flush() {
+	// Read before changes takes mu: memberlist calls our event delegate (which takes mu) with its node lock held,
+	// so asking it for the member count under mu could deadlock.
+	n.alive.Store(int64(n.ml.NumMembers()))
 	if recs := n.changes(); len(recs) > 0 {
 		n.send(encodeDeltas(n.name, recs, maxPacket))
 	}
 }
 
 // changes finds this node's changed counts and records them in the state; it also picks up counters governance
-// created since the last tick and applies the remote view to them.
+// created since the last tick, applies the remote view to them and does the tick's ring upkeep (with n.alive
+// as flush last read it).
 func (n *Node) changes() []rec {
 	now := n.opt.Now().UnixNano()
 	refs := n.src.Counters()
@@ -306,6 +342,7 @@ func (n *Node) changes() []rec {
 	if sweep {
 		seen = make(map[string]bool, len(refs))
 	}
+	rebuilt := n.updateRing()
 	for _, r := range refs {
 		id := counterID(r.Subject, r.Metric)
 		if sweep {
@@ -327,9 +364,10 @@ func (n *Node) changes() []rec {
 		if changed {
 			recs = n.collect(r, now, recs)
 		}
-		if !known || n.cfg.Strict && n.st.m[id] != nil {
+		if !known || rebuilt || n.cfg.Strict && n.st.m[id] != nil {
 			n.applyLocked(id, now)
 		}
+		n.ringCounter(id, r, now, changed)
 	}
 	if sweep {
 		for id, r := range n.refs {
@@ -337,9 +375,11 @@ func (n *Node) changes() []rec {
 				delete(n.refs, id)
 				delete(n.gens, r.Counter)
 				delete(n.strictX, id)
+				n.dropRingCounter(id, r.Counter)
 			}
 		}
 		n.st.Prune(2)
+		n.pruneLedgers(2)
 	}
 	n.mu.Unlock()
 	return recs
@@ -400,6 +440,15 @@ func (n *Node) alivePeers() []memberlist.Address {
 	return out
 }
 
+// peerAddr is member name's address as the event delegate recorded it (see alivePeers); mu held.
+func (n *Node) peerAddr(name string) (memberlist.Address, bool) {
+	p := n.peers[name]
+	if p == nil || p.addr == "" {
+		return memberlist.Address{}, false
+	}
+	return memberlist.Address{Addr: p.addr, Name: name}, true
+}
+
 // applyLocked sets a counter's remote view from the state: per window, the sum of every other node's latest
 // count (dead nodes included). In strict mode the current window also carries the part of the headroom the
 // other live nodes may use. mu held.
@@ -409,16 +458,27 @@ func (n *Node) applyLocked(id string, now int64) {
 		return
 	}
 	ws := n.st.m[id]
-	if len(ws) == 0 {
+	var led *ledger
+	if n.ringOn && n.ownerLocked(id) == n.name {
+		led = n.ledgers[id]
+	}
+	if len(ws) == 0 && led == nil {
 		return
 	}
 	starts := make([]int64, 0, 2)
 	for s := range ws {
 		starts = append(starts, s)
 	}
+	if led != nil {
+		for s := range led.windows {
+			if _, ok := ws[s]; !ok {
+				starts = append(starts, s)
+			}
+		}
+	}
 	slices.Sort(starts) // ascending: a period counter keeps the last one set
 	var strictStart int64
-	strict := n.cfg.Strict && r.Limit > 0
+	strict := n.cfg.Strict && r.Limit > 0 && !n.ringOn
 	if strict {
 		ls := r.Counter.Local(now)
 		strictStart = ls[len(ls)-1].Start.UnixNano()
@@ -431,6 +491,9 @@ func (n *Node) applyLocked(id string, now int64) {
 				sum += e.Count
 			}
 		}
+		if led != nil {
+			sum += ledgerExtra(led.windows[s], ws[s], n.name)
+		}
 		if strict && s == strictStart {
 			sum += n.strictExtra(id, r, now, sum)
 		}
@@ -442,7 +505,7 @@ func (n *Node) applyLocked(id string, now int64) {
 // H / live nodes of it; the rest is shown to it as other nodes' usage. Recomputed every tick, so a node's share
 // shrinks geometrically as the headroom is used, and a node alone with the traffic still reaches the limit.
 func (n *Node) strictExtra(id string, r governance.CounterRef, now, remote int64) int64 {
-	live := int64(n.ml.NumMembers())
+	live := n.alive.Load() // not n.ml.NumMembers(): mu is held (see flush)
 	prevX := n.strictX[id]
 	if live <= 1 {
 		n.strictX[id] = 0
@@ -609,6 +672,10 @@ type delegate Node
 func (d *delegate) NodeMeta(limit int) []byte { return nil }
 
 func (d *delegate) NotifyMsg(b []byte) {
+	if len(b) >= 2 && b[0] == magic && (b[1] == kindLeaseReq || b[1] == kindLeaseResp) {
+		(*Node)(d).receiveLease(b)
+		return
+	}
 	if len(b) > 0 {
 		(*Node)(d).receive(b)
 	}
@@ -662,6 +729,7 @@ func (e *events) set(m *memberlist.Node, st string) {
 	}
 	if p.state != st {
 		p.since = time.Now()
+		n.ringDirty = true
 	}
 	p.addr, p.state = m.Address(), st
 }

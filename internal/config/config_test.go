@@ -90,7 +90,7 @@ func TestParseProblems(t *testing.T) {
 			[]string{`governance.providers[0].name: unknown provider "nope"`, "governance.providers[1].rate_limits.rpm: must be between",
 				"governance.providers[1].budget.max_usd: must be >= 0", "governance.providers[1].budget.reset", `governance.providers[2].name: duplicate "a"`,
 				"governance.providers[3].name: required", "governance.providers[3]: set a budget, rate_limits or both"}},
-		{"cluster counters", "cluster:\n  counters: memcached\n", []string{`cluster.counters: "memcached": want gossip or redis`}},
+		{"cluster counters", "cluster:\n  counters: memcached\n", []string{`cluster.counters: "memcached": want one of [auto gossip ring redis]`}},
 		{"redis counters without a url", "cluster:\n  counters: redis\n", []string{"cluster.redis.url: required"}},
 		{"redis on_error", "cluster:\n  counters: redis\n  redis: {url: \"redis://127.0.0.1:6379\", on_error: maybe}\n",
 			[]string{`cluster.redis.on_error: "maybe": want open or closed`}},

@@ -268,6 +268,9 @@ func (r *Reservation) reserve(lv *level, now, tokens, cost int64) *Denial {
 			amount = cost
 		}
 		ok, window, st := l.c.Reserve(now, amount, l.max)
+		if !ok && r.s.borrow(l.c, now, amount, l.max) {
+			ok, window, st = l.c.Reserve(now, amount, l.max)
+		}
 		switch l.kind {
 		case kindRequests:
 			r.Requests.offer(st)

@@ -29,7 +29,11 @@ func (s *Service) Charge(id, model string, u schema.Usage, cost pricing.Money) b
 				amount = int64(cost)
 			}
 			if amount != 0 {
-				l.c.Reserve(now, amount, maxAmount)
+				// A leased counter (cluster ring mode) refuses what its lease does not hold; the money is spent,
+				// so it is counted anyway, and the owner learns of it with this node's next report.
+				if ok, window, _ := l.c.Reserve(now, amount, maxAmount); !ok {
+					l.c.Adjust(now, window, amount)
+				}
 			}
 		}
 	}

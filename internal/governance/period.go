@@ -75,6 +75,7 @@ type PeriodCounter struct {
 	rstart atomic.Int64
 	dirty  atomic.Bool
 	gen    atomic.Uint64 // bumped on every local change (see Generation)
+	ls     lease         // units granted by the counter's owner (cluster ring mode; see Leasable)
 }
 
 // NewPeriodCounter makes a counter resetting every r (never, for ResetNever).
@@ -115,6 +116,9 @@ func (c *PeriodCounter) remoteFor(start int64) int64 {
 
 // Reserve implements Counter.
 func (c *PeriodCounter) Reserve(now int64, n, limit int64) (bool, int64, Status) {
+	if c.ls.on.Load() {
+		return c.reserveLeased(now, n, limit)
+	}
 	s := c.period(now)
 	rem := c.remoteFor(s)
 	for {

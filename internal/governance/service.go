@@ -39,8 +39,9 @@ type Service struct {
 	prices *pricing.Registry
 	log    *slog.Logger
 
-	snap atomic.Pointer[snapshot]
-	reg  registry
+	snap   atomic.Pointer[snapshot]
+	lender atomic.Pointer[lenderBox] // cluster ring mode: tops up leased counters after a refusal
+	reg    registry
 
 	// mu serialises admin writes and snapshot rebuilds; the hot path never takes it.
 	mu        sync.Mutex

@@ -20,6 +20,7 @@ type SlidingWindow struct {
 	remote [2]atomic.Uint64
 	dirty  atomic.Bool
 	gen    atomic.Uint64 // bumped on every local change, for the cluster layer (see Generation)
+	ls     lease         // units granted by the counter's owner (cluster ring mode; see Leasable)
 }
 
 const (
@@ -63,6 +64,9 @@ func weighted(prev, remaining, width int64) int64 {
 
 // Reserve implements Counter.
 func (w *SlidingWindow) Reserve(now int64, n, limit int64) (bool, int64, Status) {
+	if w.ls.on.Load() {
+		return w.reserveLeased(now, n, limit)
+	}
 	idx, elapsed := now/w.width, now%w.width
 	remaining := w.width - elapsed
 	prev := countAt(w.local[(idx-1)&1].Load(), idx-1) + countAt(w.remote[(idx-1)&1].Load(), idx-1)

@@ -12,31 +12,43 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/weir-gateway/weir/internal/redistest"
 )
 
-// clusterModeYAML is the cluster-section YAML each counter-sharing mode adds to a node's config (indented for
-// `cluster:`). WEIR_CLUSTER_MODE picks one; WEIR_E2E_CLUSTER_YAML gives the lines for a mode not listed here.
-var clusterModeYAML = map[string]string{
-	"gossip":        "",
-	"gossip-direct": "  direct_fanout: 1000\n", // deltas straight to every peer at any size
-	"gossip-16":     "  direct_fanout: 16\n",   // the design before direct_fanout: gossip above 16 members
+// scaleConfig is how one mode of the scale test configures a node: a counter-sharing mode (cluster.counters)
+// and extra lines for the cluster: section.
+type scaleConfig struct {
+	counters string // "": the default (auto)
+	yaml     string
 }
 
-// scaleMode returns the mode under test and the YAML it adds.
-func scaleMode(t *testing.T) (string, string) {
+// clusterModeYAML is what each counter-sharing mode adds to a node's config. WEIR_CLUSTER_MODE picks one;
+// WEIR_E2E_CLUSTER_YAML gives the cluster: lines (indented for `cluster:`) for a mode not listed here.
+var clusterModeYAML = map[string]scaleConfig{
+	"gossip":        {counters: "gossip"},
+	"gossip-direct": {counters: "gossip", yaml: "  direct_fanout: 1000\n"}, // deltas straight to every peer at any size
+	"gossip-16":     {counters: "gossip", yaml: "  direct_fanout: 16\n"},   // the design before direct_fanout: gossip above 16 members
+	"ring":          {counters: "ring"},                                    // per-counter owners on a consistent-hash ring lease batches
+	"auto":          {},                                                    // the default: ring above cluster.ring.auto_above members
+	"redis":         {counters: "redis"},                                   // a redis-server the test starts
+}
+
+// scaleMode returns the mode under test and its configuration.
+func scaleMode(t *testing.T) (string, scaleConfig) {
 	t.Helper()
 	mode := os.Getenv("WEIR_CLUSTER_MODE")
 	if mode == "" {
 		mode = "gossip"
 	}
 	if y := os.Getenv("WEIR_E2E_CLUSTER_YAML"); y != "" {
-		return mode, y
+		return mode, scaleConfig{yaml: y}
 	}
-	y, ok := clusterModeYAML[mode]
+	c, ok := clusterModeYAML[mode]
 	if !ok {
 		t.Fatalf("WEIR_CLUSTER_MODE=%s: no config known for it; set WEIR_E2E_CLUSTER_YAML to its cluster: lines", mode)
 	}
-	return mode, y
+	return mode, c
 }
 
 // clusterSizes is WEIR_E2E_CLUSTER_N (comma-separated; `make cluster-e2e` sets 20,50), or def.
@@ -64,7 +76,7 @@ func clusterSizes(t *testing.T, def ...int) []int {
 // `make cluster-e2e` runs 20 and 50 (WEIR_E2E_CLUSTER_N) as fast as 50 clients go (WEIR_E2E_CLUSTER_RATE=0),
 // per mode (WEIR_CLUSTER_MODE).
 func TestClusterBurstBound(t *testing.T) {
-	mode, extra := scaleMode(t)
+	mode, sc := scaleMode(t)
 	rate := 150
 	if s := os.Getenv("WEIR_E2E_CLUSTER_RATE"); s != "" {
 		var err error
@@ -73,12 +85,12 @@ func TestClusterBurstBound(t *testing.T) {
 		}
 	}
 	for _, n := range clusterSizes(t, 5) {
-		t.Run(fmt.Sprintf("%s/%d", mode, n), func(t *testing.T) { clusterBurst(t, n, rate, mode, extra) })
+		t.Run(fmt.Sprintf("%s/%d", mode, n), func(t *testing.T) { clusterBurst(t, n, rate, mode, sc) })
 	}
 }
 
 // clusterBurst runs one size; rate paces the burst (requests/s; 0: as fast as the clients go).
-func clusterBurst(t *testing.T, n, rate int, mode, extra string) {
+func clusterBurst(t *testing.T, n, rate int, mode string, sc scaleConfig) {
 	const limit, total, concurrency, bound = 100, 1000, 50, int64(110)
 	key := vk(40 + n%50)
 	keys := `    - {id: k, value: ` + key + `, rate_limits: {rpm: 100}}`
@@ -87,14 +99,18 @@ func clusterBurst(t *testing.T, n, rate int, mode, extra string) {
 		addrs[i] = freeGossipAddr(t)
 	}
 	join := addrs[:min(3, n)] // the rest is learnt through gossip, as behind a headless Service
+	cm := clusterMode{name: sc.counters}
+	if cm.redis() {
+		cm.redisURL = redistest.Start(t).URL()
+	}
 	gs := make([]*gateway, n)
 	start := time.Now()
 	for i := range gs {
-		cfg := clusterNodeConfig(clusterMode{name: "gossip"}, fmt.Sprintf("node%d", i), addrs[i], join, t.TempDir(), keys) + extra
+		cfg := clusterNodeConfig(cm, fmt.Sprintf("node%d", i), addrs[i], join, t.TempDir(), keys) + sc.yaml
 		gs[i] = startGateway(t, cfg, "WEIR_CLUSTER_KEY="+clusterKey)
 	}
 	deadline := time.Now().Add(60*time.Second + time.Duration(n)*time.Second)
-	for i := 0; i < n; {
+	for i := 0; i < n && !cm.redis(); { // redis: no membership to wait for
 		if getClusterView(t, gs[i]).Alive == n {
 			i++
 			continue

@@ -109,12 +109,16 @@ func (m ConfigMode) Start(ctx context.Context, env NodeEnv) (Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	return configMember{n}, nil
+	env.Gov.SetLender(n) // ring mode: a leased counter that refused asks its owner (as cmd/weir wires it)
+	return configMember{n, env.Gov}, nil
 }
 
-type configMember struct{ n *cluster.Node }
+type configMember struct {
+	n   *cluster.Node
+	gov *governance.Service
+}
 
-func (m configMember) Stop()              { m.n.Stop() }
+func (m configMember) Stop()              { m.gov.SetLender(nil); m.n.Stop() }
 func (m configMember) Alive() int         { return m.n.NumAlive() }
 func (m configMember) PayloadOut() uint64 { return m.n.Stats().GossipBytesOut }
 func (m configMember) Queued() int        { return m.n.Stats().Queued }
@@ -125,11 +129,22 @@ func (m configMember) MaxDelay() time.Duration { return m.n.Stats().MaxDelay }
 // Delayer is implemented by a Member that measures how late other nodes' updates reach it.
 type Delayer interface{ MaxDelay() time.Duration }
 
-func init() { Register(ConfigMode{ModeName: "gossip"}) }
+// gossip is every node admitting on the sum of everyone's gossiped counts (cluster.counters: gossip); ring gives
+// each counter an owner on a consistent-hash ring that leases batches to the others; auto is the default config
+// (ring above cluster.ring.auto_above members). Ring and auto nodes get a Lender, as cmd/weir gives them.
+func init() {
+	Register(ConfigMode{ModeName: "gossip", Configure: func(c *cluster.Config) { c.Counters = cluster.CountersGossip }})
+	Register(ConfigMode{ModeName: "ring", Configure: func(c *cluster.Config) { c.Counters = cluster.CountersRing }})
+	Register(ConfigMode{ModeName: "auto"})
+}
 
 // gossip-direct sends deltas straight to every peer at any size; gossip-16 is the design before direct_fanout
 // (deltas ride memberlist's gossip above 16 members), kept so its row of the table can be reproduced.
 func init() {
-	Register(ConfigMode{ModeName: "gossip-direct", Configure: func(c *cluster.Config) { c.DirectFanout = 1 << 20 }})
-	Register(ConfigMode{ModeName: "gossip-16", Configure: func(c *cluster.Config) { c.DirectFanout = 16 }})
+	Register(ConfigMode{ModeName: "gossip-direct", Configure: func(c *cluster.Config) {
+		c.Counters, c.DirectFanout = cluster.CountersGossip, 1<<20
+	}})
+	Register(ConfigMode{ModeName: "gossip-16", Configure: func(c *cluster.Config) {
+		c.Counters, c.DirectFanout = cluster.CountersGossip, 16
+	}})
 }
