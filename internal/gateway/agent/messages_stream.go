@@ -38,13 +38,9 @@ func (m *messagesStream) turn() {
 }
 
 func (m *messagesStream) event(name, data []byte) error {
-	if !gjson.ValidBytes(data) {
+	ev, typ, ok := typedEvent(name, data)
+	if !ok {
 		return nil
-	}
-	ev := gjson.ParseBytes(data)
-	typ := ev.Get("type").Str
-	if typ == "" {
-		typ = string(name)
 	}
 	switch typ {
 	case "message_start":

@@ -20,13 +20,9 @@ func (l *liveEvents) turn() {
 }
 
 func (l *liveEvents) event(name, data []byte) error {
-	if !gjson.ValidBytes(data) {
+	ev, typ, ok := typedEvent(name, data)
+	if !ok {
 		return nil
-	}
-	ev := gjson.ParseBytes(data)
-	typ := ev.Get("type").Str
-	if typ == "" {
-		typ = string(name)
 	}
 	switch typ {
 	case "response.created", "response.in_progress", "response.queued":
