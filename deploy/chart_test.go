@@ -343,11 +343,13 @@ func TestChartRefuses(t *testing.T) {
 		// The templates refuse literal secrets even when the schema is skipped.
 		"literal provider key, no schema": {[]string{"weir.providers[0].name=openai", "weir.providers[0].type=openai",
 			"weir.providers[0].keys[0].value=sk-live-123", "--skip-schema-validation"}, `must be a "\$\{ENV_VAR\}" reference`},
-		"cluster without key":     {[]string{"weir.cluster.enabled=true", "weir.cluster.keySecret.name="}, "keySecret"},
-		"postgres without secret": {[]string{"storage.mode=postgres"}, "dsnSecret"},
-		"unknown storage mode":    {[]string{"storage.mode=mysql"}, "storage.mode"},
-		"string pool size":        {[]string{"weir.client.initialPoolSize=lots"}, "initialPoolSize"},
-		"camelCase typo":          {[]string{"weir.client.dropExcessRequest=true"}, "dropExcessRequest"},
+		"cluster without key":        {[]string{"weir.cluster.enabled=true", "weir.cluster.keySecret.name="}, "keySecret"},
+		"postgres without secret":    {[]string{"storage.mode=postgres"}, "dsnSecret"},
+		"redis counters without url": {[]string{"weir.cluster.enabled=true", "weir.cluster.counters=redis"}, "urlSecret"},
+		"unknown counters mode":      {[]string{"weir.cluster.enabled=true", "weir.cluster.counters=etcd"}, "counters"},
+		"unknown storage mode":       {[]string{"storage.mode=mysql"}, "storage.mode"},
+		"string pool size":           {[]string{"weir.client.initialPoolSize=lots"}, "initialPoolSize"},
+		"camelCase typo":             {[]string{"weir.client.dropExcessRequest=true"}, "dropExcessRequest"},
 		"literal virtual key": {[]string{"weir.governance.enabled=true", "weir.governance.virtualKeys[0].id=a",
 			"weir.governance.virtualKeys[0].value=wk-123"}, `virtualKeys.0.{1,2}value`},
 	} {
@@ -422,5 +424,69 @@ func TestClusterPlacement(t *testing.T) {
 	}
 	if doc := string(off.configDoc(t)); strings.Contains(doc, "direct_fanout") {
 		t.Errorf("direct_fanout rendered without directFanout:\n%s", doc)
+	}
+}
+
+// TestClusterCounters: weir.cluster.counters reaches the config; the memberlist modes keep the gossip port and
+// key, redis mode drops both and takes its URL from a Secret (never a literal in the ConfigMap).
+func TestClusterCounters(t *testing.T) {
+	helm(t)
+	gossip := []string{"--set", "weir.cluster.enabled=true", "--set", "weir.cluster.keySecret.name=weir-cluster-key"}
+	for _, tc := range []struct {
+		name       string
+		set        []string
+		wantConfig []string
+		gossip     bool
+		env        string // the Secret-backed variable the pod must get
+	}{
+		{"default is the gateway's", gossip, []string{"bind: 0.0.0.0:7946"}, true, "WEIR_CLUSTER_KEY"},
+		{"ring", append(slices.Clone(gossip), "--set", "weir.cluster.counters=ring"), []string{"counters: ring"}, true, "WEIR_CLUSTER_KEY"},
+		{"auto above 8", append(slices.Clone(gossip), "--set", "weir.cluster.ringAutoAbove=8"),
+			[]string{"auto_above: 8"}, true, "WEIR_CLUSTER_KEY"},
+		{"redis", []string{"--set", "weir.cluster.enabled=true", "--set", "weir.cluster.counters=redis",
+			"--set", "weir.cluster.redis.urlSecret.name=weir-redis", "--set", "weir.cluster.redis.onError=closed",
+			"--set", "weir.cluster.keySecret.name="},
+			[]string{"counters: redis", "url: ${WEIR_REDIS_URL}", "on_error: closed"}, false, "WEIR_REDIS_URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := render(t, tc.set...)
+			doc := string(m.configDoc(t))
+			for _, want := range tc.wantConfig {
+				if !strings.Contains(doc, want) {
+					t.Errorf("config.yaml lacks %q:\n%s", want, doc)
+				}
+			}
+			if tc.name == "default is the gateway's" && strings.Contains(doc, "counters:") {
+				t.Errorf("config.yaml sets counters although the values do not:\n%s", doc)
+			}
+			if got := strings.Contains(doc, "bind:"); got != tc.gossip {
+				t.Errorf("gossip bind in config = %v, want %v:\n%s", got, tc.gossip, doc)
+			}
+			tpl, _ := m.podTemplate(t)
+			c := container(t, tpl.Spec)
+			ports := map[string]bool{}
+			for _, p := range c.Ports {
+				ports[p.Name] = true
+			}
+			if ports["gossip-udp"] != tc.gossip || ports["gossip-tcp"] != tc.gossip {
+				t.Errorf("gossip ports %v, want them only when the pods gossip (%v)", ports, tc.gossip)
+			}
+			if _, ok := m["Service/weir-headless"]; ok != tc.gossip {
+				t.Errorf("headless Service rendered = %v, want %v", ok, tc.gossip)
+			}
+			var fromSecret bool
+			for _, e := range c.Env {
+				if e.Name == tc.env {
+					fromSecret = e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil
+				}
+				if !tc.gossip && e.Name == "WEIR_CLUSTER_KEY" {
+					t.Error("redis mode still sets WEIR_CLUSTER_KEY")
+				}
+			}
+			if !fromSecret {
+				t.Errorf("%s is not set from a Secret: %+v", tc.env, c.Env)
+			}
+			checkNoSecretsInConfig(t, m)
+		})
 	}
 }

@@ -28,7 +28,7 @@ type podEnv struct {
 }
 
 // newPodEnv resolves the container's env and envFrom. Secret values are fake (see fakeSecret) except the
-// PostgreSQL DSN, which is WEIR_TEST_POSTGRES_DSN when CI provides one. Variables the config references that
+// PostgreSQL DSN, which is WEIR_TEST_POSTGRES_DSN when CI provides one, and the Redis URL, which is a URL. Variables the config references that
 // can only come from an envFrom Secret get fake values too.
 func newPodEnv(t testing.TB, spec corev1.PodSpec, configDoc []byte, rewrite func(string) string) *podEnv {
 	t.Helper()
@@ -69,11 +69,14 @@ func newPodEnv(t testing.TB, spec corev1.PodSpec, configDoc []byte, rewrite func
 		case ev.ValueFrom.SecretKeyRef != nil:
 			r := ev.ValueFrom.SecretKeyRef
 			v := fakeSecret(r.Name, r.Key)
-			if ev.Name == "WEIR_POSTGRES_DSN" {
+			switch ev.Name {
+			case "WEIR_POSTGRES_DSN":
 				v = os.Getenv("WEIR_TEST_POSTGRES_DSN")
 				if v == "" {
 					v = "postgres://weir:weir@127.0.0.1:1/weir?sslmode=disable"
 				}
+			case "WEIR_REDIS_URL": // a URL, as the Secret holds; nothing listens there
+				v = "redis://weir:" + v + "@127.0.0.1:1/0"
 			}
 			set(ev.Name, v)
 		case ev.ValueFrom.FieldRef != nil:

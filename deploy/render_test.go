@@ -59,6 +59,23 @@ var chartCases = []chartCase{
 			"ServiceMonitor/weir"},
 	},
 	{
+		// The ownership ring above 8 pods (auto), over the gossip membership.
+		name: "cluster-ring",
+		set: []string{"weir.governance.enabled=true", "weir.cluster.enabled=true", "weir.cluster.keySecret.name=weir-cluster-key",
+			"weir.cluster.counters=auto", "weir.cluster.ringAutoAbove=8"},
+		stored: "Deployment",
+		kinds: []string{"ConfigMap/weir", "Deployment/weir", "PodDisruptionBudget/weir", "Service/weir",
+			"Service/weir-headless", "ServiceAccount/weir"},
+	},
+	{
+		// Counters in Redis: no gossip, so no headless Service and no gossip key.
+		name:   "cluster-redis",
+		files:  []string{chartDir + "/examples/cluster-redis.yaml"},
+		stored: "Deployment",
+		kinds: []string{"ConfigMap/weir", "Deployment/weir", "PodDisruptionBudget/weir", "Service/weir",
+			"ServiceAccount/weir"},
+	},
+	{
 		name:   "minimal-sqlite",
 		files:  []string{chartDir + "/examples/minimal-sqlite.yaml"},
 		stored: "StatefulSet",

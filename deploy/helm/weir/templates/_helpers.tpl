@@ -72,8 +72,15 @@ Deployment
 {{- end }}
 {{- end }}
 
+{{/* weir.gossip: the pods gossip (cluster mode with its counters in memberlist, i.e. every mode but redis). */}}
+{{- define "weir.gossip" -}}
+{{- if and .Values.weir.cluster.enabled (ne .Values.weir.cluster.counters "redis") -}}
+true
+{{- end }}
+{{- end }}
+
 {{- define "weir.headlessEnabled" -}}
-{{- if or .Values.weir.cluster.enabled (eq (include "weir.workloadKind" .) "StatefulSet") -}}
+{{- if or (include "weir.gossip" .) (eq (include "weir.workloadKind" .) "StatefulSet") -}}
 true
 {{- end }}
 {{- end }}
@@ -190,14 +197,27 @@ weir.config renders Weir's config file from .Values.weir and .Values.storage.
 {{- $_ := set $cfg "governance" $gov -}}
 {{- end -}}
 
-{{- /* cluster: only when enabled; peers join through the headless Service's DNS name. */ -}}
+{{- /* cluster: only when enabled; peers join through the headless Service's DNS name, or share a Redis. */ -}}
 {{- if $w.cluster.enabled -}}
+{{- $cluster := dict -}}
+{{- if eq $w.cluster.counters "redis" -}}
+{{- $redis := dict "url" "${WEIR_REDIS_URL}" -}}
+{{- with $w.cluster.redis }}
+{{- if .cluster }}{{ $_ := set $redis "cluster" true }}{{ end -}}
+{{- with .prefix }}{{ $_ := set $redis "prefix" . }}{{ end -}}
+{{- with .onError }}{{ $_ := set $redis "on_error" . }}{{ end -}}
+{{- end -}}
+{{- $cluster = dict "counters" "redis" "redis" $redis -}}
+{{- else -}}
 {{- $port := int $w.cluster.gossipPort -}}
 {{- $join := list (printf "dns:%s.%s.svc.%s:%d" (include "weir.headlessName" .) .Release.Namespace .Values.clusterDomain $port) -}}
 {{- range $w.cluster.extraJoin }}{{ $join = append $join . }}{{ end -}}
-{{- $cluster := dict "enabled" true "bind" (printf "0.0.0.0:%d" $port) "join" $join -}}
+{{- $cluster = dict "enabled" true "bind" (printf "0.0.0.0:%d" $port) "join" $join -}}
 {{- with $w.cluster.gossipInterval }}{{ $_ := set $cluster "gossip_interval" . }}{{ end -}}
 {{- with $w.cluster.directFanout }}{{ $_ := set $cluster "direct_fanout" (int .) }}{{ end -}}
+{{- with $w.cluster.counters }}{{ $_ := set $cluster "counters" . }}{{ end -}}
+{{- with $w.cluster.ringAutoAbove }}{{ $_ := set $cluster "ring" (dict "auto_above" (int .)) }}{{ end -}}
+{{- end -}}
 {{- $_ := set $cfg "cluster" $cluster -}}
 {{- end -}}
 
@@ -247,7 +267,17 @@ weir.env: the container's environment. Secrets come only from Secret references.
       name: {{ .name | quote }}
       key: {{ .key | quote }}
 {{- end }}{{ end }}
-{{- if $w.cluster.enabled }}
+{{- if and $w.cluster.enabled (eq $w.cluster.counters "redis") }}
+{{- $ref := $w.cluster.redis.urlSecret }}
+{{- if not (and $ref.name $ref.key) }}
+{{- fail "weir.cluster.counters=redis needs weir.cluster.redis.urlSecret.name and .key (a Secret holding the Redis URL, exposed as WEIR_REDIS_URL)" }}
+{{- end }}
+- name: WEIR_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.name | quote }}
+      key: {{ $ref.key | quote }}
+{{- else if $w.cluster.enabled }}
 {{- include "weir.checkSecretRef" (dict "ref" $w.cluster.keySecret "path" "weir.cluster.keySecret") }}
 {{- if $w.cluster.keySecret.name }}
 - name: WEIR_CLUSTER_KEY
