@@ -55,6 +55,7 @@ type run struct {
 	live    *liveEvents       // a streamed Responses request's events as the loop goes; nil otherwise
 	rel     relayer           // a streamed chat or messages request's stream; nil otherwise
 	out     gateway.Outcome
+	calls   int  // model calls made
 	stopped bool // the depth limit ended the loop with the model still asking for tools
 }
 
