@@ -47,15 +47,24 @@ const DefaultMaxDepth = 10
 func (a *Agent) Wrap(next ServeFunc) ServeFunc {
 	return func(ctx context.Context, x *gateway.Exchange, req *gateway.Request, w relay.Sink) (gateway.Outcome, error) {
 		d := dialectOf(req.Op)
-		// The byte check keeps the cost off every other request: only a body naming "mcp" is parsed.
-		if d == nil || !bytes.Contains(req.Body, mcpMarker) || !hasMCPTools(req.Body) {
+		if d == nil || !isAgentRequest(req.Body) {
 			return next(ctx, x, req, w)
 		}
 		return a.serve(ctx, d, req, w)
 	}
 }
 
-var mcpMarker = []byte(`"mcp"`)
+// isAgentRequest: the request lists an mcp tool, or answers calls held for approval. The byte checks keep the
+// cost off every other request: only a body naming either is parsed.
+func isAgentRequest(body []byte) bool {
+	return bytes.Contains(body, mcpMarker) && hasMCPTools(body) ||
+		bytes.Contains(body, approvalMarker) && hasApprovalAnswers(body)
+}
+
+var (
+	mcpMarker      = []byte(`"mcp"`)
+	approvalMarker = []byte(`"mcp_approval_response"`)
+)
 
 // dialectOf is the conversation shape of op's requests; nil for an op agent mode does not serve.
 func dialectOf(op provider.Op) dialect {
