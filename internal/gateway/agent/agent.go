@@ -4,7 +4,8 @@
 // governed pass through the engine (admission, routing, translation, metering), and each tool call the model
 // asks for is run through (*mcp.Gateway).CallTool as the calling key, deny by default, until the model answers
 // without one, a tool needs approval, or the depth limit is reached. The answer is the model's last one, in the
-// route's own dialect; on the Responses API it also shows the mcp_list_tools and mcp_call items.
+// route's own dialect; on the Responses API it also shows the mcp_list_tools and mcp_call items, and a later
+// request may answer the calls held for approval (mcp_approval_response, approval.go) to go on.
 //
 // It wraps the engine's Serve (Wrap): a request without an mcp tool entry goes straight through.
 package agent
