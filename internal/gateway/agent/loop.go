@@ -213,7 +213,9 @@ func (r *run) holdForApproval(ctx context.Context, ans answer, calls []toolCall)
 			turn[i].Output = r.runCall(ctx, c, o, "").text
 		}
 	}
-	r.saveApprovals(ctx, ans, calls, turn)
+	if _, ok := r.d.(responsesDialect); ok {
+		r.saveApprovals(ctx, ans, calls, turn) // only the Responses API has answers to held calls
+	}
 	return true
 }
 
