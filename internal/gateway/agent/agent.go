@@ -55,17 +55,14 @@ func (a *Agent) Wrap(next ServeFunc) ServeFunc {
 	}
 }
 
-// isAgentRequest: the request lists an mcp tool, or answers calls held for approval. The byte checks keep the
-// cost off every other request: only a body naming either is parsed.
+// isAgentRequest: the request lists an mcp tool, or answers calls held for approval. One byte scan keeps the
+// cost off every other request: only a body with a string starting "mcp ("mcp", "mcp_approval_response") is
+// parsed.
 func isAgentRequest(body []byte) bool {
-	return bytes.Contains(body, mcpMarker) && hasMCPTools(body) ||
-		bytes.Contains(body, approvalMarker) && hasApprovalAnswers(body)
+	return bytes.Contains(body, mcpMarker) && (hasMCPTools(body) || hasApprovalAnswers(body))
 }
 
-var (
-	mcpMarker      = []byte(`"mcp"`)
-	approvalMarker = []byte(`"mcp_approval_response"`)
-)
+var mcpMarker = []byte(`"mcp`)
 
 // dialectOf is the conversation shape of op's requests; nil for an op agent mode does not serve.
 func dialectOf(op provider.Op) dialect {
