@@ -26,7 +26,7 @@ import (
 // understands).
 
 // kindApproval is the affinity kind of a held call.
-const kindApproval affinity.Kind = "mcp_approval"
+const kindApproval = affinity.KindMCPApproval
 
 // approvalState is a held call as kept: enough to run it and to answer the model's turn.
 type approvalState struct {
