@@ -20,6 +20,9 @@ const (
 	KindFile         Kind = "file"
 	KindBatch        Kind = "batch"
 	KindMessageBatch Kind = "message_batch"
+	// KindMCPApproval is an agent-mode tool call held for the owner's approval (internal/gateway/agent): not an
+	// upstream object, but owned, looked up and expired the same way. Object holds the call.
+	KindMCPApproval Kind = "mcp_approval"
 )
 
 // ErrNotFound is returned for an object that is not remembered, or that belongs to another owner.

@@ -71,17 +71,10 @@ func (s *Server) observe(f *finished) {
 	}
 	dur := time.Since(f.start)
 	var upstream time.Duration
-	retries, fallbacks := 0, 0
-	for i, a := range f.out.Attempts {
+	for _, a := range f.out.Attempts {
 		upstream += a.Latency
-		if i > 0 {
-			if a.Provider == f.out.Attempts[i-1].Provider && a.Model == f.out.Attempts[i-1].Model {
-				retries++
-			} else {
-				fallbacks++
-			}
-		}
 	}
+	calls, retries, fallbacks := attemptCounts(f.out.Attempts)
 	var cost pricing.Money
 	if o.Prices != nil && !f.out.Usage.IsZero() {
 		cost = o.Prices.Cost(f.out.Provider+"/"+f.out.Model, f.out.Usage)
@@ -95,7 +88,7 @@ func (s *Server) observe(f *finished) {
 			Route: f.r.Pattern, Alias: f.out.Alias, Provider: f.out.Provider, Model: f.out.Model, Status: f.status,
 			Stream: f.out.Stream, Duration: dur, TTFB: f.out.TTFB, Upstream: upstream,
 			InputTokens: f.out.Usage.PromptTokens, OutputTokens: f.out.Usage.CompletionTokens, CostNanoUSD: int64(cost),
-			Attempts: len(f.out.Attempts), Retries: retries, Fallbacks: fallbacks, KeyID: keyID, TeamID: teamID,
+			Attempts: len(f.out.Attempts), ModelCalls: calls, Retries: retries, Fallbacks: fallbacks, KeyID: keyID, TeamID: teamID,
 		})
 		if f.status == http.StatusTooManyRequests {
 			if ge, ok := f.err.(*gateway.Error); ok {
@@ -120,7 +113,7 @@ func (s *Server) observe(f *finished) {
 		rec.Attempts = make([]requestlog.Attempt, len(f.out.Attempts))
 		for i, a := range f.out.Attempts {
 			rec.Attempts[i] = requestlog.Attempt{Provider: a.Provider, Model: a.Model, Status: a.Status, Latency: a.Latency,
-				Error: a.Err, KeyHint: a.KeyHint}
+				Error: a.Err, KeyHint: a.KeyHint, Call: a.Call}
 		}
 		rec.ProviderKey = f.out.Attempts[len(f.out.Attempts)-1].KeyHint
 	}
@@ -134,6 +127,23 @@ func (s *Server) observe(f *finished) {
 		}
 	}
 	o.Log.Enqueue(rec)
+}
+
+// attemptCounts reads a request's upstream calls: the first attempt of each model call starts it (a request
+// makes one; agent mode numbers several by AttemptInfo.Call), and a later attempt of the same model call is a
+// retry on the same target or a fallback to another.
+func attemptCounts(as []gateway.AttemptInfo) (calls, retries, fallbacks int) {
+	for i, a := range as {
+		switch prev := &as[max(i-1, 0)]; {
+		case i == 0 || a.Call != prev.Call:
+			calls++
+		case a.Provider == prev.Provider && a.Model == prev.Model:
+			retries++
+		default:
+			fallbacks++
+		}
+	}
+	return calls, retries, fallbacks
 }
 
 func callerIP(r *http.Request) string {

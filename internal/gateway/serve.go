@@ -47,6 +47,7 @@ type AttemptInfo struct {
 	Latency  time.Duration
 	Err      string
 	KeyHint  string // the last four characters of the upstream key used ("" without one), for the request log
+	Call     int    // the model call it served when a request makes several (agent mode: 1, 2, …); 0 otherwise
 }
 
 // Serve runs one request to completion, writing the answer to w: the stages of pipeline.go, in order. A returned

@@ -32,7 +32,8 @@
 // check runs again on every call, before anything is sent upstream. An allowed call is admitted through
 // governance.Service.AdmitCall — the key's, team's and customer's rate limits and budgets, reserving the tool's
 // `tool_prices` price, settled when the server answers and released when it does not. Each call is bounded by
-// the server's `call_timeout` and its arguments by `max_argument_bytes`.
+// the server's `call_timeout` and its arguments by `max_argument_bytes`. A resources/read or prompts/get is
+// admitted the same way, as one request with no price.
 //
 // # Observability
 //

@@ -236,3 +236,35 @@ func TestListChangedRefreshes(t *testing.T) {
 		t.Fatalf("calling the added tool: %v %v", res, err)
 	}
 }
+
+// TestReadsAndPromptsRateLimited: resources/read and prompts/get count against the key's rate limits as tool
+// calls do (one request each, no price): a key allowed 3 requests a minute gets a read, a prompt and a tool
+// call, and its fourth request of any of them is refused before it reaches the server.
+func TestReadsAndPromptsRateLimited(t *testing.T) {
+	f := newFixture(t, []governance.VirtualKeyConfig{{ID: "k", RateLimits: &governance.RateLimits{RPM: 3},
+		MCP: &governance.MCPAccessConfig{Servers: []string{"tools"}}}}, ServerConfig{})
+	ctx, p := context.Background(), f.gov.Principal("k")
+	read := func() error {
+		_, err := f.g.readResource(ctx, p, nil, &sdk.ReadResourceParams{URI: "test://tools/readme"})
+		return err
+	}
+	prompt := func() error {
+		_, err := f.g.getPrompt(ctx, p, nil, &sdk.GetPromptParams{Name: "tools__greet"})
+		return err
+	}
+	call := func() error {
+		_, err := f.g.CallTool(ctx, p, "tools__add", json.RawMessage(`{"a":1,"b":1}`))
+		return err
+	}
+	for i, do := range []func() error{read, prompt, call} {
+		if err := do(); err != nil {
+			t.Fatalf("request %d within the limit: %v", i+1, err)
+		}
+	}
+	for name, do := range map[string]func() error{"resources/read": read, "prompts/get": prompt, "tools/call": call} {
+		var e *Error
+		if err := do(); !errors.As(err, &e) || e.Kind != "rate_limit_exceeded" || e.Wire().Code != CodeRateLimited {
+			t.Fatalf("%s over rpm 3: %v, want rate_limit_exceeded", name, err)
+		}
+	}
+}

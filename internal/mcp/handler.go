@@ -13,6 +13,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/schema"
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
@@ -248,10 +249,14 @@ func (g *Gateway) readResource(ctx context.Context, p *governance.Principal, sco
 	if sess == nil {
 		return nil, refuse("server_unavailable", http.StatusServiceUnavailable, "MCP server %s is not connected", u.cfg.Name)
 	}
+	adm, d := g.opts.Gov.AdmitCall(ctx, p, governance.Estimate{})
+	if d != nil {
+		return nil, denialError(d)
+	}
 	ctx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
 	res, err := sess.ReadResource(ctx, params)
-	return passUpstream(ctx, u, res, err)
+	return passUpstream(ctx, u, adm, res, err)
 }
 
 func (g *Gateway) getPrompt(ctx context.Context, p *governance.Principal, scope *upstream, params *sdk.GetPromptParams) (sdk.Result, error) {
@@ -272,20 +277,27 @@ func (g *Gateway) getPrompt(ctx context.Context, p *governance.Principal, scope 
 	if sess == nil {
 		return nil, refuse("server_unavailable", http.StatusServiceUnavailable, "MCP server %s is not connected", u.cfg.Name)
 	}
+	adm, d := g.opts.Gov.AdmitCall(ctx, p, governance.Estimate{})
+	if d != nil {
+		return nil, denialError(d)
+	}
 	ctx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
 	up := *params
 	up.Name = name
 	res, err := sess.GetPrompt(ctx, &up)
-	return passUpstream(ctx, u, res, err)
+	return passUpstream(ctx, u, adm, res, err)
 }
 
 // passUpstream returns a server's answer, its JSON-RPC error as it is, or a failure as timeout or
-// server_unavailable.
-func passUpstream(ctx context.Context, u *upstream, res sdk.Result, err error) (sdk.Result, error) {
+// server_unavailable. The read's admission (adm: a request against the key's limits, as a tool call but with no
+// price) is settled when the server answered, released when it did not, as a tool call's.
+func passUpstream(ctx context.Context, u *upstream, adm *governance.Reservation, res sdk.Result, err error) (sdk.Result, error) {
 	if err == nil {
+		adm.Settle(schema.Usage{}, 0)
 		return res, nil
 	}
+	adm.Release()
 	var we *jsonrpc.Error
 	switch {
 	case errors.As(err, &we):

@@ -177,6 +177,7 @@ type attemptJSON struct {
 	ProviderKey string  `json:"provider_key,omitempty"`
 	Fallback    bool    `json:"fallback,omitempty"` // another provider or model than the attempt before
 	Retry       bool    `json:"retry,omitempty"`    // the same provider and model again
+	Call        int     `json:"call,omitempty"`     // the agent-mode model call it served
 	// RequestBytes and ResponseBytes: an MCP tool call's arguments and result.
 	RequestBytes  int64 `json:"request_bytes,omitempty"`
 	ResponseBytes int64 `json:"response_bytes,omitempty"`
@@ -186,8 +187,8 @@ func attemptsJSON(as []Attempt) []attemptJSON {
 	out := make([]attemptJSON, len(as))
 	for i, a := range as {
 		out[i] = attemptJSON{Provider: a.Provider, Model: a.Model, Status: a.Status, LatencyMS: ms(a.Latency),
-			Error: a.Error, ProviderKey: a.KeyHint, RequestBytes: a.RequestBytes, ResponseBytes: a.ResponseBytes}
-		if i > 0 {
+			Error: a.Error, ProviderKey: a.KeyHint, Call: a.Call, RequestBytes: a.RequestBytes, ResponseBytes: a.ResponseBytes}
+		if i > 0 && as[i-1].Call == a.Call {
 			prev := as[i-1]
 			same := prev.Provider == a.Provider && prev.Model == a.Model
 			out[i].Retry, out[i].Fallback = same, !same

@@ -61,6 +61,8 @@ type Attempt struct {
 	Latency  time.Duration `json:"latency_ns"`
 	Error    string        `json:"error,omitempty"`
 	KeyHint  string        `json:"provider_key,omitempty"` // the upstream key's last four characters
+	// Call is the agent-mode model call it served (1, 2, …; 0: the request made one).
+	Call int `json:"call,omitempty"`
 	// RequestBytes and ResponseBytes are the sizes of an MCP tool call's arguments and result (0: not
 	// recorded).
 	RequestBytes  int64 `json:"request_bytes,omitempty"`

@@ -38,9 +38,10 @@ type Record struct {
 	OutputTokens int64
 	CostNanoUSD  int64 // pricing.Money
 
-	Attempts  int // upstream calls made
-	Retries   int // attempts repeating a target already tried
-	Fallbacks int // moves to another target
+	Attempts   int // upstream calls made
+	ModelCalls int // model calls served (one per request; agent mode makes several), each of one or more attempts
+	Retries    int // attempts repeating a target already tried
+	Fallbacks  int // moves to another target
 
 	// KeyID and TeamID are the virtual key's id and team, used only when MetricsOptions.PerKey is on.
 	KeyID  string
@@ -87,6 +88,7 @@ type Metrics struct {
 	cost      *prometheus.CounterVec
 	retries   *prometheus.CounterVec
 	fallbacks *prometheus.CounterVec
+	calls     *prometheus.CounterVec
 	breaker   *prometheus.GaugeVec
 	ratelimit *prometheus.CounterVec
 
@@ -121,6 +123,7 @@ type series struct {
 	cost      prometheus.Counter
 	retries   prometheus.Counter
 	fallbacks prometheus.Counter
+	calls     prometheus.Counter
 }
 
 type keyKey struct{ key, team string }
@@ -175,11 +178,12 @@ func NewMetrics(opts MetricsOptions) *Metrics {
 	m.cost = counter("weir_cost_usd_total", "Cost in US dollars.", "provider", "model")
 	m.retries = counter("weir_retries_total", "Upstream retries, by the request's final provider and model.", "provider", "model")
 	m.fallbacks = counter("weir_fallbacks_total", "Fallbacks to another target, by the request's final provider and model.", "provider", "model")
+	m.calls = counter("weir_model_calls_total", "Model calls, by the request's final provider and model: one per request, several for an agent-mode request (retries and fallbacks of a call are not counted again).", "provider", "model")
 	m.breaker = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "weir_breaker_state",
 		Help: "Circuit breaker / cooldown state per target: 0 closed, 1 half-open, 2 open."}, []string{"provider", "model"})
 	m.ratelimit = counter("weir_ratelimit_rejections_total", "Requests refused by a limit, by kind (rpm, tpm, budget, concurrency, …).", "kind")
 	m.reg.MustRegister(m.requests, m.duration, m.ttfb, m.upstream, m.overhead, m.tokens, m.cost, m.retries,
-		m.fallbacks, m.breaker, m.ratelimit)
+		m.fallbacks, m.calls, m.breaker, m.ratelimit)
 	if opts.PerKey {
 		m.keyRequests = counter("weir_key_requests_total", "Requests per virtual key id (bounded by the configured keys).", "key", "team")
 		m.keyTokens = counter("weir_key_tokens_total", "Tokens per virtual key id and direction.", "key", "team", "direction")
@@ -247,6 +251,9 @@ func (m *Metrics) Observe(r *Record) {
 	if r.Fallbacks > 0 {
 		s.fallbacks.Add(float64(r.Fallbacks))
 	}
+	if r.ModelCalls > 0 {
+		s.calls.Add(float64(r.ModelCalls))
+	}
 	if m.opts.PerKey && r.KeyID != "" {
 		k := m.keySeriesFor(r.KeyID, r.TeamID)
 		k.requests.Inc()
@@ -287,6 +294,7 @@ func (m *Metrics) seriesFor(r *Record) *series {
 		cost:      m.cost.WithLabelValues(k.provider, k.model),
 		retries:   m.retries.WithLabelValues(k.provider, k.model),
 		fallbacks: m.fallbacks.WithLabelValues(k.provider, k.model),
+		calls:     m.calls.WithLabelValues(k.provider, k.model),
 	}
 	v, loaded := m.series.LoadOrStore(k, s)
 	if !loaded {

@@ -424,3 +424,38 @@ func TestAgentModeLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestAgentModeMetrics: an agent-mode request is one request of several model calls; its calls are neither
+// retries nor fallbacks of each other.
+func TestAgentModeMetrics(t *testing.T) {
+	f := startAgentFixture(t)
+	oc := openai.NewClient(option.WithBaseURL(f.gw.URL+"/v1"), option.WithAPIKey(agentKey), option.WithMaxRetries(0))
+	if _, err := oc.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "up/mock-model",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is the weather in Paris?")}},
+		option.WithJSONSet("tools", []any{mcpTool("never", "weather")})); err != nil {
+		t.Fatal(err)
+	}
+	_, _, metrics := get(t, f.gw.URL+"/metrics")
+	labels := `{model="mock-model",provider="up"}`
+	for name, want := range map[string]float64{"weir_model_calls_total": 2, "weir_retries_total": 0, "weir_fallbacks_total": 0} {
+		if got := metricValue(metrics, name+labels); got != want {
+			t.Errorf("%s%s = %v, want %v", name, labels, got, want)
+		}
+	}
+	if got := metricValue(metrics, `weir_requests_total{alias="",model="mock-model",provider="up",route="POST /v1/chat/completions",status_class="2xx"}`); got != 1 {
+		t.Errorf("weir_requests_total = %v, want 1", got)
+	}
+}
+
+// metricValue is the value of the series named exactly (name and labels) in a Prometheus text exposition; 0
+// when absent.
+func metricValue(exposition, series string) float64 {
+	for line := range strings.Lines(exposition) {
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			var v float64
+			_, _ = fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return 0
+}

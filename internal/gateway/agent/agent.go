@@ -4,7 +4,8 @@
 // governed pass through the engine (admission, routing, translation, metering), and each tool call the model
 // asks for is run through (*mcp.Gateway).CallTool as the calling key, deny by default, until the model answers
 // without one, a tool needs approval, or the depth limit is reached. The answer is the model's last one, in the
-// route's own dialect; on the Responses API it also shows the mcp_list_tools and mcp_call items.
+// route's own dialect; on the Responses API it also shows the mcp_list_tools and mcp_call items, and a later
+// request may answer the calls held for approval (mcp_approval_response, approval.go) to go on.
 //
 // It wraps the engine's Serve (Wrap): a request without an mcp tool entry goes straight through.
 package agent
@@ -47,15 +48,21 @@ const DefaultMaxDepth = 10
 func (a *Agent) Wrap(next ServeFunc) ServeFunc {
 	return func(ctx context.Context, x *gateway.Exchange, req *gateway.Request, w relay.Sink) (gateway.Outcome, error) {
 		d := dialectOf(req.Op)
-		// The byte check keeps the cost off every other request: only a body naming "mcp" is parsed.
-		if d == nil || !bytes.Contains(req.Body, mcpMarker) || !hasMCPTools(req.Body) {
+		if d == nil || !isAgentRequest(req.Body) {
 			return next(ctx, x, req, w)
 		}
 		return a.serve(ctx, d, req, w)
 	}
 }
 
-var mcpMarker = []byte(`"mcp"`)
+// isAgentRequest: the request lists an mcp tool, or answers calls held for approval. One byte scan keeps the
+// cost off every other request: only a body with a string starting "mcp ("mcp", "mcp_approval_response") is
+// parsed.
+func isAgentRequest(body []byte) bool {
+	return bytes.Contains(body, mcpMarker) && (hasMCPTools(body) || hasApprovalAnswers(body))
+}
+
+var mcpMarker = []byte(`"mcp`)
 
 // dialectOf is the conversation shape of op's requests; nil for an op agent mode does not serve.
 func dialectOf(op provider.Op) dialect {

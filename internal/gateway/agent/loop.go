@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -39,7 +40,8 @@ type callRecord struct {
 	tool    *offered
 	output  string
 	errText string
-	pending bool // waits for the caller's approval; not run
+	pending bool   // waits for the caller's approval; not run
+	approve string // the approval request it ran on
 }
 
 // run is one agent-mode request's state.
@@ -55,6 +57,7 @@ type run struct {
 	live    *liveEvents       // a streamed Responses request's events as the loop goes; nil otherwise
 	rel     relayer           // a streamed chat or messages request's stream; nil otherwise
 	out     gateway.Outcome
+	calls   int  // model calls made
 	stopped bool // the depth limit ended the loop with the model still asking for tools
 }
 
@@ -69,6 +72,13 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 			"this request lists mcp tools, but Weir has no MCP servers configured (the mcp section)")
 	}
 	r := &run{a: a, d: d, req: req, specs: specs, tools: map[string]*offered{}, listIDs: map[string]string{}}
+	var approvals []*approval
+	if _, ok := d.(responsesDialect); ok {
+		var gerr *gateway.Error
+		if approvals, gerr = r.approvalsOf(ctx, body); gerr != nil {
+			return gateway.Outcome{}, gerr
+		}
+	}
 	if body, err = r.offerTools(ctx, body); err != nil {
 		return gateway.Outcome{}, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_mcp_tool", "%s", err.Error())
 	}
@@ -83,6 +93,12 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 			r.rel = &chatStream{callerStream: callerStream{w: w, out: &r.out}}
 		case messagesDialect:
 			r.rel = &messagesStream{callerStream: callerStream{w: w, out: &r.out}}
+		}
+	}
+	if _, ok := d.(responsesDialect); ok {
+		r.answerApprovals(ctx, approvals)
+		if body, err = r.modelInput(body, approvals); err != nil {
+			return r.failed(w, gateway.Errorf(http.StatusBadRequest, gateway.TypeInvalidRequest, "invalid_request", "%s", err.Error()))
 		}
 	}
 	var ans answer
@@ -103,7 +119,7 @@ func (a *Agent) serve(ctx context.Context, d dialect, req *gateway.Request, w re
 		if len(calls) == 0 || !r.allOurs(calls) {
 			break // done, or a call of the caller's own tools: theirs to run
 		}
-		if r.holdForApproval(ctx, calls) {
+		if r.holdForApproval(ctx, ans, calls) {
 			break
 		}
 		if depth >= a.maxDepth {
@@ -145,7 +161,7 @@ func (r *run) offerTools(ctx context.Context, body []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if len(defs) == 0 {
+	if gjson.GetBytes(body, "tools.#").Int() == 0 {
 		body, _ = sjson.DeleteBytes(body, "tools") // an empty tools array is refused by some upstreams
 	}
 	return body, nil
@@ -172,9 +188,10 @@ func (r *run) allOurs(calls []toolCall) bool {
 	return true
 }
 
-// holdForApproval records the calls that need the caller's approval as pending, running the others; it
-// reports whether any did (the loop then stops).
-func (r *run) holdForApproval(ctx context.Context, calls []toolCall) bool {
+// holdForApproval records the calls of the model's answer ans that need the caller's approval as pending, and
+// keeps them for the approvals to come (approval.go), running the others; it reports whether any did (the loop
+// then stops).
+func (r *run) holdForApproval(ctx context.Context, ans answer, calls []toolCall) bool {
 	held := false
 	for _, c := range calls {
 		o := r.tools[c.name]
@@ -183,15 +200,21 @@ func (r *run) holdForApproval(ctx context.Context, calls []toolCall) bool {
 	if !held {
 		return false
 	}
-	for _, c := range calls {
+	turn := make([]turnCall, len(calls))
+	for i, c := range calls {
 		o := r.tools[c.name]
+		turn[i].CallID = c.id
 		if o.spec.needsApproval(o.name) {
 			rec := callRecord{itemID: newID("mcpr_"), call: c, tool: o, pending: true}
 			r.live.held(&rec)
 			r.records = append(r.records, rec)
+			turn[i].Approval = rec.itemID
 		} else {
-			r.execute(ctx, []toolCall{c})
+			turn[i].Output = r.runCall(ctx, c, o, "").text
 		}
+	}
+	if _, ok := r.d.(responsesDialect); ok {
+		r.saveApprovals(ctx, ans, calls, turn) // only the Responses API has answers to held calls
 	}
 	return true
 }
@@ -206,34 +229,41 @@ type toolResult struct {
 func (r *run) execute(ctx context.Context, calls []toolCall) []toolResult {
 	out := make([]toolResult, len(calls))
 	for i, c := range calls {
-		o := r.tools[c.name]
-		args := c.args
-		if len(args) == 0 {
-			args = json.RawMessage(`{}`)
-		}
-		rec := callRecord{itemID: newID("mcp_"), call: c, tool: o}
-		r.live.calling(&rec)
-		res, err := r.a.tools.CallTool(ctx, r.req.Principal, c.name, args)
-		var merr *mcp.Error
-		switch {
-		case errors.As(err, &merr):
-			rec.errText = merr.Kind + ": " + merr.Message
-			out[i] = toolResult{text: "error: " + rec.errText, isError: true}
-		case err != nil:
-			rec.errText = err.Error()
-			out[i] = toolResult{text: "error: " + rec.errText, isError: true}
-		default:
-			text := resultText(res)
-			if res.IsError {
-				rec.errText = text
-			} else {
-				rec.output = text
-			}
-			out[i] = toolResult{text: text, isError: res.IsError}
-		}
-		r.live.called(&rec)
-		r.records = append(r.records, rec)
+		out[i] = r.runCall(ctx, c, r.tools[c.name], "")
 	}
+	return out
+}
+
+// runCall runs one call of tool o as the calling key (approvalID: the approval request it answers, if any),
+// recorded as an mcp_call.
+func (r *run) runCall(ctx context.Context, c toolCall, o *offered, approvalID string) toolResult {
+	args := c.args
+	if len(args) == 0 {
+		args = json.RawMessage(`{}`)
+	}
+	rec := callRecord{itemID: newID("mcp_"), call: c, tool: o, approve: approvalID}
+	r.live.calling(&rec)
+	res, err := r.a.tools.CallTool(ctx, r.req.Principal, c.name, args)
+	var out toolResult
+	var merr *mcp.Error
+	switch {
+	case errors.As(err, &merr):
+		rec.errText = merr.Kind + ": " + merr.Message
+		out = toolResult{text: "error: " + rec.errText, isError: true}
+	case err != nil:
+		rec.errText = err.Error()
+		out = toolResult{text: "error: " + rec.errText, isError: true}
+	default:
+		text := resultText(res)
+		if res.IsError {
+			rec.errText = text
+		} else {
+			rec.output = text
+		}
+		out = toolResult{text: text, isError: res.IsError}
+	}
+	r.live.called(&rec)
+	r.records = append(r.records, rec)
 	return out
 }
 

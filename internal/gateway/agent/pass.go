@@ -51,7 +51,11 @@ func (r *run) merge(o gateway.Outcome) {
 		r.out.TTFB = o.TTFB
 	}
 	r.out.Usage.Add(o.Usage)
-	r.out.Attempts = append(r.out.Attempts, o.Attempts...)
+	r.calls++
+	for _, a := range o.Attempts {
+		a.Call = r.calls // one model call of several: its attempts are not retries of the previous call's
+		r.out.Attempts = append(r.out.Attempts, a)
+	}
 }
 
 // bufferSink keeps an answer in memory.

@@ -120,7 +120,10 @@ func (rec *callRecord) item() map[string]any {
 			"name": rec.tool.name, "arguments": args}
 	}
 	item := map[string]any{"type": "mcp_call", "id": rec.itemID, "server_label": rec.tool.tool.Server,
-		"name": rec.tool.name, "arguments": args, "output": rec.output, "error": nil, "status": "completed"}
+		"name": rec.tool.name, "arguments": args, "output": rec.output, "error": nil, "status": "completed", "approval_request_id": nil}
+	if rec.approve != "" {
+		item["approval_request_id"] = rec.approve
+	}
 	if rec.errText != "" {
 		item["output"], item["error"], item["status"] = nil, rec.errText, "failed"
 	}
