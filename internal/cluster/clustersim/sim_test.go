@@ -113,13 +113,20 @@ func smallClusters(t *testing.T, m Mode) {
 	t.Logf("\n%s", Table(rows))
 }
 
-// TestSimTable is `make cluster-sim`: every size in WEIR_SIM_N (default 3,10,30,100) at 1,000 and 10,000
-// admitted requests/s, printed as the table in docs/cluster.md. Set WEIR_CLUSTER_SIM=1 to run it.
+// tableModes are the modes TestSimTable runs unless WEIR_CLUSTER_MODE names others (comma-separated).
+var tableModes = []string{"gossip", "ring", "auto", "redis"}
+
+// TestSimTable is `make cluster-sim`: every mode in WEIR_CLUSTER_MODE (default gossip, ring, auto, redis) at
+// every size in WEIR_SIM_N (default 3,10,30,100), at 1,000 and 10,000 admitted requests/s, printed as the table
+// in docs/cluster.md. Set WEIR_CLUSTER_SIM=1 to run it.
 func TestSimTable(t *testing.T) {
 	if os.Getenv("WEIR_CLUSTER_SIM") == "" {
 		t.Skip("set WEIR_CLUSTER_SIM=1 (make cluster-sim)")
 	}
-	m := mode(t)
+	names := tableModes
+	if s := os.Getenv(ModeEnv); s != "" {
+		names = strings.Split(s, ",")
+	}
 	sizes := []int{3, 10, 30, 100}
 	if s := os.Getenv("WEIR_SIM_N"); s != "" {
 		sizes = nil
@@ -131,18 +138,44 @@ func TestSimTable(t *testing.T) {
 			sizes = append(sizes, n)
 		}
 	}
-	var rows []Row
-	for _, n := range sizes {
-		start := time.Now()
-		row, err := Run(context.Background(), Params{Mode: m, N: n, Rates: []int{1000, 10000}, Measure: 3 * time.Second,
-			Burst: 1000, BurstSpan: time.Second, ConvergeBurst: 100, ConvergeTimeout: 30 * time.Second,
-			Transport: transport()})
-		if err != nil {
-			t.Errorf("N=%d: %v", n, err)
-			continue
-		}
-		rows = append(rows, row)
-		fmt.Printf("N=%d done in %v\n%s\n", n, time.Since(start).Round(time.Second), Table(rows[len(rows)-1:]))
+	tr := transport()
+	if tr == "" {
+		tr = TransportMem
 	}
-	fmt.Printf("\n%s", Table(rows))
+	fmt.Printf("transport %s; load before: %s\n", tr, loadAverage())
+	var rows []Row
+	for _, name := range names {
+		m, err := Lookup(strings.TrimSpace(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m = withServer(t, m)
+		for _, n := range sizes {
+			start := time.Now()
+			row, err := Run(context.Background(), Params{Mode: m, N: n, Rates: []int{1000, 10000}, Measure: 3 * time.Second,
+				Burst: 1000, BurstSpan: time.Second, ConvergeBurst: 100, ConvergeTimeout: 30 * time.Second,
+				Transport: tr})
+			if err != nil {
+				t.Errorf("%s N=%d: %v", m.Name(), n, err)
+				continue
+			}
+			rows = append(rows, row)
+			fmt.Printf("%s N=%d done in %v (load %s)\n%s\n", m.Name(), n, time.Since(start).Round(time.Second),
+				loadAverage(), Table(rows[len(rows)-1:]))
+		}
+	}
+	fmt.Printf("\nload after: %s\n%s", loadAverage(), Table(rows))
+}
+
+// loadAverage is /proc/loadavg's first three fields ("?" where there is none).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
