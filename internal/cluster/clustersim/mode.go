@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/weir-gateway/weir/internal/governance"
 )
 
-// ModeEnv selects the counter-sharing mode the simulation runs (default "gossip").
+// ModeEnv lists the counter-sharing modes the simulation runs, comma-separated (each test has its default list).
 const ModeEnv = "WEIR_CLUSTER_MODE"
 
 // A Mode is one way of sharing governance counters among nodes: today's full-mesh gossip, and the tiers that
@@ -103,8 +102,6 @@ func Lookup(name string) (Mode, error) {
 	return nil, fmt.Errorf("cluster mode %q: want one of %v", name, names)
 }
 
-// ModeFromEnv returns the mode WEIR_CLUSTER_MODE names.
-func ModeFromEnv() (Mode, error) { return Lookup(os.Getenv(ModeEnv)) }
 
 // ConfigMode is a mode that is cluster.Start with a variation of the cluster config: gossip is the plain
 // config; a tier selected by config keys is one Register(ConfigMode{...}) away.

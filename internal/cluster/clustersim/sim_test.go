@@ -13,15 +13,6 @@ import (
 	"github.com/weir-gateway/weir/internal/redistest"
 )
 
-func mode(t *testing.T) Mode {
-	t.Helper()
-	m, err := ModeFromEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return withServer(t, m)
-}
-
 // withServer gives a mode the server it needs: the redis mode a real redis-server for the test (skipping only
 // when redis-server is not installed).
 func withServer(t *testing.T, m Mode) Mode {
