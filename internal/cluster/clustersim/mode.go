@@ -102,7 +102,6 @@ func Lookup(name string) (Mode, error) {
 	return nil, fmt.Errorf("cluster mode %q: want one of %v", name, names)
 }
 
-
 // ConfigMode is a mode that is cluster.Start with a variation of the cluster config: gossip is the plain
 // config; a tier selected by config keys is one Register(ConfigMode{...}) away.
 type ConfigMode struct {
