@@ -63,9 +63,10 @@ bench-ui:
 	eval "$$(bash .ci/postgres.sh)" && WEIR_SCALE_ROWS=$(UI_ROWS) WEIR_SCALE_ASSERT=1 \
 		$(GO) test -count=1 -timeout 3h -run 'TestScale$$' -v ./internal/requestlog/
 
-# Cluster mode at scale, simulated: N = 3, 10, 30, 100 memberlist nodes in one process on loopback with real
-# governance, printing the table of docs/cluster.md ("Scaling"). WEIR_SIM_N=3,10 picks sizes; WEIR_CLUSTER_MODE
-# a counter-sharing mode (gossip by default).
+# Cluster mode at scale, simulated: N = 3, 10, 30, 100 memberlist nodes in one process (memberlist's in-memory
+# network; WEIR_SIM_TRANSPORT=udp for loopback sockets) with real governance, or N governance services on one
+# redis-server, printing the table of docs/cluster.md ("Scaling"). WEIR_SIM_N=3,10 picks sizes;
+# WEIR_CLUSTER_MODE=gossip,ring the counter-sharing modes (default gossip, ring, auto, redis).
 cluster-sim:
 	WEIR_CLUSTER_SIM=1 $(GO) test -count=1 -timeout 30m -run '^TestSimTable$$' -v ./internal/cluster/clustersim/
 

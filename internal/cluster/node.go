@@ -58,8 +58,14 @@ type Node struct {
 	gens    map[governance.Counter]uint64
 	strictX map[string]int64 // counter id → extra remote count strict mode added to the current window
 	lastVer uint64
-	peers   map[string]*peer
 	ticks   int
+
+	// peersMu guards peers and ringDirty. It is taken alone or under mu; no other lock of the node is taken and
+	// no memberlist call made while it is held: memberlist calls the event delegate with its node lock held, and the delegate takes only
+	// peersMu, so it never waits for mu — held around memberlist calls (lease requests sent on a delta tick),
+	// which wait for the node lock: the two would deadlock.
+	peersMu sync.Mutex
+	peers   map[string]*peer
 
 	bytesOut, bytesIn atomic.Uint64
 	maxDelay          atomic.Int64 // largest observed delta propagation delay (ns, by the sender's version clock)
@@ -67,7 +73,7 @@ type Node struct {
 
 	// Ring mode (ringmode.go, lease.go); guarded by mu unless noted.
 	ringOn     bool
-	ringDirty  bool // membership changed since the ring was built
+	ringDirty  bool // membership changed since the ring was built (guarded by peersMu)
 	ring       *Ring
 	owners     map[string]string     // counter id → owner, for the current ring
 	ledgers    map[string]*ledger    // counters this node owns: what it charged each lessee
@@ -175,10 +181,10 @@ func Start(ctx context.Context, cfg Config, src Source, opt Options) (*Node, err
 	n.ml = ml
 	mlp.Store(ml)
 	self := ml.LocalNode()
-	n.mu.Lock()
+	n.peersMu.Lock()
 	n.peers[n.name] = &peer{addr: self.Address(), state: "alive", since: time.Now()}
 	n.ringDirty = true
-	n.mu.Unlock()
+	n.peersMu.Unlock()
 	n.log.Info("cluster: gossip started", "name", n.name, "addr", self.Address(), "encrypted", opt.Key != nil,
 		"join", cfg.Join)
 
@@ -217,8 +223,8 @@ func (n *Node) Stop() {
 
 // Members lists every node seen, with its state and when its counter state last arrived.
 func (n *Node) Members() []Member {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
 	out := make([]Member, 0, len(n.peers))
 	for name, p := range n.peers {
 		out = append(out, Member{Name: name, Addr: p.addr, State: p.state, Self: name == n.name,
@@ -429,8 +435,8 @@ func (n *Node) send(msgs [][]byte) {
 // memberlist updates the *Node values it returns in place (a member's new incarnation or address), so reading
 // their fields outside its lock is a data race.
 func (n *Node) alivePeers() []memberlist.Address {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
 	out := make([]memberlist.Address, 0, len(n.peers))
 	for name, p := range n.peers {
 		if name != n.name && p.state == "alive" && p.addr != "" {
@@ -440,8 +446,10 @@ func (n *Node) alivePeers() []memberlist.Address {
 	return out
 }
 
-// peerAddr is member name's address as the event delegate recorded it (see alivePeers); mu held.
+// peerAddr is member name's address as the event delegate recorded it (see alivePeers).
 func (n *Node) peerAddr(name string) (memberlist.Address, bool) {
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
 	p := n.peers[name]
 	if p == nil || p.addr == "" {
 		return memberlist.Address{}, false
@@ -546,6 +554,7 @@ func (n *Node) receive(b []byte) {
 			newest = max(newest, x.e.Ver)
 		}
 		if g.node != n.name {
+			n.peersMu.Lock()
 			if p := n.peers[g.node]; p != nil && kind == kindDelta {
 				p.lastState = wall
 			} else if p == nil {
@@ -553,6 +562,7 @@ func (n *Node) receive(b []byte) {
 			} else if kind == kindFull && p.lastState.IsZero() {
 				p.lastState = wall
 			}
+			n.peersMu.Unlock()
 		}
 		if kind == kindDelta && newest > 0 {
 			d := wall.UnixNano() - int64(newest)
@@ -720,8 +730,8 @@ type events Node
 // memberlist does not tell the two apart here). Suspicion raises no event.
 func (e *events) set(m *memberlist.Node, st string) {
 	n := (*Node)(e)
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.peersMu.Lock() // not mu: see peersMu
+	defer n.peersMu.Unlock()
 	p := n.peers[m.Name]
 	if p == nil {
 		p = &peer{}

@@ -44,6 +44,8 @@ func (n *Node) ringWanted() bool {
 // updateRing rebuilds the ring when the mode or the alive members changed, and reports whether it did; mu held.
 func (n *Node) updateRing() bool {
 	on := n.ringWanted()
+	n.peersMu.Lock()
+	defer n.peersMu.Unlock()
 	if on == n.ringOn && (!on || !n.ringDirty) {
 		return false
 	}

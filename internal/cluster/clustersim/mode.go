@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/weir-gateway/weir/internal/governance"
 )
 
-// ModeEnv selects the counter-sharing mode the simulation runs (default "gossip").
+// ModeEnv lists the counter-sharing modes the simulation runs, comma-separated (each test has its default list).
 const ModeEnv = "WEIR_CLUSTER_MODE"
 
 // A Mode is one way of sharing governance counters among nodes: today's full-mesh gossip, and the tiers that
@@ -33,11 +32,18 @@ type NodeEnv struct {
 	Gov   *governance.Service
 	// Join lists the gossip addresses of nodes already started (empty for the first).
 	Join []string
-	// Transport is a loopback memberlist transport that counts the bytes it sends; a memberlist-based mode
-	// passes it on (cluster.Options.Transport), another mode may ignore it and count its own bytes.
+	// Transport is a memberlist transport (in memory or on loopback sockets) that counts the bytes it sends; a
+	// memberlist-based mode passes it on (cluster.Options.Transport). Nil for a StoreMode.
 	Transport memberlist.NodeAwareTransport
 	// Addr is Transport's address, the one later nodes join.
-	Addr   string
+	Addr string
+	// Store is the counter store the node's governance uses (a StoreMode's), else nil.
+	Store governance.CounterStore
+	// N is the size of the cluster being started.
+	N int
+	// Run names this run of the harness (unique within the process): a store shared between runs keeps each
+	// run's counts apart by it.
+	Run    string
 	Key    []byte
 	Logger *slog.Logger
 	// Now is the clock every node and its governance share.
@@ -53,6 +59,17 @@ type Member interface {
 	PayloadOut() uint64
 	// Queued is how many updates wait to be sent (0 where the mode has no queue).
 	Queued() int
+}
+
+// A StoreMode keeps the counters in a store every node uses (cluster.counters: redis) instead of sharing them
+// among the nodes: the harness builds each node's governance on the store Store returns, gives the node no
+// memberlist transport, and measures the bytes and CPU the store reports.
+type StoreMode interface {
+	Mode
+	// Store is node env's counter store (governance.Options.Counters) and what closes it.
+	Store(ctx context.Context, env NodeEnv) (governance.CounterStore, func(), error)
+	// StoreStats is what every node together has sent to the store so far, and the store's own CPU time.
+	StoreStats(ctx context.Context) (sent uint64, cpu time.Duration, err error)
 }
 
 var (
@@ -84,9 +101,6 @@ func Lookup(name string) (Mode, error) {
 	slices.Sort(names)
 	return nil, fmt.Errorf("cluster mode %q: want one of %v", name, names)
 }
-
-// ModeFromEnv returns the mode WEIR_CLUSTER_MODE names.
-func ModeFromEnv() (Mode, error) { return Lookup(os.Getenv(ModeEnv)) }
 
 // ConfigMode is a mode that is cluster.Start with a variation of the cluster config: gossip is the plain
 // config; a tier selected by config keys is one Register(ConfigMode{...}) away.

@@ -1,5 +1,7 @@
-// Package clustersim measures cluster mode as it grows: N real memberlist nodes in one process on loopback, each
-// with a real governance service (SQLite in memory), admitting a synthetic load spread round-robin. It reports
+// Package clustersim measures cluster mode as it grows: N real memberlist nodes in one process, connected by
+// memberlist's in-memory network (or loopback sockets, WEIR_SIM_TRANSPORT=udp), each with a real governance
+// service (SQLite in memory), admitting a synthetic load spread round-robin; or N governance services sharing
+// one real redis-server (mode redis). It reports
 // per N the bytes each node sends, how long a counter takes to converge after a burst, and the overshoot of a
 // rate limit and of a budget under a burst of ten times the limit. `make cluster-sim` prints the table
 // (docs/cluster.md, "Scaling"); a small version runs in the normal test suite.
@@ -15,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 
 	"github.com/weir-gateway/weir/internal/governance"
 	"github.com/weir-gateway/weir/internal/pricing"
@@ -37,8 +41,19 @@ type Params struct {
 	ConvergeBurst int
 	// ConvergeTimeout caps the wait for every node to see the burst.
 	ConvergeTimeout time.Duration
-	Logger          *slog.Logger
+	// Transport connects the memberlist nodes: TransportMem (the default) or TransportUDP.
+	Transport string
+	Logger    *slog.Logger
 }
+
+// Transports (Params.Transport, WEIR_SIM_TRANSPORT).
+const (
+	// TransportMem is memberlist's in-memory MockNetwork (memtransport.go): no sockets, so 100 nodes fit on
+	// 2 cores.
+	TransportMem = "mem"
+	// TransportUDP gives every node memberlist's own UDP/TCP transport on a loopback port.
+	TransportUDP = "udp"
+)
 
 // Rate is the bandwidth at one load.
 type Rate struct {
@@ -55,9 +70,10 @@ type Rate struct {
 
 // Row is one line of the table.
 type Row struct {
-	Mode  string
-	N     int
-	Rates []Rate
+	Mode      string
+	N         int
+	Transport string // "" for a store mode
+	Rates     []Rate
 	// Converge is how long after a burst every node saw all of it; 0 with Converged false: not within the timeout.
 	Converge  time.Duration
 	Converged bool
@@ -71,6 +87,15 @@ type Row struct {
 	MaxDelay time.Duration
 	// MinAlive is the fewest members any node saw alive when measuring began (N unless membership never settled).
 	MinAlive int
+	// Settle is how long after the last node started every node saw every other alive.
+	Settle time.Duration
+	// Store is true for a StoreMode; Immediate then says every read after an admission (the delay and the
+	// convergence measurements) already counted it, as one shared count must.
+	Store, Immediate bool
+	// Dropped is how many memberlist packets the in-memory network dropped on a full receive queue (as a full
+	// socket buffer drops UDP datagrams); Fallbacks how many calls to a store failed (admitted on the node's own
+	// counters, on_error: open).
+	Dropped, Fallbacks uint64
 }
 
 // RPMOvershoot is admitted / limit for rpm: 100.
@@ -138,9 +163,17 @@ func (c *clock) roomFor(d time.Duration) {
 	}
 }
 
+// simTransport is a memberlist transport that counts what its node sends.
+type simTransport interface {
+	memberlist.NodeAwareTransport
+	Addr() string
+	Sent() uint64
+	Dropped() uint64
+}
+
 type node struct {
 	gov *governance.Service
-	tr  *countingTransport
+	tr  simTransport // nil in a store mode
 	m   Member
 	p   map[string]*governance.Principal
 }
@@ -148,6 +181,8 @@ type node struct {
 type simCluster struct {
 	p        Params
 	minAlive int // the fewest members any node saw alive when the measurements began
+	settle   time.Duration
+	store    StoreMode // the mode, when it is one
 	clk      *clock
 	nodes    []*node
 	stops    []func()
@@ -158,14 +193,27 @@ func Run(ctx context.Context, p Params) (Row, error) {
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if p.Transport == "" {
+		p.Transport = TransportMem
+	}
+	if p.Transport != TransportMem && p.Transport != TransportUDP {
+		return Row{}, fmt.Errorf("transport %q: want %s or %s", p.Transport, TransportMem, TransportUDP)
+	}
 	c := &simCluster{p: p, clk: newClock()}
+	c.store, _ = p.Mode.(StoreMode)
 	defer c.stop()
 	if err := c.start(ctx); err != nil {
 		return Row{}, err
 	}
-	row := Row{Mode: p.Mode.Name(), N: p.N, MinAlive: c.minAlive}
-	row.DelayP50, row.DelayMax = c.delay()
-	row.Converge, row.Converged = c.converge()
+	row := Row{Mode: p.Mode.Name(), N: p.N, Transport: p.Transport, MinAlive: c.minAlive, Settle: c.settle,
+		Store: c.store != nil}
+	if row.Store {
+		row.Transport = ""
+	}
+	var firstDelay, firstConv bool
+	row.DelayP50, row.DelayMax, firstDelay = c.delay()
+	row.Converge, row.Converged, firstConv = c.converge()
+	row.Immediate = firstDelay && firstConv
 	row.RPMAdmitted = c.burst(secretRL, governance.Estimate{Tokens: 1, Cost: 0}, 0)
 	row.BudgetAdmitted = c.burst(secretUSD, governance.Estimate{Tokens: 1, Cost: pricing.FromUSD(requestUSD)}, pricing.FromUSD(requestUSD))
 	for _, nd := range c.nodes {
@@ -174,22 +222,61 @@ func Run(ctx context.Context, p Params) (Row, error) {
 		}
 	}
 	for _, r := range p.Rates {
-		row.Rates = append(row.Rates, c.bandwidth(r))
+		x, err := c.bandwidth(ctx, r)
+		if err != nil {
+			return row, err
+		}
+		row.Rates = append(row.Rates, x)
+	}
+	for _, nd := range c.nodes {
+		if nd.tr != nil {
+			row.Dropped += nd.tr.Dropped()
+		}
+		if f, ok := nd.m.(interface{ Fallbacks() uint64 }); ok {
+			row.Fallbacks += f.Fallbacks()
+		}
 	}
 	return row, nil
 }
 
+var runs atomic.Int64
+
+// nodeName is node i's member name (and, in memory, its transport's).
+func nodeName(i int) string { return fmt.Sprintf("sim%03d", i) }
+
 var simKey = []byte("weir-cluster-simulation-key-32b!")
 
 func (c *simCluster) start(ctx context.Context) error {
+	run := fmt.Sprintf("%d-%d", time.Now().UnixNano(), runs.Add(1))
+	var mem []*memTransport
+	if c.store == nil && c.p.Transport == TransportMem {
+		names := make([]string, c.p.N)
+		for i := range names {
+			names[i] = nodeName(i)
+		}
+		var mn *memNetwork
+		mn, mem = newMemNetwork(names)
+		c.stops = append(c.stops, mn.close) // runs after every node has stopped
+	}
 	var join []string
 	for i := range c.p.N {
+		env := NodeEnv{Index: i, Name: nodeName(i), Join: join, Key: simKey, Logger: c.p.Logger, Now: c.clk.Now,
+			N: c.p.N, Run: run}
+		opt := governance.Options{Logger: c.p.Logger, Now: c.clk.Now, FlushInterval: time.Hour}
+		if c.store != nil {
+			cs, closeStore, err := c.store.Store(ctx, env)
+			if err != nil {
+				return fmt.Errorf("node %d: %w", i, err)
+			}
+			c.stops = append(c.stops, closeStore) // after governance's close (stops run last first)
+			opt.Counters, env.Store = cs, cs
+		}
 		st, err := sqlite.Open(ctx, ":memory:")
 		if err != nil {
 			return err
 		}
 		c.stops = append(c.stops, func() { st.Close() })
-		gov, err := governance.New(ctx, st, governance.Options{Logger: c.p.Logger, Now: c.clk.Now, FlushInterval: time.Hour})
+		gov, err := governance.New(ctx, st, opt)
 		if err != nil {
 			return err
 		}
@@ -203,27 +290,39 @@ func (c *simCluster) start(ctx context.Context) error {
 				return fmt.Errorf("node %d: key %s not seeded", i, s[:9])
 			}
 		}
-		if nd.tr, err = newCountingTransport(); err != nil {
-			return err
+		switch {
+		case c.store != nil:
+		case mem != nil:
+			nd.tr = mem[i]
+		default:
+			if nd.tr, err = newCountingTransport(); err != nil {
+				return err
+			}
 		}
-		env := NodeEnv{Index: i, Name: fmt.Sprintf("sim%03d", i), Gov: gov, Join: join, Transport: nd.tr,
-			Addr: nd.tr.Addr(), Key: simKey, Logger: c.p.Logger, Now: c.clk.Now}
+		env.Gov = gov
+		if nd.tr != nil {
+			env.Transport, env.Addr = nd.tr, nd.tr.Addr()
+		}
 		if nd.m, err = c.p.Mode.Start(ctx, env); err != nil {
-			nd.tr.Shutdown()
+			if nd.tr != nil {
+				nd.tr.Shutdown()
+			}
 			return fmt.Errorf("node %d: %w", i, err)
 		}
 		c.nodes = append(c.nodes, nd)
-		if len(join) < 3 { // later nodes join through the first three; gossip spreads the rest
+		if len(join) < 3 && env.Addr != "" { // later nodes join through the first three; gossip spreads the rest
 			join = append(join, env.Addr)
 		}
 	}
-	deadline := time.Now().Add(30*time.Second + time.Duration(c.p.N)*time.Second)
+	started := time.Now()
+	deadline := started.Add(30*time.Second + time.Duration(c.p.N)*time.Second)
 	for {
 		least := c.p.N
 		for _, nd := range c.nodes {
 			least = min(least, nd.m.Alive())
 		}
 		c.minAlive = least
+		c.settle = time.Since(started)
 		if least == c.p.N {
 			return nil
 		}
@@ -277,6 +376,38 @@ func paced(rate int, d time.Duration, fn func(i int)) int {
 	}
 }
 
+// loadWorkers is how many requests the bandwidth load has in flight at most: a gateway serves many at once, and
+// a mode whose admission waits (a Redis round trip, a lease from an owner) reaches the rate only with several
+// in flight.
+const loadWorkers = 32
+
+// pacedParallel is paced with up to loadWorkers calls of fn in flight; it returns how many calls finished
+// within d (those still in flight then are waited for, and not counted).
+func pacedParallel(rate int, d time.Duration, fn func(i int)) int {
+	work := make(chan int, loadWorkers)
+	var finished atomic.Int64
+	var open atomic.Bool
+	open.Store(true)
+	var wg sync.WaitGroup
+	for range loadWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				fn(i)
+				if open.Load() {
+					finished.Add(1)
+				}
+			}
+		}()
+	}
+	paced(rate, d, func(i int) { work <- i }) // blocks while every worker is busy: the rate is not reached
+	open.Store(false)
+	close(work)
+	wg.Wait()
+	return int(finished.Load())
+}
+
 // burst sends Burst requests round-robin over BurstSpan for secret and returns how many were admitted.
 func (c *simCluster) burst(secret string, est governance.Estimate, cost pricing.Money) int {
 	ctx := context.Background()
@@ -308,28 +439,42 @@ func (c *simCluster) used(i int, secret string) int64 {
 }
 
 // delay admits one request at a time on node 0 and times how long node N-1 takes to count it (the propagation
-// delay d of the overshoot bound), over 20 admissions spaced out on an idle cluster (each given up to 3 s).
-func (c *simCluster) delay() (p50, worst time.Duration) {
+// delay d of the overshoot bound), over 20 admissions spaced out on an idle cluster (each given up to 3 s; five
+// in a row not seen within 3 s end it).
+// first reports whether every first read after an admission already counted it.
+func (c *simCluster) delay() (p50, worst time.Duration, first bool) {
 	ctx := context.Background()
 	c.clk.roomFor(time.Minute / 2)
 	last := len(c.nodes) - 1
 	var ds []time.Duration
+	capped := 0 // admissions in a row not seen within 3 s
+	first = true
 	for i := range 20 {
 		c.admit(ctx, secretDelay, 0, governance.Estimate{Tokens: 1}, 0)
 		t0 := time.Now()
-		for c.used(last, secretDelay) < int64(i+1) && time.Since(t0) < 3*time.Second {
+		for reads := 0; c.used(last, secretDelay) < int64(i+1) && time.Since(t0) < 3*time.Second; reads++ {
+			if reads == 0 {
+				first = false
+			}
 			time.Sleep(200 * time.Microsecond)
 		}
 		ds = append(ds, time.Since(t0))
+		capped++
+		if ds[len(ds)-1] < 3*time.Second {
+			capped = 0
+		}
+		if capped == 5 {
+			break // five in a row not seen within 3 s: the rest would not be either
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	slices.Sort(ds)
-	return ds[len(ds)/2], ds[len(ds)-1]
+	return ds[len(ds)/2], ds[len(ds)-1], first
 }
 
 // converge admits ConvergeBurst requests round-robin as fast as they go, then waits until every node counts
-// all of them.
-func (c *simCluster) converge() (time.Duration, bool) {
+// all of them; first reports whether the first round of reads already did.
+func (c *simCluster) converge() (time.Duration, bool, bool) {
 	ctx := context.Background()
 	c.clk.roomFor(c.p.ConvergeTimeout + 5*time.Second)
 	for i := range c.p.ConvergeBurst {
@@ -337,7 +482,7 @@ func (c *simCluster) converge() (time.Duration, bool) {
 	}
 	end := time.Now()
 	want := int64(c.p.ConvergeBurst)
-	for time.Since(end) < c.p.ConvergeTimeout {
+	for round := 0; time.Since(end) < c.p.ConvergeTimeout; round++ {
 		all := true
 		for i := range c.nodes {
 			if c.used(i, secretConv) != want {
@@ -346,44 +491,56 @@ func (c *simCluster) converge() (time.Duration, bool) {
 			}
 		}
 		if all {
-			return time.Since(end), true
+			return time.Since(end), true, round == 0
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return 0, false
+	return 0, false, false
 }
 
 // bandwidth runs rate admitted requests/s of the bw key round-robin and reports what each node sends.
-func (c *simCluster) bandwidth(rate int) Rate {
-	ctx := context.Background()
+func (c *simCluster) bandwidth(ctx context.Context, rate int) (Rate, error) {
 	load := func(d time.Duration) int {
-		return paced(rate, d, func(i int) {
+		return pacedParallel(rate, d, func(i int) {
 			c.admit(ctx, secretBW, i, governance.Estimate{Tokens: 150, Cost: 100}, 90)
 		})
 	}
 	load(c.p.Measure / 6) // warm up: counters created and first state exchanged
-	wire0, pay0 := c.sent()
+	wire0, pay0, scpu0, err := c.sent(ctx)
+	if err != nil {
+		return Rate{}, err
+	}
 	cpu0 := cpuTime()
 	t0 := time.Now()
 	n := load(c.p.Measure)
 	el := time.Since(t0).Seconds()
-	wire1, pay1 := c.sent()
+	cpu1 := cpuTime()
+	wire1, pay1, scpu1, err := c.sent(ctx)
+	if err != nil {
+		return Rate{}, err
+	}
 	nodes := float64(len(c.nodes))
 	r := Rate{Target: rate, Achieved: float64(n) / el,
 		WireOut: float64(wire1-wire0) / el / nodes, PayloadOut: float64(pay1-pay0) / el / nodes,
-		CPU: time.Duration(float64(cpuTime()-cpu0) / el / nodes)}
+		CPU: time.Duration(float64(cpu1-cpu0+scpu1-scpu0) / el / nodes)}
 	for _, nd := range c.nodes {
 		r.QueuedMax = max(r.QueuedMax, nd.m.Queued())
 	}
-	return r
+	return r, nil
 }
 
-func (c *simCluster) sent() (wire, payload uint64) {
+// sent is what every node together has sent: on the wire and as counter payload; for a store mode both are
+// what the store received, and storeCPU the store's own CPU time.
+func (c *simCluster) sent(ctx context.Context) (wire, payload uint64, storeCPU time.Duration, err error) {
+	if c.store != nil {
+		in, cpu, err := c.store.StoreStats(ctx)
+		return in, in, cpu, err
+	}
 	for _, nd := range c.nodes {
-		wire += nd.tr.out.Load()
+		wire += nd.tr.Sent()
 		payload += nd.m.PayloadOut()
 	}
-	return wire, payload
+	return wire, payload, 0, nil
 }
 
 // Table renders rows as the Markdown table of docs/cluster.md.
@@ -394,36 +551,65 @@ func Table(rows []Row) string {
 	for _, r := range rateHeads(rows) {
 		fmt.Fprintf(&b, " sent per node at %s req/s (counter payload) | CPU per node |", group(r))
 	}
-	b.WriteString(" deltas queued at the end |\n|---|---:|---:|---:|---:|---:|")
+	b.WriteString(" deltas queued at the end | transport; membership settled after |\n|---|---:|---:|---:|---:|---:|")
 	for range rateHeads(rows) {
 		b.WriteString("---:|---:|")
 	}
-	b.WriteString("---:|\n")
+	b.WriteString("---:|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %d", r.Mode, r.N)
 		if r.MinAlive < r.N {
 			fmt.Fprintf(&b, " (a node saw %d alive)", r.MinAlive)
 		}
-		fmt.Fprintf(&b, " | %v / %v |", ms(r.DelayP50), ms(r.DelayMax))
-		if r.Converged {
-			fmt.Fprintf(&b, " %v |", ms(r.Converge))
-		} else {
-			b.WriteString(" not within the timeout |")
-		}
+		fmt.Fprintf(&b, " | %s |", propagation(r))
 		fmt.Fprintf(&b, " %d admitted (%.2f×) | $%.2f spent (%.2f×) |", r.RPMAdmitted, r.RPMOvershoot(),
 			float64(r.BudgetAdmitted)*requestUSD, r.BudgetOvershoot())
 		q := 0
 		for _, x := range r.Rates {
-			fmt.Fprintf(&b, " %s (%s)", kb(x.WireOut), kb(x.PayloadOut))
+			if r.Store {
+				fmt.Fprintf(&b, " %s to Redis", kb(x.WireOut))
+			} else {
+				fmt.Fprintf(&b, " %s (%s)", kb(x.WireOut), kb(x.PayloadOut))
+			}
 			if x.Achieved < 0.9*float64(x.Target) {
 				fmt.Fprintf(&b, ", only %.0f req/s driven", x.Achieved)
 			}
 			fmt.Fprintf(&b, " | %v/s |", ms(x.CPU))
 			q = x.QueuedMax
 		}
-		fmt.Fprintf(&b, " %d |\n", q)
+		fmt.Fprintf(&b, " %d | %s |\n", q, notes(r))
 	}
 	return b.String()
+}
+
+// propagation is the two columns of how soon other nodes count an admission.
+func propagation(r Row) string {
+	if r.Store && r.Immediate {
+		return "immediate: one count, every read after an admission saw it | immediate: every node's first read saw all"
+	}
+	conv := "not within the timeout"
+	if r.Converged {
+		conv = ms(r.Converge)
+	}
+	return fmt.Sprintf("%v / %v | %s", ms(r.DelayP50), ms(r.DelayMax), conv)
+}
+
+// notes is the last column: how the nodes were connected and anything lost on the way.
+func notes(r Row) string {
+	if r.Store {
+		if r.Fallbacks > 0 {
+			return fmt.Sprintf("one redis-server; %d calls failed (admitted on the node's own counters)", r.Fallbacks)
+		}
+		return "one redis-server; no call failed"
+	}
+	s := fmt.Sprintf("%s; %v", r.Transport, r.Settle.Round(100*time.Millisecond))
+	if r.MinAlive < r.N {
+		s = fmt.Sprintf("%s; never settled (a node saw %d alive)", r.Transport, r.MinAlive)
+	}
+	if r.Dropped > 0 {
+		s += fmt.Sprintf("; %d packets dropped on full queues", r.Dropped)
+	}
+	return s
 }
 
 func rateHeads(rows []Row) []int {

@@ -49,6 +49,12 @@ func (t *countingTransport) Addr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(t.GetAutoBindPort()))
 }
 
+// Sent is every byte this node has sent.
+func (t *countingTransport) Sent() uint64 { return t.out.Load() }
+
+// Dropped is 0: the kernel's drops are not seen here.
+func (t *countingTransport) Dropped() uint64 { return 0 }
+
 func (t *countingTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 	t.out.Add(uint64(len(b)))
 	return t.NetTransport.WriteTo(b, addr)
