@@ -1,0 +1,267 @@
+package mcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/telemetry"
+)
+
+// The fast path answers the commonest /mcp request, a POST of one tools/call, without an SDK server session:
+// the SDK's stateless handler builds a whole session per HTTP request (a synthesized initialize, a JSON-RPC
+// connection, goroutines, a 32 KiB decoder per message), which costs several times the call itself. It runs
+// the same governed call as the SDK path and answers the same JSON; it takes only requests it can tell are
+// well-formed the way the SDK would read them, and hands anything else (other methods, batches,
+// notifications, malformed or unusual requests, every error the SDK itself reports) back to the SDK handler
+// with the body unread, so the two paths cannot be told apart by a client.
+
+// newProtocol is the first MCP revision whose requests carry their protocol version, client info and
+// capabilities in params._meta (SEP-2575) and must repeat method and name in Mcp-Method and Mcp-Name.
+const newProtocol = "2026-07-28"
+
+// sdkMaxDepth is the SDK's nesting limit for a message; a deeper one is the SDK's to refuse.
+const sdkMaxDepth = 1000
+
+// toolsCall is a tools/call request as the fast path read it.
+type toolsCall struct {
+	id   jsonrpc.ID
+	name string
+	args json.RawMessage
+	// newProtocol: the request is SEP-2575's (a result is annotated with the server's info, as the SDK does).
+	newProtocol bool
+}
+
+// bodyLimit is the largest request body /mcp reads: the largest arguments plus room for the envelope.
+func (g *Gateway) bodyLimit() int64 { return g.cfg.MaxArgumentBytes + 64<<10 }
+
+// serveFastCall answers r if it is one tools/call the fast path takes, and reports whether it did. When it
+// did not, r.Body reads as it came, for the SDK handler.
+func (g *Gateway) serveFastCall(w http.ResponseWriter, r *http.Request, p *governance.Principal, scope *upstream, impl *sdk.Implementation) bool {
+	if g.noFastPath || !fastHeaders(r) {
+		return false
+	}
+	limit := g.bodyLimit()
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil || int64(len(body)) > limit {
+		// The SDK reads the rest and reports the error or the size.
+		r.Body = readCloser{Reader: io.MultiReader(bytes.NewReader(body), r.Body), Closer: r.Body}
+		return false
+	}
+	call, ok := parseToolsCall(body, r.Header)
+	if !ok {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return false
+	}
+	ctx := telemetry.ExtractHeaders(r.Context(), r.Header)
+	u, tool := scope, call.name
+	if scope == nil {
+		u, tool = g.split(call.name)
+	}
+	res, err := g.call(ctx, p, u, tool, call.name, call.args)
+	resp := &jsonrpc.Response{ID: call.id}
+	var ce *Error
+	switch {
+	case errors.As(err, &ce):
+		resp.Error = ce.Wire()
+	case err != nil:
+		resp.Error = err
+	default:
+		if call.newProtocol {
+			annotateServerInfo(res, impl)
+		}
+		resp.Result, err = json.Marshal(res)
+		if err != nil {
+			resp.Result, resp.Error = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}
+		}
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		writeRPCError(w, http.StatusInternalServerError, jsonrpc.CodeInternalError, err.Error(), "")
+		return true
+	}
+	g.fastCalls.Add(1)
+	h := w.Header()
+	h.Set("Cache-Control", "no-cache, no-transform")
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+	return true
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// fastHeaders reports whether r passes the SDK's checks of a POST's headers (method, Content-Type, Accept, no
+// Last-Event-ID), as the SDK makes them. A request that fails one is the SDK's to refuse.
+func fastHeaders(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.Body == nil || len(r.Header.Values("Last-Event-ID")) > 0 {
+		return false
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return false
+	}
+	jsonOK, streamOK := false, false
+	for _, v := range r.Header.Values("Accept") {
+		for _, tok := range strings.Split(v, ",") {
+			base, _, _ := strings.Cut(strings.TrimSpace(tok), ";")
+			switch strings.ToLower(strings.TrimSpace(base)) {
+			case "application/json", "application/*":
+				jsonOK = true
+			case "text/event-stream", "text/*":
+				streamOK = true
+			case "*/*":
+				jsonOK, streamOK = true, true
+			}
+		}
+	}
+	return jsonOK && streamOK
+}
+
+// parseToolsCall reads body as one JSON-RPC tools/call request, and reports false for anything else or
+// anything the SDK might read differently: members other than jsonrpc, id, method and params (and in params
+// other than name, arguments and _meta), a version tag or method written with escapes, an id that is neither a
+// string nor a number, a missing or non-string name, a _meta that is not an object, nesting deeper than the
+// SDK allows, and, by the protocol version in h, SEP-2575's _meta and headers not as the SDK requires them.
+func parseToolsCall(body []byte, h http.Header) (toolsCall, bool) {
+	var c toolsCall
+	if tooDeep(body) {
+		return c, false
+	}
+	var msg map[string]json.RawMessage
+	if json.Unmarshal(body, &msg) != nil || len(msg) != 4 || string(msg["jsonrpc"]) != `"2.0"` ||
+		string(msg["method"]) != `"tools/call"` {
+		return c, false
+	}
+	rawID, rawParams := msg["id"], msg["params"]
+	var id any
+	switch {
+	case len(rawID) == 0 || len(rawParams) == 0 || rawParams[0] != '{':
+		return c, false
+	case rawID[0] == '"':
+		var s string
+		if json.Unmarshal(rawID, &s) != nil {
+			return c, false
+		}
+		id = s
+	case rawID[0] == '-' || rawID[0] >= '0' && rawID[0] <= '9':
+		var f float64 // the SDK reads a numeric id as a float64, then an int64
+		if json.Unmarshal(rawID, &f) != nil {
+			return c, false
+		}
+		id = f
+	default:
+		return c, false
+	}
+	var err error
+	if c.id, err = jsonrpc.MakeID(id); err != nil {
+		return c, false
+	}
+	var params map[string]json.RawMessage
+	if json.Unmarshal(rawParams, &params) != nil {
+		return c, false
+	}
+	for k := range params {
+		if k != "name" && k != "arguments" && k != "_meta" {
+			return c, false
+		}
+	}
+	if raw := params["name"]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &c.name) != nil {
+		return c, false
+	}
+	c.args = params["arguments"]
+	var meta map[string]json.RawMessage
+	if raw, ok := params["_meta"]; ok && json.Unmarshal(raw, &meta) != nil {
+		return c, false
+	}
+	if h.Get("MCP-Protocol-Version") < newProtocol {
+		// Before SEP-2575 the SDK checks a _meta protocol version against the header: its to answer.
+		_, has := meta[sdk.MetaKeyProtocolVersion]
+		return c, !has
+	}
+	c.newProtocol = true
+	return c, newProtocolMeta(meta, h, c.name)
+}
+
+// newProtocolMeta reports whether a SEP-2575 tools/call's _meta and headers are as the SDK requires: the
+// protocol version the header's, Mcp-Method and Mcp-Name the body's, client capabilities present and client
+// info, if present, an implementation.
+func newProtocolMeta(meta map[string]json.RawMessage, h http.Header, name string) bool {
+	var version string
+	if raw := meta[sdk.MetaKeyProtocolVersion]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &version) != nil ||
+		version != h.Get("MCP-Protocol-Version") {
+		return false
+	}
+	if h.Get("Mcp-Method") != "tools/call" || h.Get("Mcp-Name") != name {
+		return false
+	}
+	var caps *struct {
+		sdk.ClientCapabilities
+		Roots *sdk.RootCapabilities `json:"roots,omitempty"`
+	}
+	if raw := meta[sdk.MetaKeyClientCapabilities]; len(raw) == 0 || json.Unmarshal(raw, &caps) != nil || caps == nil {
+		return false
+	}
+	if raw, ok := meta[sdk.MetaKeyClientInfo]; ok {
+		var info *sdk.Implementation
+		if json.Unmarshal(raw, &info) != nil || info == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// tooDeep reports whether b nests arrays and objects deeper than the SDK reads.
+func tooDeep(b []byte) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			if depth++; depth > sdkMaxDepth {
+				return true
+			}
+		case '}', ']':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return false
+}
+
+// annotateServerInfo names the answering server in a SEP-2575 result's _meta unless the result already names
+// one (an upstream's answer names itself), as the SDK does.
+func annotateServerInfo(res *sdk.CallToolResult, impl *sdk.Implementation) {
+	m := res.GetMeta()
+	if _, ok := m[sdk.MetaKeyServerInfo]; ok {
+		return
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	m[sdk.MetaKeyServerInfo] = impl
+	res.SetMeta(m)
+}
