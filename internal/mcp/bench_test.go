@@ -14,7 +14,7 @@ import (
 
 const benchCall = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"%s","arguments":{"a":2,"b":3}}}`
 
-func benchPost(b *testing.B, h http.Handler, body, key string) {
+func benchPost(b *testing.B, h http.Handler, body, key string, hdr ...string) {
 	b.Helper()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -22,6 +22,9 @@ func benchPost(b *testing.B, h http.Handler, body, key string) {
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("Accept", "application/json, text/event-stream")
 		r.Header.Set("MCP-Protocol-Version", "2025-06-18")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
 		if key != "" {
 			r.Header.Set("Authorization", "Bearer "+key)
 		}
@@ -46,4 +49,13 @@ func BenchmarkGatewayCall(b *testing.B) {
 	const key = "wk-bench-0000000000000000000001"
 	f := newFixture(b, []governance.VirtualKeyConfig{{ID: "k", Value: key, MCP: &governance.MCPAccessConfig{Servers: []string{"tools"}}}}, ServerConfig{})
 	benchPost(b, f.g.Handler(), strings.Replace(benchCall, "%s", "tools__add", 1), key)
+}
+
+// BenchmarkGatewayCallNewProtocol is GatewayCall as the SDK client sends it since 2026-07-28 (SEP-2575): the
+// protocol version, client info and capabilities in params._meta, method and name in headers.
+func BenchmarkGatewayCallNewProtocol(b *testing.B) {
+	const key = "wk-bench-0000000000000000000001"
+	f := newFixture(b, []governance.VirtualKeyConfig{{ID: "k", Value: key, MCP: &governance.MCPAccessConfig{Servers: []string{"tools"}}}}, ServerConfig{})
+	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{` + newMeta + `,"name":"tools__add","arguments":{"a":2,"b":3}}}`
+	benchPost(b, f.g.Handler(), body, key, "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "tools/call", "Mcp-Name", "tools__add")
 }

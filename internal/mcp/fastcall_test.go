@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,6 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/weir-gateway/weir/internal/governance"
 )
@@ -208,4 +212,94 @@ func trunc(b []byte) string {
 		return string(b[:400]) + "…"
 	}
 	return string(b)
+}
+
+// FuzzFastToolsCall: whatever the body and headers, a request the fast path takes is one the SDK reads as the
+// same tools/call (method, id, name, arguments), and the fast path's answer is the SDK handler's (status,
+// content type, JSON). The key may call add and echo only: no fuzzed call can reach a tool that sleeps or
+// exits.
+func FuzzFastToolsCall(f *testing.F) {
+	keys := []governance.VirtualKeyConfig{{ID: "fuzz", Value: diffAll,
+		MCP: &governance.MCPAccessConfig{Servers: []string{"tools"}, Tools: []string{"tools__add", "tools__echo"}}}}
+	fast := newFixture(f, keys, ServerConfig{})
+	slow := newFixture(f, keys, ServerConfig{})
+	slow.g.noFastPath = true
+	fh, sh := fast.g.Handler(), slow.g.Handler()
+	for _, c := range diffCases() {
+		if len(c.body) < 4096 {
+			f.Add(c.body, uint8(0), "tools__add")
+			f.Add(c.body, uint8(2), "tools__add")
+		}
+	}
+	f.Add(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{`+newMeta+`,"name":"tools__echo","arguments":{"text":"hi"}}}`, uint8(2), "tools__echo")
+	f.Add(`{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"tools__echo","arguments":{"text":"\u00e9\ud800"}}}`, uint8(1), "")
+	f.Fuzz(func(t *testing.T, body string, version uint8, mcpName string) {
+		versions := []string{"2025-06-18", "", "2026-07-28", "2025-03-26"}
+		hdr := map[string]string{"MCP-Protocol-Version": versions[int(version)%len(versions)]}
+		if hdr["MCP-Protocol-Version"] == newProtocol {
+			hdr["Mcp-Method"], hdr["Mcp-Name"] = "tools/call", mcpName
+		}
+		h := http.Header{}
+		for k, v := range hdr {
+			if v != "" {
+				h.Set(k, v)
+			}
+		}
+		if c, ok := parseToolsCall([]byte(body), h); ok {
+			msg, err := jsonrpc.DecodeMessage([]byte(body))
+			req, isReq := msg.(*jsonrpc.Request)
+			if err != nil || !isReq || req.Method != "tools/call" || req.ID != c.id {
+				t.Fatalf("taken, but the SDK reads %#v, %v (fast path: id %v)", msg, err, c.id)
+			}
+			var p sdk.CallToolParamsRaw
+			if err := json.Unmarshal(req.Params, &p); err != nil || p.Name != c.name || !bytes.Equal(p.Arguments, c.args) {
+				t.Fatalf("taken, but the params read as %+v, %v (fast path: %q %s)", p, err, c.name, c.args)
+			}
+		}
+		dc := diffCase{body: body, hdr: hdr}
+		fs, fct, fb := diffPost(fh, dc)
+		ss, sct, sb := diffPost(sh, dc)
+		var fj, sj any
+		_ = json.Unmarshal(fb, &fj)
+		_ = json.Unmarshal(sb, &sj)
+		if fs != ss || fct != sct || !reflect.DeepEqual(fj, sj) {
+			t.Fatalf("fast %d %q %s\nSDK  %d %q %s", fs, fct, trunc(fb), ss, sct, trunc(sb))
+		}
+	})
+}
+
+// TestSDKClientTakesFastPath: the official SDK client (SEP-2575 requests, Mcp-Method and Mcp-Name headers)
+// lists through the SDK handler and calls through the fast path, and gets its answers.
+func TestSDKClientTakesFastPath(t *testing.T) {
+	f := newFixture(t, diffKeys, ServerConfig{})
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", f.g.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	client := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, nil)
+	hc := &http.Client{Transport: headerTransport{base: http.DefaultTransport, headers: map[string]string{"Authorization": "Bearer " + diffAll}}}
+	sess, err := client.Connect(t.Context(), &sdk.StreamableClientTransport{Endpoint: srv.URL + "/mcp", HTTPClient: hc, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	tools, err := sess.ListTools(t.Context(), nil)
+	if err != nil || len(tools.Tools) != 6 {
+		t.Fatalf("tools/list: %v %v", tools, err)
+	}
+	before := f.g.fastCalls.Load()
+	res, err := sess.CallTool(t.Context(), &sdk.CallToolParams{Name: "tools__add", Arguments: map[string]int{"a": 20, "b": 22}})
+	if err != nil || res.IsError || res.Content[0].(*sdk.TextContent).Text != "42" {
+		t.Fatalf("tools/call: %+v %v", res, err)
+	}
+	if f.g.fastCalls.Load() != before+1 {
+		t.Fatal("the SDK client's tools/call did not take the fast path")
+	}
+	_, err = sess.CallTool(t.Context(), &sdk.CallToolParams{Name: "tools__nope"})
+	if err == nil || !strings.Contains(err.Error(), "unknown tool") {
+		t.Fatalf("unknown tool: %v", err)
+	}
+	if f.g.fastCalls.Load() != before+2 {
+		t.Fatal("the refused call did not take the fast path")
+	}
 }
