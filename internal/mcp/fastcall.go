@@ -7,7 +7,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -130,37 +132,27 @@ func fastHeaders(r *http.Request) bool {
 
 // parseToolsCall reads body as one JSON-RPC tools/call request, and reports false for anything else or
 // anything the SDK might read differently: members other than jsonrpc, id, method and params (and in params
-// other than name, arguments and _meta), a version tag or method written with escapes, an id that is neither a
-// string nor a number, a missing or non-string name, a _meta that is not an object, nesting deeper than the
-// SDK allows, and, by the protocol version in h, SEP-2575's _meta and headers not as the SDK requires them.
+// other than name, arguments and _meta), a version tag, method, id or name written with escapes or not valid
+// UTF-8, an id that is neither a string nor a number, a missing or non-string name, a _meta that is not an
+// object, nesting deeper than the SDK allows, and, by the protocol version in h, SEP-2575's _meta and headers
+// not as the SDK requires them.
 func parseToolsCall(body []byte, h http.Header) (toolsCall, bool) {
 	var c toolsCall
 	if tooDeep(body) {
 		return c, false
 	}
+	// Maps, not structs: encoding/json matches struct fields regardless of case, the SDK does not.
 	var msg map[string]json.RawMessage
 	if json.Unmarshal(body, &msg) != nil || len(msg) != 4 || string(msg["jsonrpc"]) != `"2.0"` ||
 		string(msg["method"]) != `"tools/call"` {
 		return c, false
 	}
-	rawID, rawParams := msg["id"], msg["params"]
 	var id any
-	switch {
-	case len(rawID) == 0 || len(rawParams) == 0 || rawParams[0] != '{':
-		return c, false
-	case rawID[0] == '"':
-		var s string
-		if json.Unmarshal(rawID, &s) != nil {
-			return c, false
-		}
+	if s, ok := plainString(msg["id"]); ok {
 		id = s
-	case rawID[0] == '-' || rawID[0] >= '0' && rawID[0] <= '9':
-		var f float64 // the SDK reads a numeric id as a float64, then an int64
-		if json.Unmarshal(rawID, &f) != nil {
-			return c, false
-		}
-		id = f
-	default:
+	} else if f, ok := number(msg["id"]); ok {
+		id = f // the SDK reads a numeric id as a float64, then an int64
+	} else {
 		return c, false
 	}
 	var err error
@@ -168,7 +160,7 @@ func parseToolsCall(body []byte, h http.Header) (toolsCall, bool) {
 		return c, false
 	}
 	var params map[string]json.RawMessage
-	if json.Unmarshal(rawParams, &params) != nil {
+	if raw := msg["params"]; len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &params) != nil {
 		return c, false
 	}
 	for k := range params {
@@ -176,7 +168,8 @@ func parseToolsCall(body []byte, h http.Header) (toolsCall, bool) {
 			return c, false
 		}
 	}
-	if raw := params["name"]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &c.name) != nil {
+	var ok bool
+	if c.name, ok = plainString(params["name"]); !ok {
 		return c, false
 	}
 	c.args = params["arguments"]
@@ -193,13 +186,33 @@ func parseToolsCall(body []byte, h http.Header) (toolsCall, bool) {
 	return c, newProtocolMeta(meta, h, c.name)
 }
 
+// plainString is raw's value if raw is a JSON string without escapes, in valid UTF-8: one that reads the same
+// to any decoder.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	s := raw[1 : len(raw)-1]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return "", false
+	}
+	return string(s), true
+}
+
+// number is raw's value if raw, valid JSON, is a finite number.
+func number(raw json.RawMessage) (float64, bool) {
+	if len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil
+}
+
 // newProtocolMeta reports whether a SEP-2575 tools/call's _meta and headers are as the SDK requires: the
 // protocol version the header's, Mcp-Method and Mcp-Name the body's, client capabilities present and client
 // info, if present, an implementation.
 func newProtocolMeta(meta map[string]json.RawMessage, h http.Header, name string) bool {
-	var version string
-	if raw := meta[sdk.MetaKeyProtocolVersion]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &version) != nil ||
-		version != h.Get("MCP-Protocol-Version") {
+	if v, ok := plainString(meta[sdk.MetaKeyProtocolVersion]); !ok || v != h.Get("MCP-Protocol-Version") {
 		return false
 	}
 	if h.Get("Mcp-Method") != "tools/call" || h.Get("Mcp-Name") != name {

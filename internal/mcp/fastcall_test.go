@@ -54,7 +54,9 @@ func diffCases() []diffCase {
 	return []diffCase{
 		{name: "success", body: call("1", `{"name":"tools__add","arguments":{"a":2,"b":3}}`), fast: true},
 		{name: "success, string id", body: call(`"abc"`, `{"name":"tools__add","arguments":{"a":2,"b":3}}`), fast: true},
-		{name: "success, escaped string id", body: call(`"a\u0062c\n"`, `{"name":"tools__echo","arguments":{"text":"<&>"}}`), fast: true},
+		{name: "success, HTML in the result", body: call(`"a"`, `{"name":"tools__echo","arguments":{"text":"<&>"}}`), fast: true},
+		{name: "escaped string id", body: call(`"a\u0062c\n"`, `{"name":"tools__echo","arguments":{"text":"x"}}`)},
+		{name: "escaped name", body: call(`"a"`, `{"name":"tools__\u0061dd","arguments":{"a":1,"b":2}}`)},
 		{name: "success, negative and exponent ids", body: call(`-7e1`, `{"name":"tools__add","arguments":{"a":2,"b":3}}`), fast: true},
 		// The SDK reads a numeric id as a float64 and answers its int64: 1.5 is answered as 1.
 		{name: "fractional id", body: call(`1.5`, `{"name":"tools__add","arguments":{"a":2,"b":3}}`), fast: true},
