@@ -59,3 +59,30 @@ func BenchmarkGatewayCallNewProtocol(b *testing.B) {
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{` + newMeta + `,"name":"tools__add","arguments":{"a":2,"b":3}}}`
 	benchPost(b, f.g.Handler(), body, key, "MCP-Protocol-Version", "2026-07-28", "Mcp-Method", "tools/call", "Mcp-Name", "tools__add")
 }
+
+// BenchmarkParseToolsCall is the fast path reading a tools/call, before SEP-2575 and (New) with its _meta.
+func BenchmarkParseToolsCall(b *testing.B) {
+	body := []byte(strings.Replace(benchCall, "%s", "tools__add", 1))
+	h := http.Header{}
+	h.Set("MCP-Protocol-Version", "2025-06-18")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := parseToolsCall(body, h); !ok {
+			b.Fatal("not taken")
+		}
+	}
+}
+
+func BenchmarkParseToolsCallNew(b *testing.B) {
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{` + newMeta + `,"name":"tools__add","arguments":{"a":2,"b":3}}}`)
+	h := http.Header{}
+	h.Set("MCP-Protocol-Version", "2026-07-28")
+	h.Set("Mcp-Method", "tools/call")
+	h.Set("Mcp-Name", "tools__add")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := parseToolsCall(body, h); !ok {
+			b.Fatal("not taken")
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -131,59 +132,139 @@ func fastHeaders(r *http.Request) bool {
 }
 
 // parseToolsCall reads body as one JSON-RPC tools/call request, and reports false for anything else or
-// anything the SDK might read differently: members other than jsonrpc, id, method and params (and in params
-// other than name, arguments and _meta), a version tag, method, id or name written with escapes or not valid
+// anything the SDK might read differently: a version tag, method, id or name written with escapes or not valid
 // UTF-8, an id that is neither a string nor a number, a missing or non-string name, a _meta that is not an
-// object, nesting deeper than the SDK allows, and, by the protocol version in h, SEP-2575's _meta and headers
-// not as the SDK requires them.
+// object, members the SDK reads with a type of its own (error, inputResponses, requestState), and, by the
+// protocol version in h, SEP-2575's _meta and headers not as the SDK requires them; and what plainBody refuses.
 func parseToolsCall(body []byte, h http.Header) (toolsCall, bool) {
 	var c toolsCall
-	if tooDeep(body) {
-		return c, false
-	}
-	// Maps, not structs: encoding/json matches struct fields regardless of case, the SDK does not.
-	var msg map[string]json.RawMessage
-	if json.Unmarshal(body, &msg) != nil || len(msg) != 4 || string(msg["jsonrpc"]) != `"2.0"` ||
-		string(msg["method"]) != `"tools/call"` {
+	var msg wireCall
+	if !plainBody(body) || json.Unmarshal(body, &msg) != nil || string(msg.JSONRPC) != `"2.0"` ||
+		string(msg.Method) != `"tools/call"` || msg.Result != nil || msg.Error != nil {
 		return c, false
 	}
 	var id any
-	if s, ok := plainString(msg["id"]); ok {
+	if s, ok := plainString(msg.ID); ok {
 		id = s
-	} else if f, ok := number(msg["id"]); ok {
+	} else if f, ok := number(msg.ID); ok {
 		id = f // the SDK reads a numeric id as a float64, then an int64
 	} else {
 		return c, false
 	}
 	var err error
-	if c.id, err = jsonrpc.MakeID(id); err != nil {
+	p := msg.Params
+	if c.id, err = jsonrpc.MakeID(id); err != nil || p == nil || p.InputResponses != nil || p.RequestState != nil {
 		return c, false
-	}
-	var params map[string]json.RawMessage
-	if raw := msg["params"]; len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &params) != nil {
-		return c, false
-	}
-	for k := range params {
-		if k != "name" && k != "arguments" && k != "_meta" {
-			return c, false
-		}
 	}
 	var ok bool
-	if c.name, ok = plainString(params["name"]); !ok {
+	if c.name, ok = plainString(p.Name); !ok {
 		return c, false
 	}
-	c.args = params["arguments"]
-	var meta map[string]json.RawMessage
-	if raw, ok := params["_meta"]; ok && json.Unmarshal(raw, &meta) != nil {
+	c.args = p.Arguments
+	version := h.Get("MCP-Protocol-Version")
+	if version >= newProtocol {
+		c.newProtocol = true
+		if h.Get("Mcp-Method") != "tools/call" || h.Get("Mcp-Name") != c.name {
+			return c, false
+		}
+		if m := lastMeta.Load(); m != nil && m.version == version && bytes.Equal(m.raw, p.Meta) {
+			return c, true
+		}
+	}
+	var meta map[string]json.RawMessage // a map: _meta's keys are the client's
+	if p.Meta != nil && json.Unmarshal(p.Meta, &meta) != nil {
 		return c, false
 	}
-	if h.Get("MCP-Protocol-Version") < newProtocol {
+	if !c.newProtocol {
 		// Before SEP-2575 the SDK checks a _meta protocol version against the header: its to answer.
 		_, has := meta[sdk.MetaKeyProtocolVersion]
 		return c, !has
 	}
-	c.newProtocol = true
-	return c, newProtocolMeta(meta, h, c.name)
+	if !newProtocolMeta(meta, version) {
+		return c, false
+	}
+	lastMeta.Store(&metaSeen{raw: p.Meta, version: version})
+	return c, true
+}
+
+// lastMeta is the last SEP-2575 _meta newProtocolMeta accepted: a client sends the same one with each call,
+// and checking it costs more than the rest of the request's reading. (Whether a _meta passes depends on its
+// bytes and the protocol version only.)
+var lastMeta atomic.Pointer[metaSeen]
+
+type metaSeen struct {
+	raw     []byte
+	version string
+}
+
+// wireCall is a JSON-RPC request as parseToolsCall reads it. Error, Result, InputResponses and RequestState
+// are there to be refused.
+type wireCall struct {
+	JSONRPC json.RawMessage `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Method  json.RawMessage `json:"method"`
+	Params  *struct {
+		Name           json.RawMessage `json:"name"`
+		Arguments      json.RawMessage `json:"arguments"`
+		Meta           json.RawMessage `json:"_meta"`
+		InputResponses json.RawMessage `json:"inputResponses"`
+		RequestState   json.RawMessage `json:"requestState"`
+	} `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  json.RawMessage `json:"error"`
+}
+
+// wireNames are wireCall's member names.
+var wireNames = [][]byte{[]byte("jsonrpc"), []byte("id"), []byte("method"), []byte("params"), []byte("name"),
+	[]byte("arguments"), []byte("_meta"), []byte("inputResponses"), []byte("requestState"), []byte("result"),
+	[]byte("error")}
+
+// plainBody reports whether body, in one pass, nests no deeper than the SDK reads and has no member name
+// that encoding/json would take for one of wireNames while the SDK would not: encoding/json matches member
+// names regardless of case (and the SDK's decoder does not), and an escaped name may read as any. Such a name
+// anywhere (in arguments too) sends the request to the SDK.
+func plainBody(b []byte) bool {
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			start, escaped := i+1, false
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					escaped = true
+					i++
+				}
+			}
+			if i >= len(b) {
+				return true // not JSON: the decoder refuses it
+			}
+			j := i + 1
+			for j < len(b) && (b[j] == ' ' || b[j] == '\t' || b[j] == '\n' || b[j] == '\r') {
+				j++
+			}
+			if j == len(b) || b[j] != ':' {
+				continue // a value, not a member name
+			}
+			if escaped {
+				return false
+			}
+			name := b[start:i]
+			for _, w := range wireNames {
+				if bytes.EqualFold(name, w) && !bytes.Equal(name, w) {
+					return false
+				}
+			}
+		case '{', '[':
+			if depth++; depth > sdkMaxDepth {
+				return false
+			}
+		case '}', ']':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return true
 }
 
 // plainString is raw's value if raw is a JSON string without escapes, in valid UTF-8: one that reads the same
@@ -208,14 +289,10 @@ func number(raw json.RawMessage) (float64, bool) {
 	return f, err == nil
 }
 
-// newProtocolMeta reports whether a SEP-2575 tools/call's _meta and headers are as the SDK requires: the
-// protocol version the header's, Mcp-Method and Mcp-Name the body's, client capabilities present and client
-// info, if present, an implementation.
-func newProtocolMeta(meta map[string]json.RawMessage, h http.Header, name string) bool {
-	if v, ok := plainString(meta[sdk.MetaKeyProtocolVersion]); !ok || v != h.Get("MCP-Protocol-Version") {
-		return false
-	}
-	if h.Get("Mcp-Method") != "tools/call" || h.Get("Mcp-Name") != name {
+// newProtocolMeta reports whether a SEP-2575 tools/call's _meta is as the SDK requires: its protocol version
+// the header's, client capabilities present and client info, if present, an implementation.
+func newProtocolMeta(meta map[string]json.RawMessage, version string) bool {
+	if v, ok := plainString(meta[sdk.MetaKeyProtocolVersion]); !ok || v != version {
 		return false
 	}
 	var caps *struct {
@@ -232,37 +309,6 @@ func newProtocolMeta(meta map[string]json.RawMessage, h http.Header, name string
 		}
 	}
 	return true
-}
-
-// tooDeep reports whether b nests arrays and objects deeper than the SDK reads.
-func tooDeep(b []byte) bool {
-	depth, inString, escaped := 0, false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			if depth++; depth > sdkMaxDepth {
-				return true
-			}
-		case '}', ']':
-			if depth > 0 {
-				depth--
-			}
-		}
-	}
-	return false
 }
 
 // annotateServerInfo names the answering server in a SEP-2575 result's _meta unless the result already names
