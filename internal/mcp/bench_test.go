@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,6 +84,21 @@ func BenchmarkParseToolsCallNew(b *testing.B) {
 	for b.Loop() {
 		if _, ok := parseToolsCall(body, h); !ok {
 			b.Fatal("not taken")
+		}
+	}
+}
+
+// BenchmarkUpstreamCall is the gateway's upstream leg alone: its SDK client session calling the fixture's
+// server. GatewayCall minus this is what Weir's /mcp adds in front of it.
+func BenchmarkUpstreamCall(b *testing.B) {
+	f := newFixture(b, nil, ServerConfig{})
+	sess := f.g.ups[0].sess.Load()
+	args := json.RawMessage(`{"a":2,"b":3}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := sess.CallTool(b.Context(), &sdk.CallToolParams{Name: "add", Arguments: args})
+		if err != nil || res.Content[0].(*sdk.TextContent).Text != "5" {
+			b.Fatal(res, err)
 		}
 	}
 }
