@@ -295,9 +295,11 @@ func newProtocolMeta(meta map[string]json.RawMessage, version string) bool {
 	if v, ok := plainString(meta[sdk.MetaKeyProtocolVersion]); !ok || v != version {
 		return false
 	}
-	var caps *struct {
+	var caps *struct { // the SDK's shape of SEP-2575 client capabilities
 		sdk.ClientCapabilities
-		Roots *sdk.RootCapabilities `json:"roots,omitempty"`
+		Roots *struct {
+			ListChanged bool `json:"listChanged,omitempty"`
+		} `json:"roots,omitempty"`
 	}
 	if raw := meta[sdk.MetaKeyClientCapabilities]; len(raw) == 0 || json.Unmarshal(raw, &caps) != nil || caps == nil {
 		return false
