@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -23,7 +24,8 @@ type Options struct {
 	Log *slog.Logger
 	// Version is Weir's, sent to upstream servers as the client's version.
 	Version string
-	// HTTPTransport carries requests to remote servers (default http.DefaultTransport).
+	// HTTPTransport carries requests to remote servers (default: a keep-alive pool of up to 256 idle
+	// connections per server).
 	HTTPTransport http.RoundTripper
 	// Metrics, when set, gets weir_mcp_tool_calls_total and weir_mcp_tool_call_duration_seconds.
 	Metrics prometheus.Registerer
@@ -43,6 +45,13 @@ type Gateway struct {
 	ups    []*upstream
 	byName map[string]*upstream
 	obs    *observer
+	// httpTransport carries requests to remote servers: Options.HTTPTransport or a pool of Weir's own.
+	httpTransport http.RoundTripper
+
+	// fastCalls counts the tools/calls the fast path answered; noFastPath sends every request to the SDK
+	// handler (the tests compare the two).
+	fastCalls  atomic.Int64
+	noFastPath bool
 
 	startOnce sync.Once
 	cancel    context.CancelFunc
@@ -56,6 +65,10 @@ func New(cfg Config, opts Options) *Gateway {
 	g := &Gateway{cfg: cfg, opts: opts, log: opts.Log, byName: map[string]*upstream{},
 		sdkLog: slog.New(minLevel{Handler: opts.Log.Handler(), min: slog.LevelWarn})}
 	g.obs = newObserver(opts)
+	g.httpTransport = opts.HTTPTransport
+	if g.httpTransport == nil {
+		g.httpTransport = newHTTPTransport()
+	}
 	for _, sc := range cfg.Servers {
 		u := newUpstream(g, sc)
 		g.ups = append(g.ups, u)
@@ -99,6 +112,9 @@ func (g *Gateway) Close() {
 	g.cancel()
 	for _, u := range g.ups {
 		<-u.done
+	}
+	if t, ok := g.httpTransport.(*http.Transport); ok && g.opts.HTTPTransport == nil {
+		t.CloseIdleConnections()
 	}
 }
 

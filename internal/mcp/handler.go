@@ -26,9 +26,11 @@ var ProtocolVersions = []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-
 // stateless (no session id is issued or needed: any replica can answer any request), requires a virtual key
 // as a Bearer token, and never sends the caller's credential upstream.
 func (g *Gateway) Handler() http.Handler {
-	views := map[string]*sdk.Server{"": g.sdkServer(nil)}
+	impls := map[string]*sdk.Implementation{"": {Name: "weir", Version: g.opts.Version}}
+	views := map[string]*sdk.Server{"": g.sdkServer(nil, impls[""])}
 	for _, u := range g.ups {
-		views[u.cfg.Name] = g.sdkServer(u)
+		impls[u.cfg.Name] = &sdk.Implementation{Name: "weir/" + u.cfg.Name, Version: g.opts.Version}
+		views[u.cfg.Name] = g.sdkServer(u, impls[u.cfg.Name])
 	}
 	sh := sdk.NewStreamableHTTPHandler(func(r *http.Request) *sdk.Server { return views[r.PathValue("server")] },
 		&sdk.StreamableHTTPOptions{
@@ -37,7 +39,7 @@ func (g *Gateway) Handler() http.Handler {
 			// Every request carries a virtual key, which a page rebinding a name to loopback cannot know, and a
 			// reverse proxy on the same host must be able to reach Weir under its public name.
 			DisableLocalhostProtection: true,
-			MaxRequestBodyBytes:        g.cfg.MaxArgumentBytes + 64<<10,
+			MaxRequestBodyBytes:        g.bodyLimit(),
 			Logger:                     g.sdkLog,
 		})
 	// The SDK carries the principal to the method handlers as its token info.
@@ -50,8 +52,9 @@ func (g *Gateway) Handler() http.Handler {
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(sh)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s := r.PathValue("server"); s != "" && g.byName[s] == nil {
-			writeRPCError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "no MCP server named "+s, "")
+		server := r.PathValue("server")
+		if server != "" && g.byName[server] == nil {
+			writeRPCError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "no MCP server named "+server, "")
 			return
 		}
 		if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(ProtocolVersions, v) {
@@ -64,6 +67,9 @@ func (g *Gateway) Handler() http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="weir"`)
 			writeRPCError(w, http.StatusUnauthorized, CodeUnauthorized,
 				"a virtual key is required: send it as Authorization: Bearer wk-…", "invalid_api_key")
+			return
+		}
+		if g.serveFastCall(w, r, p, g.byName[server], impls[server]) {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
@@ -97,12 +103,8 @@ func principalOf(req sdk.Request) *governance.Principal {
 
 // sdkServer is the SDK server of one view: every server (scope nil) or one. Its lists and calls are answered
 // by the gateway, per principal, in a receiving middleware; the SDK does the protocol.
-func (g *Gateway) sdkServer(scope *upstream) *sdk.Server {
-	name := "weir"
-	if scope != nil {
-		name = "weir/" + scope.cfg.Name
-	}
-	s := sdk.NewServer(&sdk.Implementation{Name: name, Version: g.opts.Version}, &sdk.ServerOptions{
+func (g *Gateway) sdkServer(scope *upstream, impl *sdk.Implementation) *sdk.Server {
+	s := sdk.NewServer(impl, &sdk.ServerOptions{
 		Capabilities: &sdk.ServerCapabilities{Tools: &sdk.ToolCapabilities{}, Resources: &sdk.ResourceCapabilities{},
 			Prompts: &sdk.PromptCapabilities{}},
 		SupportedProtocolVersions: ProtocolVersions,
