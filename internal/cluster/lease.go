@@ -113,8 +113,8 @@ func decodeLeaseResp(b []byte) (leaseResp, error) {
 
 // ledger is an owner's record of what it charged each lessee, per window of one counter.
 type ledger struct {
-	windows map[int64]map[string]int64 // window start → node → charge
-	seq     map[string]uint64          // node → last request id applied
+	windows map[int64]map[string]int64  // window start → node → charge
+	seq     map[int64]map[string]uint64 // window start → node → last request id applied (ordered per window)
 }
 
 // lessee is this node's side of one counter it does not own.
@@ -135,6 +135,7 @@ type lessee struct {
 	fallbackTill  time.Time // admitting on the local view until then (the owner did not answer)
 	idleSince     time.Time // when the lease was last seen unchanged with units left
 	lastLeft      int64
+	charged       int64 // the window of the last request to the owner: reported again once it has ended
 }
 
 type leaseCall struct {
@@ -167,12 +168,16 @@ func (n *Node) ask(l *lessee, now, want, need int64) *leaseCall {
 		charge: local + l.c.LeaseLeft(start), want: max(want, need), need: max(need, 0)}
 	call := &leaseCall{id: q.id, l: l, owner: l.ownerName, start: start, want: want, done: make(chan struct{})}
 	l.call = call
+	if l.charged != 0 && l.charged != start {
+		n.reportEnded(l, now, l.charged)
+	}
+	l.charged = start
 	n.callsMu.Lock()
 	n.calls[q.id] = call
 	n.callsMu.Unlock()
 	n.leaseAsks.Add(1)
 	b := encodeLeaseReq(q)
-	if err := n.ml.SendToAddress(l.owner, b); err != nil {
+	if err := n.sendLease(l.owner, b); err != nil {
 		n.log.Debug("cluster: lease request", "to", l.ownerName, "err", err)
 		go n.finish(q.id, leaseResp{id: q.id, status: leaseTimeout})
 		return call
@@ -180,6 +185,30 @@ func (n *Node) ask(l *lessee, now, want, need int64) *leaseCall {
 	n.bytesOut.Add(uint64(len(b)))
 	time.AfterFunc(n.cfg.Ring.LeaseTimeout, func() { n.finish(q.id, leaseResp{id: q.id, status: leaseTimeout}) })
 	return call
+}
+
+// reportEnded tells l's owner its final charge for an ended window or period: its local count there, since the
+// units of a lease for it can no longer be spent. Without it the owner would keep counting them in the previous
+// window's share of a sliding window after every rollover. A report is not a call (its answer is ignored); a lost
+// one leaves the owner counting the units, which errs towards refusing. l.mu held.
+func (n *Node) reportEnded(l *lessee, now, start int64) {
+	if l.owner.Addr == "" {
+		return
+	}
+	var local int64
+	for _, sl := range l.c.Local(now) {
+		if sl.Start.UnixNano() == start {
+			local = sl.Count
+		}
+	}
+	b := encodeLeaseReq(leaseReq{id: n.reqSeq.Add(1), from: n.name, subject: l.subject, metric: l.metric,
+		start: start, charge: local})
+	if err := n.sendLease(l.owner, b); err != nil {
+		n.log.Debug("cluster: lease report", "to", l.ownerName, "err", err)
+		return
+	}
+	n.leaseAsks.Add(1)
+	n.bytesOut.Add(uint64(len(b)))
 }
 
 // finish applies an answer (or a timeout) to its call, once.
@@ -198,7 +227,10 @@ func (n *Node) finish(id uint64, p leaseResp) {
 	}
 	switch p.status {
 	case leaseOK:
-		if p.granted > 0 && p.start == call.start {
+		// Units granted by a node that is no longer the owner here (the ring moved while the call was in flight)
+		// are not known to the new owner: not taken (see ringCounter); nor are units for a window that has ended.
+		if p.granted > 0 && p.start == call.start && call.owner == l.ownerName &&
+			p.start == l.c.LeaseWindow(n.opt.Now().UnixNano()) {
 			l.c.AddLease(p.start, p.granted)
 		}
 		if p.granted == 0 && call.want > 0 {
@@ -280,17 +312,22 @@ func (n *Node) serveLease(q leaseReq, now int64) leaseResp {
 	lc.SetLeased(false) // we own it: admission here is on the view
 	led := n.ledgers[id]
 	if led == nil {
-		led = &ledger{windows: map[int64]map[string]int64{}, seq: map[string]uint64{}}
+		led = &ledger{windows: map[int64]map[string]int64{}, seq: map[int64]map[string]uint64{}}
 		n.ledgers[id] = led
 	}
-	if q.id <= led.seq[q.from] {
-		return p // an older request overtaken by a newer one: its charge is stale
-	}
-	led.seq[q.from] = q.id
 	cur := lc.LeaseWindow(now)
 	if q.start > cur {
 		return p // a window that has not started here (clock skew)
 	}
+	seq := led.seq[q.start]
+	if seq == nil {
+		seq = map[string]uint64{}
+		led.seq[q.start] = seq
+	}
+	if q.id <= seq[q.from] {
+		return p // an older request for this window overtaken by a newer one: its charge is stale
+	}
+	seq[q.from] = q.id
 	w := led.windows[q.start]
 	if w == nil {
 		w = map[string]int64{}
@@ -318,6 +355,15 @@ func (n *Node) serveLease(q leaseReq, now int64) leaseResp {
 	return p
 }
 
+// sendLease sends one lease message: over memberlist, or by the test's hand (leaseWire) where nodes run
+// without it.
+func (n *Node) sendLease(to memberlist.Address, b []byte) error {
+	if n.leaseWire != nil {
+		return n.leaseWire(to, b)
+	}
+	return n.ml.SendToAddress(to, b)
+}
+
 // receiveLease handles a lease request or answer.
 func (n *Node) receiveLease(b []byte) {
 	n.bytesIn.Add(uint64(len(b)))
@@ -336,7 +382,7 @@ func (n *Node) receiveLease(b []byte) {
 			return
 		}
 		out := encodeLeaseResp(p)
-		if err := n.ml.SendToAddress(to, out); err != nil {
+		if err := n.sendLease(to, out); err != nil {
 			n.log.Debug("cluster: lease answer", "to", q.from, "err", err)
 			return
 		}

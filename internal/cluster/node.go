@@ -69,13 +69,14 @@ type Node struct {
 	ringOn     bool
 	ringDirty  bool // membership changed since the ring was built
 	ring       *Ring
-	owners     map[string]string     // counter id → owner, for the current ring
-	ledgers    map[string]*ledger    // counters this node owns: what it charged each lessee
-	lesseeByID map[string]*lessee    // counters this node leases from their owner
-	lessees    sync.Map              // governance.Counter → *lessee, for Borrow (no lock)
-	reqSeq     atomic.Uint64         // lease request ids: start at the start time, so they grow across restarts
-	callsMu    sync.Mutex            // guards calls
-	calls      map[uint64]*leaseCall // lease requests in flight
+	owners     map[string]string                           // counter id → owner, for the current ring
+	ledgers    map[string]*ledger                          // counters this node owns: what it charged each lessee
+	lesseeByID map[string]*lessee                          // counters this node leases from their owner
+	lessees    sync.Map                                    // governance.Counter → *lessee, for Borrow (no lock)
+	reqSeq     atomic.Uint64                               // lease request ids: start at the start time, so they grow across restarts
+	callsMu    sync.Mutex                                  // guards calls
+	calls      map[uint64]*leaseCall                       // lease requests in flight
+	leaseWire  func(to memberlist.Address, b []byte) error // tests without memberlist: carries lease messages
 
 	leaseAsks, leaseFallbacks atomic.Uint64
 	alive                     atomic.Int64 // alive members at the last delta tick (no lock needed to read it)
@@ -458,10 +459,10 @@ func (n *Node) applyLocked(id string, now int64) {
 		return
 	}
 	ws := n.st.m[id]
-	var led *ledger
-	if n.ringOn && n.ownerLocked(id) == n.name {
-		led = n.ledgers[id]
-	}
+	// The ledger's windows are set even when this node no longer owns the counter (dropLedger): without its
+	// charges they get the gossiped counts alone, instead of keeping the charges in the remote count.
+	led := n.ledgers[id]
+	owned := led != nil && n.ringOn && n.ownerLocked(id) == n.name
 	if len(ws) == 0 && led == nil {
 		return
 	}
@@ -491,7 +492,7 @@ func (n *Node) applyLocked(id string, now int64) {
 				sum += e.Count
 			}
 		}
-		if led != nil {
+		if owned {
 			sum += ledgerExtra(led.windows[s], ws[s], n.name)
 		}
 		if strict && s == strictStart {

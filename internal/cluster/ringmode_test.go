@@ -18,14 +18,17 @@ import (
 const ringSecret = "wk-RingTest0123456789abcdefghijABCDEFGHIJ01234"
 
 // ringGov is a real governance service (SQLite in memory) with one key limited to rpm.
-func ringGov(t testing.TB, rpm int64) *governance.Service {
+func ringGov(t testing.TB, rpm int64) *governance.Service { return ringGovAt(t, rpm, nil) }
+
+// ringGovAt is ringGov on the given clock (nil: time.Now).
+func ringGovAt(t testing.TB, rpm int64, now func() time.Time) *governance.Service {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	s, err := governance.New(ctx, st, governance.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := governance.New(ctx, st, governance.Options{Now: now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
