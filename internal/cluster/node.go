@@ -77,6 +77,8 @@ type Node struct {
 	callsMu    sync.Mutex                                  // guards calls
 	calls      map[uint64]*leaseCall                       // lease requests in flight
 	leaseWire  func(to memberlist.Address, b []byte) error // tests without memberlist: carries lease messages
+	outMu      sync.Mutex                                  // guards outbox
+	outbox     []leaseOut                                  // lease messages to send once no lock is held
 
 	leaseAsks, leaseFallbacks atomic.Uint64
 	alive                     atomic.Int64 // alive members at the last delta tick (no lock needed to read it)
@@ -324,7 +326,9 @@ func (n *Node) flush() {
 	// Read before changes takes mu: memberlist calls our event delegate (which takes mu) with its node lock held,
 	// so asking it for the member count under mu could deadlock.
 	n.alive.Store(int64(n.ml.NumMembers()))
-	if recs := n.changes(); len(recs) > 0 {
+	recs := n.changes()
+	n.sendQueued() // the tick's lease requests, reports and returns
+	if len(recs) > 0 {
 		n.send(encodeDeltas(n.name, recs, maxPacket))
 	}
 }

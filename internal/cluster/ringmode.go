@@ -205,7 +205,6 @@ func (n *Node) pruneLedgers(keep int) {
 func (n *Node) returnLeases() {
 	now := n.opt.Now().UnixNano()
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	for _, l := range n.lesseeByID {
 		l.mu.Lock()
 		if l.owner.Addr != "" && l.c.Leased() && l.call == nil && l.c.DrainLease(l.c.LeaseWindow(now)) > 0 {
@@ -213,6 +212,8 @@ func (n *Node) returnLeases() {
 		}
 		l.mu.Unlock()
 	}
+	n.mu.Unlock()
+	n.sendQueued()
 }
 
 // ledgerExtra is what an owner's ledger adds to the gossiped counts of one window: per node, the amount by

@@ -85,6 +85,7 @@ func (r *ringNet) tick(names ...string) {
 	for _, name := range names {
 		n := r.nodes[name]
 		recs := n.changes()
+		n.sendQueued()
 		to := n.alivePeers()
 		for _, b := range encodeDeltas(name, recs, maxPacket) {
 			for _, a := range to {
