@@ -18,10 +18,12 @@ import (
 const ringSecret = "wk-RingTest0123456789abcdefghijABCDEFGHIJ01234"
 
 // ringGov is a real governance service (SQLite in memory) with one key limited to rpm.
-func ringGov(t testing.TB, rpm int64) *governance.Service { return ringGovAt(t, rpm, nil) }
+func ringGov(t testing.TB, rpm int64) *governance.Service {
+	return ringGovAt(t, governance.RateLimits{RPM: rpm}, nil)
+}
 
-// ringGovAt is ringGov on the given clock (nil: time.Now).
-func ringGovAt(t testing.TB, rpm int64, now func() time.Time) *governance.Service {
+// ringGovAt is ringGov with the given rate limits on the given clock (nil: time.Now).
+func ringGovAt(t testing.TB, limits governance.RateLimits, now func() time.Time) *governance.Service {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, ":memory:")
 	if err != nil {
@@ -34,7 +36,7 @@ func ringGovAt(t testing.TB, rpm int64, now func() time.Time) *governance.Servic
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
 	cfg := &governance.Config{VirtualKeys: []governance.VirtualKeyConfig{{ID: "k", Value: ringSecret,
-		RateLimits: &governance.RateLimits{RPM: rpm}}}}
+		RateLimits: &limits}}}
 	if _, err := s.Seed(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}

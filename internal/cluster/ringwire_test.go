@@ -34,12 +34,12 @@ type wireMsg struct {
 	b  []byte
 }
 
-func newRingNet(t *testing.T, rpm int64, at time.Time, names ...string) *ringNet {
+func newRingNet(t *testing.T, limits governance.RateLimits, at time.Time, names ...string) *ringNet {
 	r := &ringNet{t: t, clk: &clock{}, names: names, nodes: map[string]*Node{}, govs: map[string]*governance.Service{}}
 	r.clk.ns.Store(at.UnixNano())
 	cfg := Config{Enabled: true, Counters: CountersRing, Ring: RingConfig{LeaseTimeout: time.Hour}}.WithDefaults()
 	for _, name := range names {
-		g := ringGovAt(t, rpm, r.clk.now)
+		g := ringGovAt(t, limits, r.clk.now)
 		n := &Node{cfg: cfg, name: name, src: g, st: NewState(), refs: map[string]governance.CounterRef{},
 			gens: map[governance.Counter]uint64{}, strictX: map[string]int64{}, peers: map[string]*peer{},
 			opt: Options{Now: r.clk.now}, log: discardLog()}
@@ -115,13 +115,16 @@ func (r *ringNet) pump() {
 
 // admit sends one request to the named node's governance (a refused leased counter borrows from its owner: the
 // lease messages are pumped meanwhile) and reports whether it was admitted.
-func (r *ringNet) admit(name string) bool {
+func (r *ringNet) admit(name string) bool { return r.admitTokens(name, 0) }
+
+// admitTokens is admit for a request of the given tokens (estimated and used).
+func (r *ringNet) admitTokens(name string, tokens int64) bool {
 	g := r.govs[name]
 	done := make(chan bool, 1)
 	go func() {
-		res, d := g.Admit(context.Background(), g.Authenticate(ringSecret), "mock/echo", governance.Estimate{})
+		res, d := g.Admit(context.Background(), g.Authenticate(ringSecret), "mock/echo", governance.Estimate{Tokens: tokens})
 		if d == nil {
-			res.Settle(schema.Usage{}, 0)
+			res.Settle(schema.Usage{PromptTokens: tokens}, 0)
 		}
 		done <- d == nil
 	}()
@@ -136,19 +139,23 @@ func (r *ringNet) admit(name string) bool {
 }
 
 // used is the named node's view of key k's rpm count (what GET /api/usage shows).
-func (r *ringNet) used(name string) int64 {
+func (r *ringNet) used(name string) int64 { return r.usedOf(name, "rpm") }
+
+func (r *ringNet) usedOf(name, metric string) int64 {
 	for _, ref := range r.govs[name].Counters() {
-		if ref.Subject == "key:k" && ref.Metric == "rpm" {
+		if ref.Subject == "key:k" && ref.Metric == metric {
 			return ref.Counter.Peek(r.clk.now().UnixNano(), ref.Limit).Used
 		}
 	}
-	r.t.Fatalf("%s: no key:k rpm counter", name)
+	r.t.Fatalf("%s: no key:k %s counter", name, metric)
 	return 0
 }
 
-func (r *ringNet) leaseLeft(name string) int64 {
+func (r *ringNet) leaseLeft(name string) int64 { return r.leaseLeftOf(name, "rpm") }
+
+func (r *ringNet) leaseLeftOf(name, metric string) int64 {
 	for _, ref := range r.govs[name].Counters() {
-		if ref.Subject == "key:k" && ref.Metric == "rpm" {
+		if ref.Subject == "key:k" && ref.Metric == metric {
 			lc := ref.Counter.(governance.Leasable)
 			return lc.LeaseLeft(lc.LeaseWindow(r.clk.now().UnixNano()))
 		}
@@ -177,7 +184,7 @@ func (r *ringNet) checkViews(want int64) {
 // unit in the first minute, and when node0 lost the counter its view kept that charge — in the next minute as
 // the previous window's share.)
 func TestRingOwnerChangeLeavesNoStaleCount(t *testing.T) {
-	r := newRingNet(t, 100, time.Date(2030, 1, 1, 12, 0, 10, 0, time.UTC), "node0", "node1", "node2")
+	r := newRingNet(t, governance.RateLimits{RPM: 100}, time.Date(2030, 1, 1, 12, 0, 10, 0, time.UTC), "node0", "node1", "node2")
 	id := counterID("key:k", "rpm")
 	r.see("node0", "node0")
 	r.tick("node0")
@@ -224,7 +231,7 @@ func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard,
 // node1's report; node0 and node2 then take the whole limit, and node1 must admit nothing more — the 20-process
 // run's 101 of rpm 100.
 func TestRingOwnerChangeDropsFormerOwnersUnits(t *testing.T) {
-	r := newRingNet(t, 100, time.Date(2030, 1, 1, 12, 0, 10, 0, time.UTC), "node0", "node1", "node2")
+	r := newRingNet(t, governance.RateLimits{RPM: 100}, time.Date(2030, 1, 1, 12, 0, 10, 0, time.UTC), "node0", "node1", "node2")
 	r.see("node0", "node0", "node1")
 	r.see("node1", "node0", "node1")
 	r.tick("node0", "node1")
@@ -272,7 +279,7 @@ func TestRingOwnerChangeDropsFormerOwnersUnits(t *testing.T) {
 // any more (a lease is for one window), so the owner must not keep counting them in the previous minute's share:
 // 30 admitted round-robin late in a minute, read 6 s into the next, every node reads ceil(30 × 54/60) = 27.
 func TestRingWindowRollLeavesNoStaleCharge(t *testing.T) {
-	r := newRingNet(t, 100, time.Date(2030, 1, 1, 12, 0, 50, 0, time.UTC), "node0", "node1", "node2")
+	r := newRingNet(t, governance.RateLimits{RPM: 100}, time.Date(2030, 1, 1, 12, 0, 50, 0, time.UTC), "node0", "node1", "node2")
 	for _, name := range r.names {
 		r.see(name, r.names...)
 	}
@@ -296,4 +303,61 @@ func TestRingWindowRollLeavesNoStaleCharge(t *testing.T) {
 	r.tick()
 	t.Logf("the lessees held %d unused units when the minute turned", held)
 	r.checkViews(27)
+}
+
+// TestRingShortLeaseIsHandedBack: two lessees each hold 50 tokens of tpm 1,000 and the owner has 30 left, so
+// no one can serve a request of 100 on its own though 130 are free. A lessee that cannot serve a request from
+// its lease must hand the remainder back when it asks, so the owner can grant from the pooled room: the second
+// lessee's request is admitted. (Kept instead, the remainders stayed stranded at the lessees: the simulation's
+// $1 budget admitted 97–99 requests of $0.01 of 100 that way.)
+func TestRingShortLeaseIsHandedBack(t *testing.T) {
+	r := newRingNet(t, governance.RateLimits{TPM: 1000}, time.Date(2030, 1, 1, 12, 0, 10, 0, time.UTC), "node0", "node1", "node2")
+	for _, name := range r.names {
+		r.see(name, r.names...)
+	}
+	r.tick()
+	owner := r.nodes["node0"].ownerOf(counterID("key:k", "tpm"))
+	var lessees []string
+	for _, name := range r.names {
+		if name != owner {
+			lessees = append(lessees, name)
+		}
+	}
+	// Small requests on the lessees: their top-ups grow to batches of tens of tokens.
+	var tokens int64
+	for _, name := range lessees {
+		for i := 0; r.leaseLeftOf(name, "tpm") < 60; i++ {
+			if i == 50 {
+				t.Fatalf("%s holds %d tokens after 50 requests, want a lease of 60 (the test's premise)", name, r.leaseLeftOf(name, "tpm"))
+			}
+			if !r.admitTokens(name, 7) {
+				t.Fatalf("%s refused 7 tokens well within the limit", name)
+			}
+			tokens += 7
+			r.tick()
+		}
+	}
+	// Each lessee spends its lease down to 50 (no tick: no top-up), then the owner takes all but 30 of its room.
+	for _, name := range lessees {
+		for r.leaseLeftOf(name, "tpm") > 50 {
+			if !r.admitTokens(name, 1) {
+				t.Fatalf("%s refused a token from its lease", name)
+			}
+			tokens++
+		}
+	}
+	room := 1000 - r.usedOf(owner, "tpm")
+	if !r.admitTokens(owner, room-30) {
+		t.Fatalf("the owner refused %d tokens of its room of %d", room-30, room)
+	}
+	tokens += room - 30
+	// 130 tokens are free: 50 at each lessee and 30 at the owner.
+	first, second := r.admitTokens(lessees[0], 100), r.admitTokens(lessees[1], 100)
+	t.Logf("%d tokens admitted before; the lessees' requests of 100 admitted: %v, %v", tokens, first, second)
+	if !first && !second {
+		t.Fatal("neither lessee admitted a request of 100 with 130 tokens free in the cluster: remainders stranded")
+	}
+	if first && second {
+		t.Fatal("both lessees admitted a request of 100 with 130 tokens free")
+	}
 }
