@@ -136,6 +136,7 @@ type lessee struct {
 	idleSince     time.Time // when the lease was last seen unchanged with units left
 	lastLeft      int64
 	charged       int64 // the window of the last request to the owner: reported again once it has ended
+	resync        bool  // a request went unanswered: report the charge once no fallback runs
 }
 
 type leaseCall struct {
@@ -280,7 +281,9 @@ func (n *Node) finish(id uint64, p leaseResp) {
 	default:
 		// The owner did not answer in time (dead, cut off, or overloaded), or the node asked does not own the
 		// counter (membership views differ for a moment: a join or a death not yet seen everywhere): fall back
-		// for fallback_for rather than refuse (see fallback for the bound), and ask again after it.
+		// for fallback_for rather than refuse (see fallback for the bound), and ask again after it. The owner
+		// may have applied the request (a lost answer): it is told the actual charge once the fallback is over.
+		l.resync = l.resync || call.want > 0
 		if p.status == leaseNotOwner {
 			n.log.Debug("cluster: lease asked of a node that does not own the counter", "node", p.from, "counter", l.id)
 		}

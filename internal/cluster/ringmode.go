@@ -135,6 +135,12 @@ func (n *Node) ringCounter(id string, r governance.CounterRef, now int64, change
 	if !lc.Leased() {
 		return // admitting on the view until fallbackTill
 	}
+	if l.resync && l.call == nil && !wall.Before(l.fallbackTill) {
+		// A request went unanswered, and its owner may have charged units this node never received (a lost
+		// answer): without a report it would count them until this node's next request, possibly never.
+		n.ask(l, now, 0, 0)
+		l.resync = false
+	}
 	start := lc.LeaseWindow(now)
 	if l.charged != 0 && l.charged != start {
 		n.reportEnded(l, now, l.charged)

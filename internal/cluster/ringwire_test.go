@@ -25,8 +25,9 @@ type ringNet struct {
 	nodes map[string]*Node
 	govs  map[string]*governance.Service
 
-	mu sync.Mutex
-	q  []wireMsg
+	mu   sync.Mutex
+	q    []wireMsg
+	drop func(m wireMsg) bool // lose a message (nil: none)
 }
 
 type wireMsg struct {
@@ -107,6 +108,9 @@ func (r *ringNet) pump() {
 		m := r.q[0]
 		r.q = r.q[1:]
 		r.mu.Unlock()
+		if r.drop != nil && r.drop(m) {
+			continue
+		}
 		if n := r.nodes[m.to]; n != nil {
 			(*delegate)(n).NotifyMsg(m.b)
 		}
@@ -360,4 +364,55 @@ func TestRingShortLeaseIsHandedBack(t *testing.T) {
 	if first && second {
 		t.Fatal("both lessees admitted a request of 100 with 130 tokens free")
 	}
+}
+
+// TestRingLostAnswerIsResynced: the owner grants a lessee units but the answer is lost. The lessee times out and
+// falls back; the owner charges it the units it never received. Once the fallback is over the lessee must report
+// its actual charge, or the owner counts the lost units until that node's next request — for the rest of the
+// window if none comes (the simulation's "every node sees a burst" then never converged).
+func TestRingLostAnswerIsResynced(t *testing.T) {
+	r := newRingNet(t, governance.RateLimits{RPM: 100}, time.Date(2030, 1, 1, 12, 0, 10, 0, time.UTC), "node0", "node1", "node2")
+	for _, name := range r.names {
+		r.see(name, r.names...)
+		r.nodes[name].cfg.Ring.LeaseTimeout = 20 * time.Millisecond
+		r.nodes[name].cfg.Ring.FallbackFor = 50 * time.Millisecond
+	}
+	r.tick()
+	id := counterID("key:k", "rpm")
+	owner := r.nodes["node0"].ownerOf(id)
+	lessee := "node0"
+	if owner == lessee {
+		lessee = "node1"
+	}
+	// A lessee with traffic asks for batches of 10; its first answer is lost.
+	n := r.nodes[lessee]
+	n.mu.Lock()
+	l := n.lesseeByID[id]
+	n.mu.Unlock()
+	l.mu.Lock()
+	l.want = 10
+	l.mu.Unlock()
+	lost := 0
+	r.drop = func(m wireMsg) bool {
+		if m.to == lessee && m.b[1] == kindLeaseResp && lost == 0 {
+			lost++
+			return true
+		}
+		return false
+	}
+	if !r.admit(lessee) {
+		t.Fatalf("%s refused within the limit", lessee)
+	}
+	if lost != 1 || n.leaseFallbacks.Load() != 1 {
+		t.Fatalf("answers lost %d, fallbacks %d: want the answer lost and a fallback (the test's premise)",
+			lost, n.leaseFallbacks.Load())
+	}
+	r.tick()
+	if u := r.used(owner); u != 10 {
+		t.Fatalf("the owner reads %d, want the 10 units it granted in the lost answer (the test's premise)", u)
+	}
+	time.Sleep(60 * time.Millisecond) // past the fallback
+	r.tick()
+	r.tick()
+	r.checkViews(1)
 }
