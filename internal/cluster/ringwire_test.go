@@ -416,3 +416,70 @@ func TestRingLostAnswerIsResynced(t *testing.T) {
 	r.tick()
 	r.checkViews(1)
 }
+
+// TestRingFallbackTakesTheOwnersRoom: above ring.auto_above members a lessee whose owner does not answer grants
+// itself 1/alive of the headroom it knows. Its view counts only units spent, not the units the owner leased to
+// other nodes, so the headroom is capped by the room the owner reported in its last answer: B holds 24 unused
+// units the owner counts and A's view does not.
+func TestRingFallbackTakesTheOwnersRoom(t *testing.T) {
+	r := newRingNet(t, governance.RateLimits{RPM: 100}, time.Date(2030, 1, 1, 12, 0, 10, 0, time.UTC), "node0", "node1", "node2")
+	for _, name := range r.names {
+		r.see(name, r.names...)
+		r.nodes[name].cfg.Ring.AutoAbove = 1 // three members count as a large cluster
+		r.nodes[name].cfg.Ring.LeaseTimeout = 20 * time.Millisecond
+		r.nodes[name].cfg.Ring.FallbackFor = time.Minute
+	}
+	r.tick()
+	id := counterID("key:k", "rpm")
+	owner := r.nodes["node0"].ownerOf(id)
+	var lessees []string
+	for _, name := range r.names {
+		if name != owner {
+			lessees = append(lessees, name)
+		}
+	}
+	a, b := lessees[0], lessees[1]
+	lesseeOf := func(name string) *lessee {
+		n := r.nodes[name]
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.lesseeByID[id]
+	}
+	lb := lesseeOf(b)
+	lb.mu.Lock()
+	lb.want = 40
+	lb.mu.Unlock()
+	if !r.admit(b) { // granted min(40, 100 / (2 × 2 other members)) = 25, one spent
+		t.Fatalf("%s refused within the limit", b)
+	}
+	if !r.admit(a) {
+		t.Fatalf("%s refused within the limit", a)
+	}
+	r.tick()
+	for r.leaseLeft(a) > 0 { // spend A's lease (no tick: no top-up)
+		if !r.admit(a) {
+			t.Fatalf("%s refused from its lease", a)
+		}
+	}
+	la := lesseeOf(a)
+	la.mu.Lock()
+	ownerRoom := la.roomSeen
+	la.mu.Unlock()
+	viewRoom := 100 - r.used(a)
+	if held := r.leaseLeft(b); held < 20 || viewRoom-ownerRoom < held {
+		t.Fatalf("%s holds %d units; %s's view has %d free, the owner said %d (the test's premise: the view misses the units held)",
+			b, held, a, viewRoom, ownerRoom)
+	}
+	r.drop = func(m wireMsg) bool { return m.to == a && m.b[1] == kindLeaseResp }
+	if !r.admit(a) {
+		t.Fatalf("%s refused on its fallback", a)
+	}
+	if fb := r.nodes[a].leaseFallbacks.Load(); fb != 1 {
+		t.Fatalf("%s fell back %d times, want once (the test's premise)", a, fb)
+	}
+	// The fallback granted room/3 and the admission took one of them.
+	if got := r.leaseLeft(a) + 1; got != ownerRoom/3 {
+		t.Fatalf("%s granted itself %d units on its fallback, want %d/3 = %d (the owner's room, not its view's %d)",
+			a, got, ownerRoom, ownerRoom/3, viewRoom)
+	}
+}
