@@ -147,6 +147,7 @@ type leaseCall struct {
 	owner string
 	start int64
 	want  int64
+	need  int64
 	done  chan struct{}
 	resp  leaseResp
 	// timedOut: finished by its timeout, and kept (callsMu) so that a late answer ends the fallback.
@@ -175,7 +176,7 @@ func (n *Node) ask(l *lessee, now, want, need int64) *leaseCall {
 	}
 	q := leaseReq{id: n.reqSeq.Add(1), from: n.name, subject: l.subject, metric: l.metric, start: start,
 		charge: local + left, want: max(want, need), need: max(need, 0)}
-	call := &leaseCall{id: q.id, l: l, owner: l.ownerName, start: start, want: want, done: make(chan struct{})}
+	call := &leaseCall{id: q.id, l: l, owner: l.ownerName, start: start, want: want, need: q.need, done: make(chan struct{})}
 	l.call = call
 	if l.charged != 0 && l.charged != start {
 		n.reportEnded(l, now, l.charged)
@@ -278,7 +279,8 @@ func (n *Node) finish(id uint64, p leaseResp) {
 			p.start == l.c.LeaseWindow(n.opt.Now().UnixNano()) {
 			l.c.AddLease(p.start, p.granted)
 		}
-		if p.granted == 0 && call.want > 0 {
+		if p.granted == 0 && call.want > 0 && p.room < max(call.need, 1) {
+			// Refused for want of room (not for a window that turned while the request was on its way).
 			l.exhaustedTill = wall.Add(exhaustedFor)
 		}
 	default:
@@ -364,26 +366,32 @@ func (n *Node) Borrow(c governance.Counter, now, amount, limit int64) bool {
 		return false
 	}
 	l := v.(*lessee)
-	l.mu.Lock()
-	if wall := time.Now(); !l.c.Leased() || wall.Before(l.exhaustedTill) || wall.Before(l.fallbackTill) {
+	win := l.c.LeaseWindow(now)
+	for attempt := 0; ; attempt++ {
+		l.mu.Lock()
+		if wall := time.Now(); !l.c.Leased() || wall.Before(l.exhaustedTill) || wall.Before(l.fallbackTill) {
+			l.mu.Unlock()
+			return false
+		}
+		if l.call == nil {
+			// Hand the remainder that is too short for this request back with the request: the owner then grants
+			// the whole amount from the room it pools. Kept instead, remainders stranded at every lessee add up to
+			// more than a request near the limit, and each lessee's ask for the difference is refused (a $1 budget
+			// admitted 97–99 requests of $0.01 in the simulation's one-second burst).
+			l.c.DrainLease(win)
+		}
+		call := n.ask(l, now, l.want, amount-l.c.LeaseLeft(win))
 		l.mu.Unlock()
-		return false
+		n.sendQueued()
+		if call == nil {
+			return false
+		}
+		<-call.done // finished by the answer or by the timeout timer
+		if call.start != win && call.resp.status == leaseOK && attempt == 0 {
+			continue // the call this request waited on was a top-up for a window that has ended: ask for its own
+		}
+		return call.resp.granted > 0 || call.resp.status != leaseOK // units arrived, or the fallback took over
 	}
-	if l.call == nil {
-		// Hand the remainder that is too short for this request back with the request: the owner then grants the
-		// whole amount from the room it pools. Kept instead, remainders stranded at every lessee add up to more
-		// than a request near the limit, and each lessee's ask for the difference is refused (a $1 budget admitted
-		// 97–99 requests of $0.01 in the simulation's one-second burst).
-		l.c.DrainLease(l.c.LeaseWindow(now))
-	}
-	call := n.ask(l, now, l.want, amount-l.c.LeaseLeft(l.c.LeaseWindow(now)))
-	l.mu.Unlock()
-	n.sendQueued()
-	if call == nil {
-		return false
-	}
-	<-call.done                                                 // finished by the answer or by the timeout timer
-	return call.resp.granted > 0 || call.resp.status != leaseOK // units arrived, or the fallback took over
 }
 
 // serveLease answers a lessee as the counter's owner; mu held. It sets the lessee's charge in the ledger, then
