@@ -85,7 +85,8 @@ type RingConfig struct {
 	// LeaseTimeout bounds a request's wait for a lease from a counter's owner (default 50ms). On timeout the
 	// node admits on its own gossiped view of that counter for FallbackFor, then asks the owner again.
 	LeaseTimeout time.Duration `yaml:"lease_timeout"`
-	// FallbackFor is how long a node admits on its own view after an owner failed to answer (default 1s).
+	// FallbackFor is how long, at most, a node admits without an owner that failed to answer (default 1s); the
+	// owner's late answer ends it sooner.
 	FallbackFor time.Duration `yaml:"fallback_for"`
 }
 

@@ -75,13 +75,16 @@ type Node struct {
 	ringOn     bool
 	ringDirty  bool // membership changed since the ring was built (guarded by peersMu)
 	ring       *Ring
-	owners     map[string]string     // counter id → owner, for the current ring
-	ledgers    map[string]*ledger    // counters this node owns: what it charged each lessee
-	lesseeByID map[string]*lessee    // counters this node leases from their owner
-	lessees    sync.Map              // governance.Counter → *lessee, for Borrow (no lock)
-	reqSeq     atomic.Uint64         // lease request ids: start at the start time, so they grow across restarts
-	callsMu    sync.Mutex            // guards calls
-	calls      map[uint64]*leaseCall // lease requests in flight
+	owners     map[string]string                           // counter id → owner, for the current ring
+	ledgers    map[string]*ledger                          // counters this node owns: what it charged each lessee
+	lesseeByID map[string]*lessee                          // counters this node leases from their owner
+	lessees    sync.Map                                    // governance.Counter → *lessee, for Borrow (no lock)
+	reqSeq     atomic.Uint64                               // lease request ids: start at the start time, so they grow across restarts
+	callsMu    sync.Mutex                                  // guards calls
+	calls      map[uint64]*leaseCall                       // lease requests in flight
+	leaseWire  func(to memberlist.Address, b []byte) error // tests without memberlist: carries lease messages
+	outMu      sync.Mutex                                  // guards outbox
+	outbox     []leaseOut                                  // lease messages to send once no lock is held
 
 	leaseAsks, leaseFallbacks atomic.Uint64
 	alive                     atomic.Int64 // alive members at the last delta tick (no lock needed to read it)
@@ -329,7 +332,9 @@ func (n *Node) flush() {
 	// Read before changes takes mu: memberlist calls our event delegate (which takes mu) with its node lock held,
 	// so asking it for the member count under mu could deadlock.
 	n.alive.Store(int64(n.ml.NumMembers()))
-	if recs := n.changes(); len(recs) > 0 {
+	recs := n.changes()
+	n.sendQueued() // the tick's lease requests, reports and returns
+	if len(recs) > 0 {
 		n.send(encodeDeltas(n.name, recs, maxPacket))
 	}
 }
@@ -466,10 +471,10 @@ func (n *Node) applyLocked(id string, now int64) {
 		return
 	}
 	ws := n.st.m[id]
-	var led *ledger
-	if n.ringOn && n.ownerLocked(id) == n.name {
-		led = n.ledgers[id]
-	}
+	// The ledger's windows are set even when this node no longer owns the counter (dropLedger): without its
+	// charges they get the gossiped counts alone, instead of keeping the charges in the remote count.
+	led := n.ledgers[id]
+	owned := led != nil && n.ringOn && n.ownerLocked(id) == n.name
 	if len(ws) == 0 && led == nil {
 		return
 	}
@@ -499,7 +504,7 @@ func (n *Node) applyLocked(id string, now int64) {
 				sum += e.Count
 			}
 		}
-		if led != nil {
+		if owned {
 			sum += ledgerExtra(led.windows[s], ws[s], n.name)
 		}
 		if strict && s == strictStart {

@@ -88,6 +88,9 @@ func (n *Node) ringCounter(id string, r governance.CounterRef, now int64, change
 	}
 	owner := n.ownerLocked(id)
 	l := n.lesseeByID[id]
+	if owner != n.name && n.ledgers[id] != nil {
+		n.dropLedger(id, now)
+	}
 	if owner == "" || owner == n.name {
 		// Ring mode off, or ours: admit on the view (which, for an owner, includes the ledger).
 		if l != nil {
@@ -119,8 +122,13 @@ func (n *Node) ringCounter(id string, r governance.CounterRef, now int64, change
 		had := l.ownerName != ""
 		l.ownerName = owner
 		l.fallbackTill, l.exhaustedTill = time.Time{}, time.Time{}
+		// Units left from the former owner are dropped: the new owner does not count them (it starts from the
+		// gossiped counts, which hold only units spent, and a report of them can reach it before it has built its
+		// ring, and be refused), so spending them would go past the limit. Unspent, they were only ever counted
+		// by the former owner, so dropping them takes nothing from the limit.
+		l.c.DrainLease(l.c.LeaseWindow(now))
 		if had {
-			n.ask(l, now, 0, 0) // tell the new owner what we hold, so it charges us before granting others
+			n.ask(l, now, 0, 0) // tell the new owner what we used, so it charges us before its gossip arrives
 		}
 	}
 	if !lc.Leased() && !wall.Before(l.fallbackTill) {
@@ -129,12 +137,24 @@ func (n *Node) ringCounter(id string, r governance.CounterRef, now int64, change
 	if !lc.Leased() {
 		return // admitting on the view until fallbackTill
 	}
+	if l.resync && l.call == nil && !wall.Before(l.fallbackTill) {
+		// A request went unanswered, and its owner may have charged units this node never received (a lost
+		// answer): without a report it would count them until this node's next request, possibly never.
+		n.ask(l, now, 0, 0)
+		l.resync = false
+	}
 	start := lc.LeaseWindow(now)
+	if l.charged != 0 && l.charged != start {
+		n.reportEnded(l, now, l.charged)
+		l.charged = 0
+	}
 	left := lc.LeaseLeft(start)
-	l.observe(lc, now, start, changed)
+	used := l.observe(lc, now, start, changed)
 	switch {
-	case changed && l.call == nil && !wall.Before(l.exhaustedTill) && left*2 < l.want:
-		n.ask(l, now, l.want, 0) // top up ahead of need while there is traffic
+	case used > 0 && l.call == nil && !wall.Before(l.exhaustedTill) && left*2 < l.want:
+		// Top up ahead of need while there is traffic: units spent since the last tick. Not on a mere change (a
+		// counter's first tick, a release), which would lease units to nodes that have no traffic.
+		n.ask(l, now, l.want, 0)
 		l.idleSince = time.Time{}
 	case left > 0 && left == l.lastLeft && !changed:
 		if l.idleSince.IsZero() {
@@ -149,6 +169,15 @@ func (n *Node) ringCounter(id string, r governance.CounterRef, now int64, change
 		l.idleSince = time.Time{}
 	}
 	l.lastLeft = left
+}
+
+// dropLedger forgets what this node charged lessees of a counter it no longer owns (ring mode turned off, or
+// the ring moved the counter): the new owner charges them from their reports and the gossip, and the charges
+// must leave this node's remote count, which otherwise kept them — the usage one above the admissions that
+// issue 18's runs saw on the first node. mu held.
+func (n *Node) dropLedger(id string, now int64) {
+	n.applyLocked(id, now) // no longer owned: the ledger's windows are set to the gossiped counts alone
+	delete(n.ledgers, id)
 }
 
 // dropRingCounter forgets a counter governance no longer has; mu held.
@@ -172,6 +201,7 @@ func (n *Node) pruneLedgers(keep int) {
 		slices.Sort(starts)
 		for _, s := range starts[:len(starts)-keep] {
 			delete(led.windows, s)
+			delete(led.seq, s)
 		}
 		if len(led.windows) == 0 {
 			delete(n.ledgers, id)
@@ -183,7 +213,6 @@ func (n *Node) pruneLedgers(keep int) {
 func (n *Node) returnLeases() {
 	now := n.opt.Now().UnixNano()
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	for _, l := range n.lesseeByID {
 		l.mu.Lock()
 		if l.owner.Addr != "" && l.c.Leased() && l.call == nil && l.c.DrainLease(l.c.LeaseWindow(now)) > 0 {
@@ -191,6 +220,8 @@ func (n *Node) returnLeases() {
 		}
 		l.mu.Unlock()
 	}
+	n.mu.Unlock()
+	n.sendQueued()
 }
 
 // ledgerExtra is what an owner's ledger adds to the gossiped counts of one window: per node, the amount by
@@ -216,8 +247,9 @@ func (n *Node) ownerOf(id string) string {
 	return n.ownerLocked(id)
 }
 
-// observe updates the lessee's use rate and batch size from its local count; l.mu held.
-func (l *lessee) observe(lc governance.Leasable, now, start int64, changed bool) {
+// observe updates the lessee's use rate and batch size from its local count and returns the units used since
+// the last tick; l.mu held.
+func (l *lessee) observe(lc governance.Leasable, now, start int64, changed bool) int64 {
 	var used int64
 	if changed {
 		var cur int64
@@ -233,4 +265,5 @@ func (l *lessee) observe(lc governance.Leasable, now, start int64, changed bool)
 	}
 	l.rate = l.rate*0.8 + float64(used)*0.2
 	l.want = max(1, min(int64(math.Ceil(l.rate*leaseHorizon)), 1<<30))
+	return used
 }

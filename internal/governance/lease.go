@@ -119,20 +119,36 @@ func (w *SlidingWindow) DrainLease(start int64) int64 { return w.ls.drain(start 
 // reserveLeased admits n from the lease for the current window and counts it locally; the returned Status is
 // the local view's. On refusal the retry hint is the view's, or a second when the view has room (the owner
 // holds it: a retry may get a lease).
+//
+// The unit is counted locally before it is taken from the lease (and uncounted if the lease is short), so
+// reading the lease and then the local count — the charge the cluster layer reports to the owner — may count
+// an admission in flight twice but never misses it (TestLeaseChargeNeverMissesAnAdmission).
 func (w *SlidingWindow) reserveLeased(now int64, n, limit int64) (bool, int64, Status) {
 	idx := now / w.width
+	slot := &w.local[idx&1]
+	var added int64
+	for {
+		old := slot.Load()
+		cur := countAt(old, idx)
+		next := min(cur+n, countMask)
+		if slot.CompareAndSwap(old, pack(idx, next)) {
+			added = next - cur
+			break
+		}
+	}
 	ok := w.ls.take(idx, n)
-	if ok {
-		slot := &w.local[idx&1]
+	if !ok {
 		for {
 			old := slot.Load()
-			cur := countAt(old, idx)
-			if slot.CompareAndSwap(old, pack(idx, min(cur+n, countMask))) {
+			if slot.CompareAndSwap(old, pack(idx, max(countAt(old, idx)-added, 0))) {
 				break
 			}
 		}
+	}
+	// Bumped on a refusal too: the cluster layer may have read the count in between and must read it again.
+	w.gen.Add(1)
+	if ok {
 		w.dirty.Store(true)
-		w.gen.Add(1)
 	}
 	st := w.Peek(now, limit)
 	if !ok {
@@ -176,18 +192,30 @@ func (c *PeriodCounter) LeaseLeft(start int64) int64 { return c.ls.left(periodTa
 // DrainLease implements Leasable.
 func (c *PeriodCounter) DrainLease(start int64) int64 { return c.ls.drain(periodTag(start)) }
 
+// reserveLeased: see SlidingWindow.reserveLeased (counted locally first, uncounted if the lease is short).
 func (c *PeriodCounter) reserveLeased(now int64, n, limit int64) (bool, int64, Status) {
 	s := c.period(now)
+	var added int64
+	for {
+		v := c.value.Load()
+		next := addSat(v, n)
+		if c.value.CompareAndSwap(v, next) {
+			added = next - v
+			break
+		}
+	}
 	ok := c.ls.take(periodTag(s), n)
-	if ok {
+	if !ok {
 		for {
 			v := c.value.Load()
-			if c.value.CompareAndSwap(v, addSat(v, n)) {
+			if c.value.CompareAndSwap(v, max(v-added, 0)) {
 				break
 			}
 		}
+	}
+	c.gen.Add(1)
+	if ok {
 		c.dirty.Store(true)
-		c.gen.Add(1)
 	}
 	st := c.Peek(now, limit)
 	if !ok {

@@ -183,8 +183,15 @@ func clusterBurst(t *testing.T, n, rate int, mode string, sc scaleConfig) {
 	// WEIR_E2E_CLUSTER_N) is held to 110 plus rate × the largest d the nodes measured. Explicit sizes are held
 	// to 110 in every mode.
 	var dmax float64 // seconds
+	var asks, fallbacks uint64
 	for _, g := range gs {
-		dmax = max(dmax, getClusterView(t, g).DelayMaxMS/1000)
+		v := getClusterView(t, g)
+		dmax = max(dmax, v.DelayMaxMS/1000)
+		asks += v.LeaseRequests
+		fallbacks += v.LeaseFallbacks
+	}
+	if sc.counters == "ring" || sc.counters == "" {
+		t.Logf("lease requests %d, lease fallbacks %d (an unanswered lease request puts its lessee on the fallback)", asks, fallbacks)
 	}
 	allowed := bound
 	if strings.HasPrefix(mode, "gossip") && os.Getenv("WEIR_E2E_CLUSTER_N") == "" {

@@ -307,6 +307,9 @@ type clusterView struct {
 	GossipBytesIn  uint64  `json:"gossip_bytes_in"`
 	DelayLastMS    float64 `json:"propagation_delay_last_ms"`
 	DelayMaxMS     float64 `json:"propagation_delay_max_ms"`
+	Counters       string  `json:"counters"` // gossip or ring: the mode in effect
+	LeaseRequests  uint64  `json:"lease_requests"`
+	LeaseFallbacks uint64  `json:"lease_fallbacks"`
 }
 
 func getClusterView(t *testing.T, g *gateway) clusterView {
