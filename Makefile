@@ -73,7 +73,8 @@ cluster-sim:
 
 # N real weir processes on loopback under a burst for one rpm: 100 key (TestClusterBurstBound); the normal suite
 # runs 5 at 150 requests/s. WEIR_E2E_CLUSTER_N picks sizes (default here 20,50), WEIR_E2E_CLUSTER_RATE the pace
-# (requests/s; 0: as fast as 50 clients go), WEIR_CLUSTER_MODE the counter-sharing mode.
+# (requests/s; 0: as fast as 50 clients go), WEIR_CLUSTER_MODE the counter-sharing mode (default auto, the
+# product default: the ring above 16 members).
 WEIR_E2E_CLUSTER_N ?= 20,50
 WEIR_E2E_CLUSTER_RATE ?= 0
 cluster-e2e:
