@@ -55,7 +55,7 @@ bench:
 # MCP gateway overhead: tools/call through weir's /mcp vs directly to an SDK server at 500 calls/s
 # (results land in docs/benchmarks.md).
 bench-mcp:
-	cd bench && $(GO) run ./cmd/mcpbench -rate 500 -duration 10s -rounds 3
+	cd bench && $(GO) run ./cmd/mcpbench -rate 500 -duration 10s -rounds 5 -warmup 10s
 # The UI's data at scale: 1,000,000 generated request-log rows on SQLite and PostgreSQL (started by
 # .ci/postgres.sh), then the overview and the log explorer's p95 must stay under 300 ms (docs/benchmarks.md).
 # UI_ROWS=… for another size; the normal suite runs the same test at 20,000 rows without the time limit.

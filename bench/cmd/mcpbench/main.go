@@ -34,6 +34,7 @@ func main() {
 	rate := flag.Int("rate", 500, "tool calls per second")
 	dur := flag.Duration("duration", 10*time.Second, "length of each run")
 	rounds := flag.Int("rounds", 3, "rounds (each: a direct run, then a run through weir)")
+	warmup := flag.Duration("warmup", 2*time.Second, "calls at the rate on each target before the measured rounds")
 	doc := flag.String("doc", "", `Markdown file whose "mcp" section is rewritten (default <repo>/docs/benchmarks.md; "-" for none)`)
 	flag.Parse()
 	root, err := repoRoot()
@@ -59,7 +60,7 @@ func main() {
 	ctx := context.Background()
 	direct := connect(ctx, upstream, "")
 	via := connect(ctx, weirURL+"/mcp", benchKey)
-	warm := func(s *mcp.ClientSession, tool string) { run(s, tool, *rate, 2*time.Second) }
+	warm := func(s *mcp.ClientSession, tool string) { run(s, tool, *rate, *warmup) }
 	warm(direct, "add")
 	warm(via, "bench__add")
 
@@ -82,16 +83,16 @@ func main() {
 	section := fmt.Sprintf(`### MCP tools/call, %d calls/s
 
 %s · %d CPUs · %s  
-Command: `+"`make bench-mcp`"+` (`+"`cd bench && go run ./cmd/mcpbench -rate %d -duration %s -rounds %d`"+`)
+Command: `+"`make bench-mcp`"+` (`+"`cd bench && go run ./cmd/mcpbench -rate %d -duration %s -rounds %d -warmup %s`"+`)
 
-The official Go SDK client calls the tool `+"`add`"+` on an SDK server over Streamable HTTP, directly and through Weir's `+"`/mcp`"+` (Bearer virtual key with an MCP allow-list, namespaced name `+"`bench__add`"+`, a governed call with its log record and metrics), at a constant arrival rate (open loop: latency is counted from each call's scheduled time). %d rounds of %s per target after a 2s warm-up; medians over the rounds. Overhead = Weir minus the direct run just before it. Client, server and Weir share the machine. %s
+The official Go SDK client calls the tool `+"`add`"+` on an SDK server over Streamable HTTP, directly and through Weir's `+"`/mcp`"+` (Bearer virtual key with an MCP allow-list, namespaced name `+"`bench__add`"+`, a governed call with its log record and metrics), at a constant arrival rate (open loop: latency is counted from each call's scheduled time). %d rounds of %s per target after a %s warm-up; medians over the rounds. Overhead = Weir minus the direct run just before it. Client, server and Weir share the machine. %s
 
 | target | p50 µs | p99 µs | overhead p50 µs | overhead p99 µs | errors / calls |
 |---|---:|---:|---:|---:|---:|
 | direct (SDK server) | %.0f | %.0f | — | — | %d / %d |
 | weir /mcp | %.0f | %.0f | **%.0f** | **%.0f** | %d / %d |
-`, *rate, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), *rate, *dur, *rounds,
-		*rounds, *dur, load, median(d50), median(d99), errs[0], total[0], median(w50), median(w99), median(o50), median(o99), errs[1], total[1])
+`, *rate, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.Version(), *rate, *dur, *rounds, *warmup,
+		*rounds, *dur, *warmup, load, median(d50), median(d99), errs[0], total[0], median(w50), median(w99), median(o50), median(o99), errs[1], total[1])
 	fmt.Println(section)
 	if *doc != "-" {
 		path := *doc
