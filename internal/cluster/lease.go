@@ -168,12 +168,7 @@ func (n *Node) ask(l *lessee, now, want, need int64) *leaseCall {
 	// order the charge can only count a concurrent admission twice, never miss it (read the other way round it
 	// missed one, and the owner granted that unit again).
 	left := l.c.LeaseLeft(start)
-	var local int64
-	for _, sl := range l.c.Local(now) {
-		if sl.Start.UnixNano() == start {
-			local = sl.Count
-		}
-	}
+	local := localCount(l, now, start)
 	q := leaseReq{id: n.reqSeq.Add(1), from: n.name, subject: l.subject, metric: l.metric, start: start,
 		charge: local + left, want: max(want, need), need: max(need, 0)}
 	call := &leaseCall{id: q.id, l: l, owner: l.ownerName, start: start, want: want, need: q.need, done: make(chan struct{})}
@@ -235,15 +230,19 @@ func (n *Node) reportEnded(l *lessee, now, start int64) {
 	if l.owner.Addr == "" {
 		return
 	}
-	var local int64
+	n.queueLease(l.owner, encodeLeaseReq(leaseReq{id: n.reqSeq.Add(1), from: n.name, subject: l.subject,
+		metric: l.metric, start: start, charge: localCount(l, now, start)}), 0)
+	n.leaseAsks.Add(1)
+}
+
+// localCount is what this node itself admitted on l's counter in the window or period starting at start.
+func localCount(l *lessee, now, start int64) int64 {
 	for _, sl := range l.c.Local(now) {
 		if sl.Start.UnixNano() == start {
-			local = sl.Count
+			return sl.Count
 		}
 	}
-	n.queueLease(l.owner, encodeLeaseReq(leaseReq{id: n.reqSeq.Add(1), from: n.name, subject: l.subject,
-		metric: l.metric, start: start, charge: local}), 0)
-	n.leaseAsks.Add(1)
+	return 0
 }
 
 // finish applies an answer (or a timeout) to its call, once.
