@@ -36,6 +36,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/requestlog/
 	$(GO) test -run XXX -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME) ./internal/requestlog/
 	$(GO) test -run XXX -fuzz FuzzParseSpecs -fuzztime $(FUZZTIME) ./internal/gateway/agent/
+	$(GO) test -run XXX -fuzz FuzzModelInput -fuzztime $(FUZZTIME) ./internal/gateway/agent/
+	$(GO) test -run XXX -fuzz FuzzRelay -fuzztime $(FUZZTIME) ./internal/gateway/agent/
 	$(GO) test -run XXX -fuzz FuzzDecodeLease -fuzztime $(FUZZTIME) ./internal/cluster/
 
 # Cluster ring mode at scale: 20 and 50 in-process memberlist nodes on loopback, rpm 100 under a burst
