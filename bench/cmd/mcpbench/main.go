@@ -35,6 +35,7 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "length of each run")
 	rounds := flag.Int("rounds", 3, "rounds (each: a direct run, then a run through weir)")
 	warmup := flag.Duration("warmup", 2*time.Second, "calls at the rate on each target before the measured rounds")
+	pprofAddr := flag.String("pprof", "", "start weir with -pprof-addr on this address (e.g. 127.0.0.1:6061) to profile it during the rounds")
 	doc := flag.String("doc", "", `Markdown file whose "mcp" section is rewritten (default <repo>/docs/benchmarks.md; "-" for none)`)
 	flag.Parse()
 	root, err := repoRoot()
@@ -54,7 +55,7 @@ func main() {
 	if err := build.Run(); err != nil {
 		log.Fatal("building weir: ", err)
 	}
-	weirURL, stop := startWeir(weirBin, tmp, upstream)
+	weirURL, stop := startWeir(weirBin, tmp, upstream, *pprofAddr)
 	defer stop()
 
 	ctx := context.Background()
@@ -121,7 +122,7 @@ func startUpstream() string {
 	return "http://" + ln.Addr().String() + "/mcp"
 }
 
-func startWeir(bin, dir, upstream string) (string, func()) {
+func startWeir(bin, dir, upstream, pprofAddr string) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
@@ -137,7 +138,11 @@ governance:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		log.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "-config", path, "-addr", addr, "-log-level", "warn")
+	args := []string{"serve", "-config", path, "-addr", addr, "-log-level", "warn"}
+	if pprofAddr != "" {
+		args = append(args, "-pprof-addr", pprofAddr)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "WEIR_DATA_DIR="+dir)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
