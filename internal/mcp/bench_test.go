@@ -102,3 +102,18 @@ func BenchmarkUpstreamCall(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRelayCall is the upstream leg as /mcp's fast path makes it: the session's relay calling the same
+// server (compare UpstreamCall).
+func BenchmarkRelayCall(b *testing.B) {
+	f := newFixture(b, nil, ServerConfig{})
+	r := f.g.ups[0].relay.Load()
+	args := json.RawMessage(`{"a":2,"b":3}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		ans, err := r.call(b.Context(), "add", args)
+		if err != nil || !strings.Contains(string(ans.result), `"text":"5"`) {
+			b.Fatal(string(ans.result), err)
+		}
+	}
+}

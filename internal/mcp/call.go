@@ -90,23 +90,31 @@ func (g *Gateway) CallTool(ctx context.Context, p *governance.Principal, name st
 
 // call runs one tool call; name is what the caller named (for the log when the tool is unknown).
 func (g *Gateway) call(ctx context.Context, p *governance.Principal, u *upstream, tool, name string, args json.RawMessage) (*sdk.CallToolResult, error) {
+	res, _, err := g.callAs(ctx, p, u, tool, name, args, false)
+	return res, err
+}
+
+// callAs is call; when relayed, the call goes through the server's relay if it has one, and its result is
+// raw (the server's bytes) instead of res.
+func (g *Gateway) callAs(ctx context.Context, p *governance.Principal, u *upstream, tool, name string, args json.RawMessage, relayed bool) (res *sdk.CallToolResult, raw relayAnswer, err error) {
 	rec := callRecord{start: time.Now(), principal: p, name: name, args: args}
 	if u != nil {
 		rec.server = u.cfg.Name
 	}
 	ctx, span := startSpan(ctx, rec.server, tool, name)
-	res, err := g.callOnce(ctx, p, u, tool, args, &rec)
-	rec.result, rec.err = res, err
+	ce := g.callOnce(ctx, p, u, tool, args, relayed, &rec)
+	rec.err = ce
 	g.obs.finish(span, &rec)
-	if err != nil {
-		return nil, err
+	if ce != nil {
+		return nil, relayAnswer{}, ce
 	}
-	return res, nil
+	return rec.result, rec.relayed, nil
 }
 
-func (g *Gateway) callOnce(ctx context.Context, p *governance.Principal, u *upstream, tool string, args json.RawMessage, rec *callRecord) (*sdk.CallToolResult, *Error) {
+// callOnce runs the call into rec (its result, or its raw result when relayed and the server has a relay).
+func (g *Gateway) callOnce(ctx context.Context, p *governance.Principal, u *upstream, tool string, args json.RawMessage, relayed bool, rec *callRecord) *Error {
 	if p == nil {
-		return nil, refuse("invalid_api_key", http.StatusUnauthorized, "a virtual key is required")
+		return refuse("invalid_api_key", http.StatusUnauthorized, "a virtual key is required")
 	}
 	var e *toolEntry
 	if u != nil {
@@ -116,54 +124,64 @@ func (g *Gateway) callOnce(ctx context.Context, p *governance.Principal, u *upst
 	}
 	if e == nil {
 		if u != nil && u.cat.Load() == nil && p.AllowsMCPServer(u.cfg.Name) {
-			return nil, refuse("server_unavailable", http.StatusServiceUnavailable, "MCP server %s is not connected: %s", u.cfg.Name, u.status().LastError)
+			return refuse("server_unavailable", http.StatusServiceUnavailable, "MCP server %s is not connected: %s", u.cfg.Name, u.status().LastError)
 		}
-		return nil, refuse("unknown_tool", http.StatusNotFound, "unknown tool %q", rec.name)
+		return refuse("unknown_tool", http.StatusNotFound, "unknown tool %q", rec.name)
 	}
 	rec.entry = e
 	if !p.AllowsMCPTool(u.cfg.Name, e.full) {
-		return nil, refuse("tool_not_allowed", http.StatusForbidden, "virtual key %s: tool %s is not allowed", p.ID(), e.full)
+		return refuse("tool_not_allowed", http.StatusForbidden, "virtual key %s: tool %s is not allowed", p.ID(), e.full)
 	}
 	if int64(len(args)) > g.cfg.MaxArgumentBytes {
-		return nil, refuse("arguments_too_large", http.StatusRequestEntityTooLarge, "the arguments are %d bytes; at most %d are accepted (mcp.max_argument_bytes)", len(args), g.cfg.MaxArgumentBytes)
+		return refuse("arguments_too_large", http.StatusRequestEntityTooLarge, "the arguments are %d bytes; at most %d are accepted (mcp.max_argument_bytes)", len(args), g.cfg.MaxArgumentBytes)
 	}
 	if len(args) > 0 && !isObject(args) && !isNull(args) {
-		return nil, refuse("invalid_arguments", http.StatusBadRequest, "arguments must be a JSON object")
+		return refuse("invalid_arguments", http.StatusBadRequest, "arguments must be a JSON object")
 	}
 	sess := u.sess.Load()
 	if sess == nil {
-		return nil, refuse("server_unavailable", http.StatusServiceUnavailable, "MCP server %s is not connected", u.cfg.Name)
+		return refuse("server_unavailable", http.StatusServiceUnavailable, "MCP server %s is not connected", u.cfg.Name)
 	}
 	res, d := g.opts.Gov.AdmitCall(ctx, p, governance.Estimate{Cost: e.price})
 	if d != nil {
-		return nil, denialError(d)
+		return denialError(d)
 	}
 	cctx, cancel := context.WithTimeout(ctx, u.timeout)
 	defer cancel()
-	params := &sdk.CallToolParams{Name: tool}
-	if len(args) > 0 && !isNull(args) {
-		params.Arguments = args // passed on as it came: json.RawMessage is not re-encoded
-	}
 	rec.upstreamStart = time.Now()
-	out, err := sess.CallTool(cctx, params)
+	var err error
+	if rl := u.relay.Load(); relayed && rl != nil && rl.sess == sess {
+		rec.relayed, err = rl.call(cctx, tool, args)
+		rec.isError = rec.relayed.isError
+		g.relayedCalls.Add(1)
+	} else {
+		params := &sdk.CallToolParams{Name: tool}
+		if len(args) > 0 && !isNull(args) {
+			params.Arguments = args // passed on as it came: json.RawMessage is not re-encoded
+		}
+		rec.result, err = sess.CallTool(cctx, params)
+		if err == nil {
+			rec.isError = rec.result.IsError
+		}
+	}
 	rec.upstreamLatency = time.Since(rec.upstreamStart)
 	if err != nil {
 		res.Release()
 		var we *jsonrpc.Error
 		switch {
 		case errors.As(err, &we):
-			return nil, &Error{Kind: "upstream_error", Status: http.StatusBadGateway, Message: we.Message, upstream: we}
+			return &Error{Kind: "upstream_error", Status: http.StatusBadGateway, Message: we.Message, upstream: we}
 		case cctx.Err() != nil && ctx.Err() == nil:
-			return nil, refuse("timeout", http.StatusGatewayTimeout, "MCP server %s did not answer %s within %s", u.cfg.Name, tool, u.timeout)
+			return refuse("timeout", http.StatusGatewayTimeout, "MCP server %s did not answer %s within %s", u.cfg.Name, tool, u.timeout)
 		case ctx.Err() != nil:
-			return nil, refuse("timeout", 499, "the call was cancelled: %v", ctx.Err())
+			return refuse("timeout", 499, "the call was cancelled: %v", ctx.Err())
 		}
 		notify(u.brokenc) // not an answer: the session is unusable; reconnect
-		return nil, refuse("server_unavailable", http.StatusBadGateway, "MCP server %s: %v", u.cfg.Name, err)
+		return refuse("server_unavailable", http.StatusBadGateway, "MCP server %s: %v", u.cfg.Name, err)
 	}
 	res.Settle(schema.Usage{}, e.price)
 	rec.cost = e.price
-	return out, nil
+	return nil
 }
 
 // isObject reports whether b, valid JSON, is an object.

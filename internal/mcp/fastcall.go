@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -69,7 +70,7 @@ func (g *Gateway) serveFastCall(w http.ResponseWriter, r *http.Request, p *gover
 	if scope == nil {
 		u, tool = g.split(call.name)
 	}
-	res, err := g.call(ctx, p, u, tool, call.name, call.args)
+	res, raw, err := g.callAs(ctx, p, u, tool, call.name, call.args, true)
 	resp := &jsonrpc.Response{ID: call.id}
 	var ce *Error
 	switch {
@@ -78,12 +79,9 @@ func (g *Gateway) serveFastCall(w http.ResponseWriter, r *http.Request, p *gover
 	case err != nil:
 		resp.Error = err
 	default:
-		if call.newProtocol {
-			annotateServerInfo(res, impl)
-		}
-		resp.Result, err = json.Marshal(res)
-		if err != nil {
-			resp.Result, resp.Error = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: err.Error()}
+		var encErr error
+		if resp.Result, encErr = resultJSON(res, raw, call.newProtocol, impl); encErr != nil {
+			resp.Result, resp.Error = nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: encErr.Error()}
 		}
 	}
 	data, err := jsonrpc.EncodeMessage(resp)
@@ -311,6 +309,63 @@ func newProtocolMeta(meta map[string]json.RawMessage, version string) bool {
 		}
 	}
 	return true
+}
+
+// resultJSON is a call's result as the caller gets it: a relayed one as the server wrote it, a typed one
+// encoded; for a SEP-2575 caller, with the answering server named in its _meta.
+func resultJSON(res *sdk.CallToolResult, raw relayAnswer, newProtocol bool, impl *sdk.Implementation) (json.RawMessage, error) {
+	if raw.result != nil {
+		if newProtocol {
+			return withServerInfo(raw, impl)
+		}
+		return raw.result, nil
+	}
+	if newProtocol {
+		annotateServerInfo(res, impl)
+	}
+	return json.Marshal(res)
+}
+
+// withServerInfo is annotateServerInfo for a relayed result. A result without _meta (the usual: a server of
+// the previous revisions does not name itself) gets one written in front of its members; one with a _meta is
+// decoded and encoded again.
+func withServerInfo(raw relayAnswer, impl *sdk.Implementation) (json.RawMessage, error) {
+	info, err := json.Marshal(impl)
+	if err != nil {
+		return nil, err
+	}
+	if !raw.hasMeta {
+		rest := bytes.TrimSpace(raw.result)[1:] // an object: relay.message checked
+		b := make([]byte, 0, len(raw.result)+len(info)+64)
+		b = append(b, `{"_meta":{"`+sdk.MetaKeyServerInfo+`":`...)
+		b = append(b, info...)
+		b = append(b, '}')
+		if r := bytes.TrimSpace(rest); len(r) > 0 && r[0] != '}' {
+			b = append(b, ',')
+		}
+		return append(b, rest...), nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw.result, &obj); err != nil {
+		return nil, err
+	}
+	var meta map[string]json.RawMessage
+	if m := obj["_meta"]; len(m) > 0 && !isNull(m) {
+		if err := json.Unmarshal(m, &meta); err != nil {
+			return nil, fmt.Errorf("the result's _meta is not an object: %v", err)
+		}
+	}
+	if _, ok := meta[sdk.MetaKeyServerInfo]; ok {
+		return raw.result, nil
+	}
+	if meta == nil {
+		meta = map[string]json.RawMessage{}
+	}
+	meta[sdk.MetaKeyServerInfo] = info
+	if obj["_meta"], err = json.Marshal(meta); err != nil {
+		return nil, err
+	}
+	return json.Marshal(obj)
 }
 
 // annotateServerInfo names the answering server in a SEP-2575 result's _meta unless the result already names

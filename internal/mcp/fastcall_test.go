@@ -162,6 +162,9 @@ func TestFastCallMatchesSDK(t *testing.T) {
 	if fast.calls.Load() != slow.calls.Load() {
 		t.Errorf("the servers saw %d calls through the fast path, %d through the SDK's", fast.calls.Load(), slow.calls.Load())
 	}
+	if n := fast.g.relayedCalls.Load(); n < 10 {
+		t.Errorf("%d calls were relayed: the comparison did not cover the relay", n)
+	}
 }
 
 // sameRetryAfter requires retry_after_seconds on both answers or neither, and removes it: the two gateways'
@@ -303,8 +306,8 @@ func TestSDKClientTakesFastPath(t *testing.T) {
 	if err != nil || res.IsError || res.Content[0].(*sdk.TextContent).Text != "42" {
 		t.Fatalf("tools/call: %+v %v", res, err)
 	}
-	if f.g.fastCalls.Load() != before+1 {
-		t.Fatal("the SDK client's tools/call did not take the fast path")
+	if f.g.fastCalls.Load() != before+1 || f.g.relayedCalls.Load() != 1 {
+		t.Fatalf("the SDK client's tools/call did not take the fast path and the relay (%d relayed)", f.g.relayedCalls.Load())
 	}
 	_, err = sess.CallTool(t.Context(), &sdk.CallToolParams{Name: "tools__nope"})
 	if err == nil || !strings.Contains(err.Error(), "unknown tool") {

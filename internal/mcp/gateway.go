@@ -52,6 +52,8 @@ type Gateway struct {
 	// handler (the tests compare the two).
 	fastCalls  atomic.Int64
 	noFastPath bool
+	// relayedCalls counts the calls a relay made (the rest of the fast path's went through the SDK client).
+	relayedCalls atomic.Int64
 
 	startOnce sync.Once
 	cancel    context.CancelFunc

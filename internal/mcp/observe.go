@@ -29,6 +29,8 @@ type callRecord struct {
 	entry           *toolEntry // nil: unknown tool
 	args            json.RawMessage
 	result          *sdk.CallToolResult
+	relayed         relayAnswer // the result as the server wrote it, when the call was relayed
+	isError         bool        // the result's isError
 	err             *Error
 	cost            pricing.Money
 	upstreamStart   time.Time
@@ -40,7 +42,7 @@ func (r *callRecord) status() string {
 	switch {
 	case r.err != nil:
 		return r.err.Kind
-	case r.result != nil && r.result.IsError:
+	case r.isError:
 		return "tool_error"
 	}
 	return "ok"
@@ -105,7 +107,7 @@ func (o *observer) finish(span trace.Span, r *callRecord) {
 	if o.opts.RequestLog == nil {
 		return
 	}
-	var result []byte
+	result := []byte(r.relayed.result)
 	if r.result != nil {
 		result, _ = json.Marshal(r.result) // its size is logged; its content only with content logging on
 	}
@@ -131,7 +133,7 @@ func (o *observer) log(r *callRecord, d time.Duration, status string, result []b
 	var errMsg string
 	if r.err != nil {
 		httpStatus, errMsg = r.err.Status, r.err.Message
-	} else if r.result != nil && r.result.IsError {
+	} else if r.isError {
 		errMsg = "the tool answered isError"
 	}
 	tool := r.name

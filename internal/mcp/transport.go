@@ -16,9 +16,10 @@ import (
 	"github.com/weir-gateway/weir/internal/telemetry"
 )
 
-// transport builds the SDK client transport of one server. A stdio server's process is started by Connect;
-// closing the session closes its stdin and, after terminateAfter, terminates it.
-func (u *upstream) transport(ctx context.Context) sdk.Transport {
+// transport builds the SDK client transport of one server; a remote one's requests go through hc. A stdio
+// server's process is started by Connect; closing the session closes its stdin and, after terminateAfter,
+// terminates it.
+func (u *upstream) transport(hc *http.Client) sdk.Transport {
 	c := u.cfg
 	switch c.Transport {
 	case TransportStdio:
@@ -30,9 +31,9 @@ func (u *upstream) transport(ctx context.Context) sdk.Transport {
 		cmd.Stderr = &logWriter{log: u.log}
 		return &sdk.CommandTransport{Command: cmd, TerminateDuration: terminateAfter}
 	case TransportSSE:
-		return &sdk.SSEClientTransport{Endpoint: c.URL, HTTPClient: u.httpClient(ctx)}
+		return &sdk.SSEClientTransport{Endpoint: c.URL, HTTPClient: hc}
 	default:
-		return &sdk.StreamableClientTransport{Endpoint: c.URL, HTTPClient: u.httpClient(ctx), MaxRetries: -1}
+		return &sdk.StreamableClientTransport{Endpoint: c.URL, HTTPClient: hc, MaxRetries: -1}
 	}
 }
 

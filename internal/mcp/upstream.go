@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,8 +38,9 @@ type upstream struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	sess atomic.Pointer[sdk.ClientSession]
-	cat  atomic.Pointer[catalog] // nil while the server is not up
+	sess  atomic.Pointer[sdk.ClientSession]
+	relay atomic.Pointer[relay]   // sess's relay for /mcp's tools/calls, if it can have one
+	cat   atomic.Pointer[catalog] // nil while the server is not up
 
 	mu       sync.Mutex // guards the status fields below
 	state    string
@@ -135,7 +137,7 @@ func (u *upstream) run(ctx context.Context) {
 	backoff := minBackoff
 	for {
 		u.setState(StateConnecting, nil)
-		sess, endConn, err := u.connect(ctx)
+		sess, hc, endConn, err := u.connect(ctx)
 		if err == nil {
 			if err = u.refresh(ctx, sess); err != nil {
 				_ = sess.Close()
@@ -144,10 +146,12 @@ func (u *upstream) run(ctx context.Context) {
 		if err == nil {
 			backoff = minBackoff
 			u.sess.Store(sess)
+			u.relay.Store(newRelay(u, sess, hc))
 			u.setState(StateUp, nil)
 			firstOnce.Do(func() { close(u.first) })
 			err = u.serve(ctx, sess)
 			u.sess.Store(nil)
+			u.relay.Store(nil)
 			u.cat.Store(nil)
 			_ = sess.Close() // a stdio server's process is ended here
 		}
@@ -168,9 +172,10 @@ func (u *upstream) run(ctx context.Context) {
 	}
 }
 
-// connect opens a session. The SSE transport keeps its event stream on the context it connects with, so that
-// context lives until endConn (after the session), and only a connection not made in connectTimeout cancels it.
-func (u *upstream) connect(ctx context.Context) (sess *sdk.ClientSession, endConn context.CancelFunc, err error) {
+// connect opens a session, over hc for a remote server. The SSE transport keeps its event stream on the
+// context it connects with, so that context lives until endConn (after the session), and only a connection
+// not made in connectTimeout cancels it.
+func (u *upstream) connect(ctx context.Context) (sess *sdk.ClientSession, hc *http.Client, endConn context.CancelFunc, err error) {
 	client := sdk.NewClient(&sdk.Implementation{Name: "weir", Version: u.g.opts.Version}, &sdk.ClientOptions{
 		ToolListChangedHandler:     func(context.Context, *sdk.ToolListChangedRequest) { notify(u.refreshc) },
 		PromptListChangedHandler:   func(context.Context, *sdk.PromptListChangedRequest) { notify(u.refreshc) },
@@ -180,13 +185,16 @@ func (u *upstream) connect(ctx context.Context) (sess *sdk.ClientSession, endCon
 	})
 	cctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(connectTimeout, cancel)
-	sess, err = client.Connect(cctx, u.transport(cctx), nil)
+	if u.cfg.Transport != TransportStdio {
+		hc = u.httpClient(cctx)
+	}
+	sess, err = client.Connect(cctx, u.transport(hc), nil)
 	timer.Stop()
 	if err != nil {
 		cancel()
-		return nil, func() {}, err
+		return nil, nil, func() {}, err
 	}
-	return sess, cancel, nil
+	return sess, hc, cancel, nil
 }
 
 // serve waits for the session's end; meanwhile it refreshes the lists when they expire or change.
