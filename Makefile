@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzGlob -fuzztime $(FUZZTIME) ./internal/governance/
 	$(GO) test -run XXX -fuzz FuzzLogWriter -fuzztime $(FUZZTIME) ./internal/mcp/
 	$(GO) test -run XXX -fuzz FuzzFastToolsCall -fuzztime $(FUZZTIME) ./internal/mcp/
+	$(GO) test -run XXX -fuzz FuzzRelayRead -fuzztime $(FUZZTIME) ./internal/mcp/
 	$(GO) test -run XXX -fuzz FuzzParseFilter -fuzztime $(FUZZTIME) ./internal/requestlog/
 	$(GO) test -run XXX -fuzz FuzzDecodeCursor -fuzztime $(FUZZTIME) ./internal/requestlog/
 	$(GO) test -run XXX -fuzz FuzzParseSpecs -fuzztime $(FUZZTIME) ./internal/gateway/agent/

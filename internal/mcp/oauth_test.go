@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,14 @@ import (
 // configured client id and secret and scopes, on every request — tools, resources and prompts alike (LiteLLM
 // sent no client secret, BerriAI/litellm#37222, and no credential on prompts and resources, #37497).
 func TestOAuthClientCredentials(t *testing.T) {
+	// A stateless SDK server speaks SEP-2575 with Weir (calls go through the SDK client); a stateful one the
+	// previous revision (/mcp's calls are relayed).
+	for _, stateless := range []bool{true, false} {
+		t.Run(map[bool]string{true: "stateless", false: "stateful"}[stateless], func(t *testing.T) { oauthClientCredentials(t, stateless) })
+	}
+}
+
+func oauthClientCredentials(t *testing.T, stateless bool) {
 	var mints atomic.Int64
 	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, secret, ok := r.BasicAuth()
@@ -38,6 +47,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 	defer tokenSrv.Close()
 
 	s := mcpserver.New("secured", &mcpserver.Calls{})
+	sdkHandler := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, &sdk.StreamableHTTPOptions{Stateless: stateless})
 	var mu sync.Mutex
 	var methods, unauthorized []string
 	mcpSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +61,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 			return
 		}
 		mu.Unlock()
-		sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, &sdk.StreamableHTTPOptions{Stateless: true}).ServeHTTP(w, r)
+		sdkHandler.ServeHTTP(w, r)
 	}))
 	defer mcpSrv.Close()
 
@@ -66,7 +76,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := gov.Seed(ctx, &governance.Config{VirtualKeys: []governance.VirtualKeyConfig{
-		{ID: "k", MCP: &governance.MCPAccessConfig{Servers: []string{"secured"}}}}}); err != nil {
+		{ID: "k", Value: diffAll, MCP: &governance.MCPAccessConfig{Servers: []string{"secured"}}}}}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{Servers: []ServerConfig{{Name: "secured", Transport: TransportStreamable, URL: mcpSrv.URL,
@@ -81,6 +91,12 @@ func TestOAuthClientCredentials(t *testing.T) {
 	p := gov.Principal("k")
 	if res, err := g.CallTool(ctx, p, "secured__add", json.RawMessage(`{"a":1,"b":2}`)); err != nil || res.IsError {
 		t.Fatalf("call: %v %v", res, err)
+	}
+	// /mcp's call, relayed to the stateful server, with the same token.
+	call := diffCase{body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"secured__add","arguments":{"a":2,"b":3}}}`}
+	wantRelayed := map[bool]int64{true: 0, false: 1}[stateless]
+	if st, _, b := diffPost(g.Handler(), call); st != http.StatusOK || !strings.Contains(string(b), `"text":"5"`) || g.relayedCalls.Load() != wantRelayed {
+		t.Fatalf("/mcp's call: %d %s (%d relayed, want %d)", st, b, g.relayedCalls.Load(), wantRelayed)
 	}
 	if _, err := g.readResource(ctx, p, nil, &sdk.ReadResourceParams{URI: "test://secured/readme"}); err != nil {
 		t.Fatalf("resources/read: %v", err)
