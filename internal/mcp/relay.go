@@ -68,8 +68,8 @@ type relayAnswer struct {
 var errSessionGone = errors.New("the server no longer knows the session")
 
 // call sends tools/call of tool with args and waits for its answer. A JSON-RPC error the server answered is a
-// *jsonrpc.Error; any other error means no answer was had (and, when ctx ended first, the server is told the
-// call is cancelled).
+// *jsonrpc.Error; any other error means no answer was had (and, when ctx ended first, the server is then told
+// the call is cancelled).
 func (r *relay) call(ctx context.Context, tool string, args json.RawMessage) (relayAnswer, error) {
 	id := "weir-" + strconv.FormatUint(r.ids.Add(1), 10) // never an SDK client's id: those are numbers
 	body, err := callBody(id, tool, args)
@@ -78,7 +78,7 @@ func (r *relay) call(ctx context.Context, tool string, args json.RawMessage) (re
 	}
 	ans, err := r.exchange(ctx, id, body)
 	if err != nil && ctx.Err() != nil {
-		r.cancelled(ctx, id)
+		go r.cancelled(ctx, id) // bounded by sendTimeout; the caller's timeout is answered now
 	}
 	return ans, err
 }
