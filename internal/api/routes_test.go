@@ -17,6 +17,7 @@ import (
 	"github.com/weir-gateway/weir/internal/config"
 	"github.com/weir-gateway/weir/internal/gateway"
 	"github.com/weir-gateway/weir/internal/governance"
+	"github.com/weir-gateway/weir/internal/mcp"
 	_ "github.com/weir-gateway/weir/internal/provider/anthropic"
 	_ "github.com/weir-gateway/weir/internal/provider/bedrock"
 	_ "github.com/weir-gateway/weir/internal/provider/gemini"
@@ -90,16 +91,26 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	eng.SetObjects(objs)
 	s := New(eng, Governance{Service: gov, Enforce: true}, Observability{}, log)
 	admin.Mount(s.Mount(RouteAdmin), admin.Config{Gov: gov, Token: "admin-token", Store: st, Models: s.Catalog().List, Log: log}) // as cmd/weir does
+	var mcpCfg mcp.Config
+	mcpCfg.ApplyDefaults()
+	mcpHandler := mcp.New(mcpCfg, mcp.Options{Gov: gov, Log: log}).Handler()
+	inference := s.Mount(RouteInference) // as cmd/weir's startMCP does
+	inference.Handle("/mcp", mcpHandler)
+	inference.Handle("/mcp/{server}", mcpHandler)
 
 	seen := map[RouteKind]int{}
+	mcpRoutes := 0 // the MCP gateway's, mounted above as cmd/weir mounts it
 	for _, rt := range s.Routes() {
 		seen[rt.Kind]++
+		if strings.Contains(rt.Pattern, "/mcp") {
+			mcpRoutes++
+		}
 		method, path, ok := strings.Cut(rt.Pattern, " ")
 		if !ok {
 			method, path = "GET", rt.Pattern
 		}
 		path = strings.NewReplacer("{id}", "x", "{name}", "x", "{call...}", "mock/echo:generateContent", "{model}", "mock%2Fecho",
-			"{action}", "converse", "{path...}", "v1/anything", "{version}", "v1beta").Replace(path)
+			"{action}", "converse", "{path...}", "v1/anything", "{version}", "v1beta", "{server}", "x").Replace(path)
 		upload := method == "POST" && (strings.HasSuffix(path, "/edits") || strings.HasSuffix(path, "/variations") || strings.HasSuffix(path, "/transcriptions") ||
 			strings.HasSuffix(path, "/translations") || strings.HasSuffix(path, "/files"))
 		send := func(header ...string) (int, string) {
@@ -121,6 +132,14 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		}
 		switch rt.Kind {
 		case RouteInference:
+			if strings.HasPrefix(path, "/mcp") {
+				// MCP's refusal is a JSON-RPC error; a key over its budget is refused per tool call, which needs
+				// an upstream tool (internal/mcp's tests and test/e2e's TestMCPGateway).
+				if code, body := send("Accept", "application/json, text/event-stream"); code != http.StatusUnauthorized || !strings.Contains(body, `"jsonrpc":"2.0"`) {
+					t.Errorf("%s without a key: %d %s", rt.Pattern, code, body)
+				}
+				continue
+			}
 			anthropic := strings.Contains(rt.Pattern, "/messages") || strings.HasPrefix(path, "/anthropic")
 			code, body := send()
 			if code != http.StatusUnauthorized || (anthropic != strings.Contains(body, `"type":"error"`)) {
@@ -140,8 +159,8 @@ func TestEveryRouteIsProtected(t *testing.T) {
 			}
 		}
 	}
-	if seen[RouteInference] < 10 || seen[RouteAdmin] < 5 {
-		t.Fatalf("routes by kind: %v", seen)
+	if seen[RouteInference] < 10 || seen[RouteAdmin] < 5 || mcpRoutes != 2 {
+		t.Fatalf("routes by kind: %v, MCP routes %d", seen, mcpRoutes)
 	}
 	walkNativeRoutes(t, s, objs, up)
 }

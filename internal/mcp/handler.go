@@ -52,11 +52,6 @@ func (g *Gateway) Handler() http.Handler {
 	}, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(sh)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		server := r.PathValue("server")
-		if server != "" && g.byName[server] == nil {
-			writeRPCError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "no MCP server named "+server, "")
-			return
-		}
 		if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(ProtocolVersions, v) {
 			writeRPCError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest,
 				"unsupported MCP-Protocol-Version "+v+"; supported: "+strings.Join(ProtocolVersions, ", "), "")
@@ -67,6 +62,12 @@ func (g *Gateway) Handler() http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="weir"`)
 			writeRPCError(w, http.StatusUnauthorized, CodeUnauthorized,
 				"a virtual key is required: send it as Authorization: Bearer wk-…", "invalid_api_key")
+			return
+		}
+		// Only a caller with a key learns which servers exist.
+		server := r.PathValue("server")
+		if server != "" && g.byName[server] == nil {
+			writeRPCError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "no MCP server named "+server, "")
 			return
 		}
 		if g.serveFastCall(w, r, p, g.byName[server], impls[server]) {
