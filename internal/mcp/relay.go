@@ -23,8 +23,8 @@ import (
 // client opened, and passes the server's result on as the server wrote it. Through the SDK client the same
 // call decodes the answer three times (the headers' _meta, the message, the typed result, each with a fresh
 // 32 KiB decoder), runs a goroutine per response stream, and Weir then encodes the typed result twice more
-// (for the caller and the log): about three times the cost of the HTTP exchange itself
-// (BenchmarkUpstreamCall, BenchmarkRelayCall).
+// (for the caller and the log): 135 KB more per call than the exchange itself (BenchmarkUpstreamCall,
+// BenchmarkRelayCall), and a third of Weir's CPU under load (docs/benchmarks.md).
 //
 // It is used only where its exchange is exactly the SDK client's: a Streamable HTTP session of a protocol
 // revision before SEP-2575 (whose requests need per-request _meta, parameter headers and multi-round-trip
@@ -57,7 +57,7 @@ func newRelay(u *upstream, sess *sdk.ClientSession, client *http.Client) *relay 
 		maxSize: sdk.DefaultMaxEventSize, refresh: func() { notify(u.refreshc) }}
 }
 
-// relayAnswer is a tools/call's outcome as the server wrote it: a result object, or a JSON-RPC error.
+// relayAnswer is a tools/call's result as the server wrote it.
 type relayAnswer struct {
 	result  json.RawMessage
 	isError bool // the result's isError
