@@ -136,14 +136,27 @@ func (g *gateway) stop() {
 	}
 }
 
+// handedOut are the addresses freeAddr has returned: a port closed after the probe can be handed out again by
+// the kernel to the next probe, and two processes of one test (three cluster nodes once shared a gossip port)
+// or of two tests would then race for it.
+var handedOut sync.Map
+
+// freeAddr is a loopback address no listener holds and this test process has not handed out before.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no loopback port that was not handed out before")
+	return ""
 }
 
 // startUpstream runs the in-repo mock upstream in-process.

@@ -78,7 +78,7 @@ func TestLiveProviders(t *testing.T) {
 		if err != nil || prov != "live" {
 			t.Fatalf("%s: provider %q, %v", s.name, prov, err)
 		}
-		if got := up.LastRequest().Header.Get("Authorization"); got != "Bearer "+s.key {
+		if got := up.LastRequestTo("/v1/chat/completions").Header.Get("Authorization"); got != "Bearer "+s.key {
 			t.Fatalf("%s: the upstream saw %q, want the key %s", s.name, got, s.key)
 		}
 		// The attempt is counted just after its answer is relayed: wait for it. An edit rebuilds the provider, so

@@ -71,6 +71,9 @@ type Server struct {
 	mu     sync.Mutex
 	byPath map[string]int64
 	last   Recorded
+	// lastTo is the most recent request to each path: a gateway's background requests (model listing) can
+	// land between a test's request and its look at LastRequest.
+	lastTo map[string]Recorded
 
 	closed    chan struct{} // closed by Close: releases hanging handlers
 	closeOnce sync.Once
@@ -90,7 +93,7 @@ func New(o Options) *Server {
 	if o.FailStatus == 0 {
 		o.FailStatus = http.StatusInternalServerError
 	}
-	s := &Server{o: o, created: time.Now().Unix(), byPath: map[string]int64{}, closed: make(chan struct{})}
+	s := &Server{o: o, created: time.Now().Unix(), byPath: map[string]int64{}, lastTo: map[string]Recorded{}, closed: make(chan struct{})}
 	s.lorem = loremText(o.ContentBytes)
 	s.loremPieces = splitText(s.lorem, o.Chunks)
 	s.models = s.modelsBody()
@@ -133,6 +136,16 @@ func (s *Server) LastRequest() Recorded {
 	return r
 }
 
+// LastRequestTo returns a copy of the most recent request to path (zero if none).
+func (s *Server) LastRequestTo(path string) Recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.lastTo[path]
+	r.Header = r.Header.Clone()
+	r.Body = append([]byte(nil), r.Body...)
+	return r
+}
+
 // ServeHTTP routes to a dialect after auth and fault checks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.received.Add(1)
@@ -168,6 +181,7 @@ func (s *Server) record(r *http.Request, body []byte) {
 		Header:   r.Header.Clone(),
 		Body:     body, // never mutated after this point
 	}
+	s.lastTo[r.URL.Path] = s.last
 	s.mu.Unlock()
 }
 
