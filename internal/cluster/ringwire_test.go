@@ -121,6 +121,19 @@ func (r *ringNet) pump() {
 // lease messages are pumped meanwhile) and reports whether it was admitted.
 func (r *ringNet) admit(name string) bool { return r.admitTokens(name, 0) }
 
+// admitRoundRobin sends n requests, one node after another, delivering what each sends before the next, and
+// returns how many were admitted.
+func (r *ringNet) admitRoundRobin(n int) int64 {
+	var admitted int64
+	for i := range n {
+		if r.admit(r.names[i%len(r.names)]) {
+			admitted++
+		}
+		r.tick()
+	}
+	return admitted
+}
+
 // admitTokens is admit for a request of the given tokens (estimated and used).
 func (r *ringNet) admitTokens(name string, tokens int64) bool {
 	g := r.govs[name]
@@ -210,14 +223,7 @@ func TestRingOwnerChangeLeavesNoStaleCount(t *testing.T) {
 
 	r.clk.ns.Add(int64(55 * time.Second)) // 12:01:05
 	r.tick()
-	var admitted int64
-	for i := range 30 {
-		if r.admit(r.names[i%3]) {
-			admitted++
-		}
-		r.tick()
-	}
-	if admitted != 30 {
+	if admitted := r.admitRoundRobin(30); admitted != 30 {
 		t.Fatalf("admitted %d of 30 (rpm 100)", admitted)
 	}
 	// The owner counts the units its lessees hold unused until they return them (idleReturn after their last use).
@@ -288,14 +294,7 @@ func TestRingWindowRollLeavesNoStaleCharge(t *testing.T) {
 		r.see(name, r.names...)
 	}
 	r.tick()
-	var admitted int64
-	for i := range 30 {
-		if r.admit(r.names[i%3]) {
-			admitted++
-		}
-		r.tick()
-	}
-	if admitted != 30 {
+	if admitted := r.admitRoundRobin(30); admitted != 30 {
 		t.Fatalf("admitted %d of 30 (rpm 100)", admitted)
 	}
 	held := r.leaseLeft("node0") + r.leaseLeft("node1")
