@@ -16,6 +16,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // scripted is an upstream that answers the relay's call with a script, and records what it was sent.
@@ -359,5 +360,41 @@ func TestWithServerInfo(t *testing.T) {
 		if err != nil || json.Unmarshal(got, &g) != nil || json.Unmarshal([]byte(c.want), &w) != nil || !reflect.DeepEqual(g, w) {
 			t.Errorf("%s: %s %v, want %s", c.in, got, err, c.want)
 		}
+	}
+}
+
+// TestToolErrorCounted: a result with isError is counted as tool_error whether it was relayed (/mcp) or typed
+// (agent mode's CallTool).
+func TestToolErrorCounted(t *testing.T) {
+	f := newFixture(t, diffKeys, ServerConfig{})
+	reg := prometheus.NewRegistry()
+	f.g.obs = newObserver(Options{Metrics: reg, Log: f.g.log})
+	bad := json.RawMessage(`{"a":"two"}`)
+	call := diffCase{body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"tools__add","arguments":` + string(bad) + `}}`}
+	if st, _, b := diffPost(f.g.Handler(), call); st != http.StatusOK || !strings.Contains(string(b), `"isError":true`) || f.g.relayedCalls.Load() != 1 {
+		t.Fatalf("relayed: %d %s (%d relayed)", st, b, f.g.relayedCalls.Load())
+	}
+	if res, err := f.g.CallTool(t.Context(), f.gov.Principal("all"), "tools__add", bad); err != nil || !res.IsError {
+		t.Fatalf("typed: %v %v", res, err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, mf := range families {
+		if mf.GetName() != "weir_mcp_tool_calls_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "status" {
+					counts[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if counts["tool_error"] != 2 || counts["ok"] != 0 {
+		t.Fatalf("calls by status: %v, want 2 tool_error", counts)
 	}
 }
