@@ -152,7 +152,6 @@ func (g *Gateway) callOnce(ctx context.Context, p *governance.Principal, u *upst
 	var err error
 	if rl := u.relay.Load(); relayed && rl != nil && rl.sess == sess {
 		rec.relayed, err = rl.call(cctx, tool, args)
-		rec.isError = rec.relayed.isError
 		g.relayedCalls.Add(1)
 	} else {
 		params := &sdk.CallToolParams{Name: tool}
@@ -160,9 +159,6 @@ func (g *Gateway) callOnce(ctx context.Context, p *governance.Principal, u *upst
 			params.Arguments = args // passed on as it came: json.RawMessage is not re-encoded
 		}
 		rec.result, err = sess.CallTool(cctx, params)
-		if err == nil {
-			rec.isError = rec.result.IsError
-		}
 	}
 	rec.upstreamLatency = time.Since(rec.upstreamStart)
 	if err != nil {

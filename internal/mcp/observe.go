@@ -30,7 +30,6 @@ type callRecord struct {
 	args            json.RawMessage
 	result          *sdk.CallToolResult
 	relayed         relayAnswer // the result as the server wrote it, when the call was relayed
-	isError         bool        // the result's isError
 	err             *Error
 	cost            pricing.Money
 	upstreamStart   time.Time
@@ -42,10 +41,15 @@ func (r *callRecord) status() string {
 	switch {
 	case r.err != nil:
 		return r.err.Kind
-	case r.isError:
+	case r.toolError():
 		return "tool_error"
 	}
 	return "ok"
+}
+
+// toolError reports whether the tool answered isError, in a typed or a relayed result.
+func (r *callRecord) toolError() bool {
+	return r.relayed.isError || r.result != nil && r.result.IsError
 }
 
 // observer records tool calls: metrics, the request log and the span.
@@ -133,7 +137,7 @@ func (o *observer) log(r *callRecord, d time.Duration, status string, result []b
 	var errMsg string
 	if r.err != nil {
 		httpStatus, errMsg = r.err.Status, r.err.Message
-	} else if r.isError {
+	} else if r.toolError() {
 		errMsg = "the tool answered isError"
 	}
 	tool := r.name
